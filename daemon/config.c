@@ -1,0 +1,184 @@
+/* config.c: owns hpoold.conf parsing (libinih) and the defaults. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "log.h"
+
+struct load_ctx {
+	struct config	*cfg;
+	char		*err;
+	size_t		 errlen;
+	const char	*path;
+};
+
+static int	parse_uint(const char *, int, unsigned long, unsigned long,
+		    unsigned *);
+static int	on_entry(void *, const char *, const char *, const char *);
+
+/* The settings the config file may hold: section "hpoold". */
+struct setting {
+	const char	*name;
+	size_t		 offset;
+	int		 base;
+	unsigned long	 min;
+	unsigned long	 max;
+	unsigned	 scale;		/* file unit -> stored unit */
+};
+
+#define OFF(f)	offsetof(struct config, f)
+static const struct setting settings[] = {
+	{ "socket_mode", OFF(socket_mode), 8, 0, 0777, 1 },
+	{ "max_per_host", OFF(max_per_host), 10, 1, 65535, 1 },
+	{ "max_idle_per_host", OFF(max_idle_per_host), 10, 0, 65535, 1 },
+	{ "max_queue", OFF(max_queue), 10, 0, 1000000, 1 },
+	{ "max_sessions", OFF(max_sessions), 10, 1, 1000000, 1 },
+	{ "idle_timeout", OFF(idle_timeout_ms), 10, 1, 86400, 1000 },
+	{ "connect_timeout", OFF(connect_timeout_ms), 10, 1, 3600, 1000 },
+	{ "io_timeout", OFF(io_timeout_ms), 10, 1, 86400, 1000 },
+	{ "session_idle_timeout", OFF(session_idle_timeout_ms), 10, 1, 86400,
+	    1000 },
+	{ "client_write_timeout", OFF(client_write_timeout_ms), 10, 1, 86400,
+	    1000 },
+};
+#undef OFF
+
+void
+config_default_socket(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (geteuid() != 0 && xdg != NULL && *xdg == '/')
+		snprintf(buf, len, "%s/hpool/hpoold.sock", xdg);
+	else
+		snprintf(buf, len, "/run/hpool/hpoold.sock");
+}
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	config_default_socket(c->socket_path, sizeof(c->socket_path));
+	c->socket_mode = 0660;
+	c->max_per_host = 32;
+	c->max_idle_per_host = 32;
+	c->max_queue = 1024;
+	c->max_sessions = 10000;
+	c->idle_timeout_ms = 60 * 1000;
+	c->connect_timeout_ms = 30 * 1000;
+	c->io_timeout_ms = 300 * 1000;
+	c->session_idle_timeout_ms = 3600 * 1000;
+	c->client_write_timeout_ms = 300 * 1000;
+	c->log_level = LOG_LVL_INFO;
+}
+
+static int
+parse_uint(const char *s, int base, unsigned long min, unsigned long max,
+    unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s == '\0' || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, base);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+on_entry(void *arg, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *ctx = arg;
+	struct config *c = ctx->cfg;
+	unsigned v;
+	size_t i;
+
+	if (strcmp(section, "hpoold") != 0) {
+		snprintf(ctx->err, ctx->errlen, "%s: unknown section [%s]",
+		    ctx->path, section);
+		return 0;
+	}
+	if (strcmp(name, "socket") == 0) {
+		if (value[0] != '/' ||
+		    strlen(value) >= sizeof(c->socket_path)) {
+			snprintf(ctx->err, ctx->errlen, "%s: socket: '%s' is "
+			    "not an absolute path shorter than %zu bytes",
+			    ctx->path, value, sizeof(c->socket_path));
+			return 0;
+		}
+		snprintf(c->socket_path, sizeof(c->socket_path), "%s", value);
+		return 1;
+	}
+	if (strcmp(name, "log_level") == 0) {
+		static const char *const lv[] = { "error", "warning", "info",
+		    "debug" };
+		for (i = 0; i < 4; i++)
+			if (strcmp(value, lv[i]) == 0) {
+				c->log_level = (int)i;
+				return 1;
+			}
+		snprintf(ctx->err, ctx->errlen, "%s: log_level: '%s' is not "
+		    "one of error, warning, info, debug", ctx->path, value);
+		return 0;
+	}
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		const struct setting *st = &settings[i];
+
+		if (strcmp(name, st->name) != 0)
+			continue;
+		if (parse_uint(value, st->base, st->min, st->max, &v) == -1) {
+			snprintf(ctx->err, ctx->errlen, "%s: %s: '%s' is not %s"
+			    " number from %lu to %lu", ctx->path, name, value,
+			    st->base == 8 ? "an octal" : "a", st->min, st->max);
+			return 0;
+		}
+		*(unsigned *)((char *)c + st->offset) = v * st->scale;
+		return 1;
+	}
+	snprintf(ctx->err, ctx->errlen, "%s: unknown setting '%s'", ctx->path,
+	    name);
+	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, char *errbuf, size_t errlen)
+{
+	struct config tmp = *cfg;
+	struct load_ctx ctx = { &tmp, errbuf, errlen, path };
+	FILE *f;
+	int rc;
+
+	errbuf[0] = '\0';
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = ini_parse_file(f, on_entry, &ctx);
+	fclose(f);
+	if (rc != 0) {
+		if (rc > 0) {
+			/* inih gives the first bad line; keep our reason. */
+			char why[200];
+
+			snprintf(why, sizeof(why), "%s", errbuf[0] ? errbuf :
+			    "syntax error");
+			snprintf(errbuf, errlen, "%s (line %d)", why, rc);
+		} else if (errbuf[0] == '\0')
+			snprintf(errbuf, errlen, "%s: cannot parse", path);
+		return -1;
+	}
+	if (tmp.max_idle_per_host > tmp.max_per_host)
+		tmp.max_idle_per_host = tmp.max_per_host;
+	*cfg = tmp;
+	return 0;
+}

@@ -1,0 +1,33 @@
+/* config.h: hpoold's settings, from built-in defaults and hpoold.conf. */
+#ifndef HPOOL_CONFIG_H
+#define HPOOL_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_PATH_MAX	108	/* sun_path */
+
+struct config {
+	char		socket_path[CONFIG_PATH_MAX];
+	unsigned	socket_mode;		/* octal, default 0660 */
+	unsigned	max_per_host;		/* upstream conns per pool key */
+	unsigned	max_idle_per_host;	/* idle conns kept per pool key */
+	unsigned	max_queue;		/* requests waiting per pool key */
+	unsigned	max_sessions;		/* client sessions at once */
+	unsigned	idle_timeout_ms;	/* idle pooled conn lifetime */
+	unsigned	connect_timeout_ms;	/* when the client gave none */
+	unsigned	io_timeout_ms;		/* upstream I/O, client gave none */
+	unsigned	session_idle_timeout_ms; /* client silent between requests */
+	unsigned	client_write_timeout_ms; /* client not reading its response */
+	int		log_level;
+};
+
+void	config_defaults(struct config *);
+/* Load FILE over the current values. On error, errbuf names the file,
+ * line and what was wrong; the config is left as it was. */
+int	config_load(struct config *, const char *path, char *errbuf,
+	    size_t errlen);
+/* Default socket path: $XDG_RUNTIME_DIR/hpool/hpoold.sock for a user,
+ * /run/hpool/hpoold.sock for root. */
+void	config_default_socket(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,316 @@
+/* pool.c: owns the pools: which list each upstream connection is on, the
+ * queue of waiting sessions, and handing connections out. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "hpool_error.h"
+#include "log.h"
+#include "pool.h"
+#include "server.h"
+#include "session.h"
+#include "upstream.h"
+
+#define POOL_SLOTS	1024	/* hash slots; chains grow beyond */
+
+static uint32_t	key_hash(const struct pool_key *);
+static void	pool_dispatch(struct pool *);
+static void	pool_set_state(struct upconn *, enum up_state);
+static void	pool_maybe_free(struct pool *);
+static struct pool *pool_get(struct server *, const struct pool_key *);
+
+static uint32_t
+key_hash(const struct pool_key *k)
+{
+	const unsigned char *p = (const unsigned char *)k;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	/* Keys are zero-filled structs, so hashing every byte is stable. */
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static struct pool *
+pool_get(struct server *srv, const struct pool_key *key)
+{
+	struct pool *p;
+	uint32_t slot;
+
+	if (srv->pools == NULL) {
+		srv->pools = calloc(POOL_SLOTS, sizeof(*srv->pools));
+		if (srv->pools == NULL)
+			return NULL;
+		srv->npool_slots = POOL_SLOTS;
+	}
+	slot = key_hash(key) % srv->npool_slots;
+	for (p = srv->pools[slot]; p != NULL; p = p->next)
+		if (memcmp(&p->key, key, sizeof(*key)) == 0)
+			return p;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->srv = srv;
+	p->key = *key;
+	snprintf(p->name, sizeof(p->name), "%s://%s:%u%s%s", key->scheme,
+	    key->host, key->port, key->src_host[0] ? " from " : "",
+	    key->src_host);
+	TAILQ_INIT(&p->idle);
+	TAILQ_INIT(&p->active);
+	TAILQ_INIT(&p->connecting);
+	TAILQ_INIT(&p->waiters);
+	p->next = srv->pools[slot];
+	srv->pools[slot] = p;
+	srv->npools++;
+	log_debug("pool %s: created", p->name);
+	return p;
+}
+
+struct pool *
+pool_ref(struct server *srv, const struct pool_key *key)
+{
+	struct pool *p;
+
+	if ((p = pool_get(srv, key)) != NULL)
+		p->nsessions++;
+	return p;
+}
+
+void
+pool_unref(struct pool *p)
+{
+	p->nsessions--;
+	pool_maybe_free(p);
+}
+
+/* A pool with no connections and no waiters is freed: keys come and go. */
+static void
+pool_maybe_free(struct pool *p)
+{
+	struct server *srv = p->srv;
+	struct pool **pp;
+	uint32_t slot;
+
+	if (p->nidle || p->nactive || p->nconnecting || p->nwaiters ||
+	    p->nsessions)
+		return;
+	slot = key_hash(&p->key) % srv->npool_slots;
+	for (pp = &srv->pools[slot]; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	srv->npools--;
+	log_debug("pool %s: freed", p->name);
+	free(p);
+}
+
+/* The one place a connection moves between the pool's lists. */
+static void
+pool_set_state(struct upconn *c, enum up_state st)
+{
+	struct pool *p = c->pool;
+
+	switch (c->state) {
+	case UP_CONNECTING:
+		TAILQ_REMOVE(&p->connecting, c, entry);
+		p->nconnecting--;
+		break;
+	case UP_IDLE:
+		TAILQ_REMOVE(&p->idle, c, entry);
+		p->nidle--;
+		break;
+	case UP_ACTIVE:
+		TAILQ_REMOVE(&p->active, c, entry);
+		p->nactive--;
+		break;
+	case UP_CLOSED:
+		break;
+	}
+	log_debug("pool %s: conn %llu %d -> %d", p->name,
+	    (unsigned long long)c->id, c->state, st);
+	c->state = st;
+	switch (st) {
+	case UP_CONNECTING:
+		TAILQ_INSERT_TAIL(&p->connecting, c, entry);
+		p->nconnecting++;
+		break;
+	case UP_IDLE:
+		TAILQ_INSERT_HEAD(&p->idle, c, entry);	/* LIFO */
+		p->nidle++;
+		break;
+	case UP_ACTIVE:
+		TAILQ_INSERT_TAIL(&p->active, c, entry);
+		p->nactive++;
+		break;
+	case UP_CLOSED:
+		break;
+	}
+}
+
+int
+pool_enqueue(struct pool *p, struct session *s, int front)
+{
+	if (!front && p->nwaiters >= p->srv->cfg.max_queue &&
+	    p->nidle == 0)
+		return -1;
+	if (front)
+		TAILQ_INSERT_HEAD(&p->waiters, s, wentry);
+	else
+		TAILQ_INSERT_TAIL(&p->waiters, s, wentry);
+	p->nwaiters++;
+	pool_dispatch(p);
+	return 0;
+}
+
+void
+pool_dequeue(struct pool *p, struct session *s)
+{
+	TAILQ_REMOVE(&p->waiters, s, wentry);
+	p->nwaiters--;
+}
+
+/*
+ * Match waiters with connections: an idle one if any (newest first, after
+ * a last check that it is still usable), else a new one while under the
+ * per-host cap. Connections being opened are not promised to a waiter:
+ * whoever is first in line when one is ready gets it.
+ */
+static void
+pool_dispatch(struct pool *p)
+{
+	struct session *s;
+	struct upconn *c;
+	unsigned total;
+
+	while ((s = TAILQ_FIRST(&p->waiters)) != NULL) {
+		if ((c = TAILQ_FIRST(&p->idle)) != NULL) {
+			if (!up_check_idle(c)) {
+				log_debug("pool %s: conn %llu went stale",
+				    p->name, (unsigned long long)c->id);
+				pool_set_state(c, UP_CLOSED);
+				up_free(c);
+				continue;
+			}
+			pool_dequeue(p, s);
+			pool_set_state(c, UP_ACTIVE);
+			p->srv->stats.upstream_reuses++;
+			sess_attach(s, c);
+			continue;
+		}
+		total = p->nidle + p->nactive + p->nconnecting;
+		if (p->nwaiters <= p->nconnecting ||
+		    total >= p->srv->cfg.max_per_host)
+			break;
+		if ((c = up_new(p)) == NULL) {
+			pool_dequeue(p, s);
+			sess_upstream_error(s, HPOOL_E_MEMORY,
+			    "hpoold: out of memory opening a connection", 0,
+			    -1);
+			continue;
+		}
+		c->state = UP_CLOSED;
+		pool_set_state(c, UP_CONNECTING);
+		p->srv->stats.upstream_connects++;
+		/* Starts on the next loop turn: no callback re-enters here. */
+		up_connect(c);
+	}
+	pool_maybe_free(p);
+}
+
+void
+pool_conn_ready(struct pool *p, struct upconn *c)
+{
+	struct session *s;
+
+	if ((s = TAILQ_FIRST(&p->waiters)) != NULL) {
+		pool_dequeue(p, s);
+		pool_set_state(c, UP_ACTIVE);
+		sess_attach(s, c);
+	} else
+		pool_release(c, 1);
+	pool_dispatch(p);
+}
+
+/* A connect failed: the first waiter gets the error, as its own connect
+ * would have raised it in http.client. */
+void
+pool_conn_failed(struct pool *p, struct upconn *c, int code, const char *msg)
+{
+	struct session *s;
+
+	pool_set_state(c, UP_CLOSED);
+	up_free(c);
+	if ((s = TAILQ_FIRST(&p->waiters)) != NULL) {
+		pool_dequeue(p, s);
+		sess_upstream_error(s, code, msg, 0, -1);
+	}
+	pool_dispatch(p);
+}
+
+void
+pool_release(struct upconn *c, int reusable)
+{
+	struct pool *p = c->pool;
+
+	c->sess = NULL;
+	if (reusable && !p->srv->draining &&
+	    p->nidle < p->srv->cfg.max_idle_per_host) {
+		pool_set_state(c, UP_IDLE);
+		up_set_idle(c);
+	} else {
+		pool_set_state(c, UP_CLOSED);
+		up_free(c);
+	}
+	pool_dispatch(p);
+}
+
+/* The connection closed by itself (idle timeout, server closed it). */
+void
+pool_conn_gone(struct upconn *c)
+{
+	struct pool *p = c->pool;
+
+	pool_set_state(c, UP_CLOSED);
+	up_free(c);
+	pool_dispatch(p);
+}
+
+unsigned
+pool_count_conns(struct server *srv)
+{
+	struct pool *p;
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < srv->npool_slots; i++)
+		for (p = srv->pools[i]; p != NULL; p = p->next)
+			n += p->nidle + p->nactive + p->nconnecting;
+	return n;
+}
+
+void
+pool_free_all(struct server *srv)
+{
+	struct pool *p, *next;
+	struct upconn *c;
+	size_t i;
+
+	for (i = 0; i < srv->npool_slots; i++) {
+		for (p = srv->pools[i]; p != NULL; p = next) {
+			next = p->next;
+			while ((c = TAILQ_FIRST(&p->idle)) != NULL ||
+			    (c = TAILQ_FIRST(&p->connecting)) != NULL ||
+			    (c = TAILQ_FIRST(&p->active)) != NULL) {
+				pool_set_state(c, UP_CLOSED);
+				up_free(c);
+			}
+			free(p);
+		}
+	}
+	free(srv->pools);
+	srv->pools = NULL;
+	srv->npools = 0;
+}

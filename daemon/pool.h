@@ -1,0 +1,62 @@
+/*
+ * pool.h: pools of upstream connections, one per pool key. A pool hands
+ * idle connections to waiting sessions last-in-first-out, opens new ones up
+ * to max_per_host, and queues sessions beyond that.
+ */
+#ifndef HPOOL_POOL_H
+#define HPOOL_POOL_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+
+struct server;
+struct session;
+struct upconn;
+
+/* Everything that makes two upstream connections different. */
+struct pool_key {
+	char		scheme[8];
+	char		host[256];
+	uint16_t	port;
+	char		src_host[64];
+	uint16_t	src_port;
+};
+
+TAILQ_HEAD(upconn_list, upconn);
+TAILQ_HEAD(session_list, session);
+
+struct pool {
+	struct pool		*next;		/* hash chain */
+	struct server		*srv;
+	struct pool_key		 key;
+	char			 name[400];	/* key as text, for logs */
+	struct upconn_list	 idle;		/* ready, newest first (LIFO) */
+	struct upconn_list	 active;	/* serving one session */
+	struct upconn_list	 connecting;	/* DNS or TCP connect running */
+	struct session_list	 waiters;	/* sessions waiting, FIFO */
+	unsigned		 nidle;
+	unsigned		 nactive;
+	unsigned		 nconnecting;
+	unsigned		 nwaiters;
+	unsigned		 nsessions;	/* sessions opened on this key */
+};
+
+/* Find or make the pool for key and take a session's reference on it. */
+struct pool	*pool_ref(struct server *, const struct pool_key *);
+void		 pool_unref(struct pool *);
+/* Queue sess for a connection; sess_attach() or sess_upstream_error()
+ * is called back, possibly before this returns. Returns -1 if the queue
+ * is full (nothing queued). front: a retry goes first. */
+int		 pool_enqueue(struct pool *, struct session *, int front);
+void		 pool_dequeue(struct pool *, struct session *);
+/* Called by upstream.c when a connection changes state. */
+void		 pool_conn_ready(struct pool *, struct upconn *);
+void		 pool_conn_failed(struct pool *, struct upconn *, int code,
+		    const char *msg);
+/* A finished exchange: reusable conns go idle, others are closed. */
+void		 pool_release(struct upconn *, int reusable);
+void		 pool_conn_gone(struct upconn *);
+void		 pool_free_all(struct server *);
+unsigned	 pool_count_conns(struct server *);
+
+#endif

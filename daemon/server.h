@@ -1,0 +1,41 @@
+/* server.h: the state one hpoold process shares among its modules. */
+#ifndef HPOOL_SERVER_H
+#define HPOOL_SERVER_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "config.h"
+#include "proto.h"
+
+struct event_base;
+struct evdns_base;
+struct evconnlistener;
+struct pool;
+struct session;
+
+struct stats {
+	uint64_t	sessions;		/* accepted, ever */
+	uint64_t	requests;		/* REQ_HEADs taken */
+	uint64_t	upstream_connects;	/* new upstream connections */
+	uint64_t	upstream_reuses;	/* requests on pooled conns */
+	uint64_t	retries;		/* stale pooled conn, retried */
+};
+
+struct server {
+	struct config		 cfg;
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct evconnlistener	*listener;
+	unsigned		 nsessions;
+	int			 draining;	/* SIGTERM: no new sessions */
+	struct stats		 stats;
+	TAILQ_HEAD(, session)	 sessions;	/* every live session */
+	struct pool		**pools;	/* hash table of pools */
+	size_t			 npool_slots;
+	size_t			 npools;
+	struct proto_wbuf	 wbuf;		/* scratch for encoding frames */
+	char			 socket_path[CONFIG_PATH_MAX]; /* bound */
+};
+
+#endif

@@ -1,0 +1,754 @@
+/* session.c: owns a client session: reading and checking frames, the
+ * session state machine, and streaming responses back as frames. */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "hpool_error.h"
+#include "http_parse.h"
+#include "http_req.h"
+#include "log.h"
+#include "pool.h"
+#include "proto.h"
+#include "server.h"
+#include "session.h"
+#include "upstream.h"
+
+/*
+ * Backpressure toward the client: the upstream connection pauses once the
+ * client has SESS_OUT_HIGH bytes queued (upstream.c checks), and resumes
+ * when the socket drains under SESS_OUT_LOW (write_cb). Client frames wait
+ * in the input buffer while the upstream socket has UP_OUT_HIGH queued.
+ */
+#define SESS_OUT_LOW	(64 * 1024)
+#define SESS_IN_HIGH	(256 * 1024)
+#define UP_OUT_HIGH	(256 * 1024)
+
+static void	read_cb(struct bufferevent *, void *);
+static void	write_cb(struct bufferevent *, void *);
+static void	event_cb(struct bufferevent *, short, void *);
+static void	defer_cb(evutil_socket_t, short, void *);
+static void	process(struct session *);
+static int	handle_frame(struct session *, uint8_t, const uint8_t *,
+		    size_t);
+static int	on_hello(struct session *, const uint8_t *, size_t);
+static int	on_open(struct session *, const uint8_t *, size_t);
+static int	on_req_head(struct session *, const uint8_t *, size_t);
+static int	on_req_body(struct session *, const uint8_t *, size_t);
+static int	on_req_end(struct session *);
+static void	send_error(struct session *, int, const char *, uint64_t,
+		    int64_t);
+static void	protocol_error(struct session *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	set_state(struct session *, enum sess_state);
+static void	request_over(struct session *);
+static void	sess_close(struct session *);
+static void	sess_free(struct session *);
+static void	schedule(struct session *);
+
+static const char *const state_names[] = {
+	"HELLO", "OPEN", "IDLE", "WAITING", "ACTIVE", "DRAIN", "CLOSING",
+};
+
+void
+sess_accept(struct server *srv, int fd)
+{
+	struct session *s;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+
+	if (srv->draining || srv->nsessions >= srv->cfg.max_sessions) {
+		log_warn("refusing session: %s", srv->draining ?
+		    "shutting down" : "max_sessions reached");
+		close(fd);
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		close(fd);
+		return;
+	}
+	s->srv = srv;
+	s->id = ++srv->stats.sessions;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+		s->peer_pid = cred.pid;
+		s->peer_uid = cred.uid;
+		s->peer_gid = cred.gid;
+	}
+	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	s->head = evbuffer_new();
+	s->defer = evtimer_new(srv->base, defer_cb, s);
+	if (s->bev == NULL || s->head == NULL || s->defer == NULL) {
+		if (s->bev == NULL)
+			close(fd);
+		sess_free(s);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->nsessions++;
+	s->read_high = SESS_IN_HIGH;
+	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, s->read_high);
+	bufferevent_setwatermark(s->bev, EV_WRITE, SESS_OUT_LOW, 0);
+	set_state(s, SESS_HELLO);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	log_debug("session %llu: pid %d uid %d gid %d",
+	    (unsigned long long)s->id, (int)s->peer_pid, (int)s->peer_uid,
+	    (int)s->peer_gid);
+}
+
+/* The one place the session state changes; timeouts follow the state. */
+static void
+set_state(struct session *s, enum sess_state st)
+{
+	const struct config *cfg = &s->srv->cfg;
+	struct timeval rd, wr;
+	unsigned rms;
+
+	log_debug("session %llu: %s -> %s", (unsigned long long)s->id,
+	    state_names[s->state], state_names[st]);
+	s->state = st;
+	if (s->bev == NULL)
+		return;
+	switch (st) {
+	case SESS_HELLO:
+	case SESS_OPEN:
+	case SESS_ACTIVE:
+	case SESS_DRAIN:
+		rms = sess_io_timeout(s);	/* a frame is due */
+		break;
+	case SESS_IDLE:
+		rms = cfg->session_idle_timeout_ms;
+		break;
+	default:
+		rms = 0;	/* nothing is due from the client */
+		break;
+	}
+	rd.tv_sec = rms / 1000;
+	rd.tv_usec = (rms % 1000) * 1000;
+	wr.tv_sec = cfg->client_write_timeout_ms / 1000;
+	wr.tv_usec = (cfg->client_write_timeout_ms % 1000) * 1000;
+	bufferevent_set_timeouts(s->bev, rms ? &rd : NULL, &wr);
+}
+
+unsigned
+sess_connect_timeout(const struct session *s)
+{
+	if (s->has_timeout && s->timeout_ms > 0)
+		return s->timeout_ms;
+	return s->srv->cfg.connect_timeout_ms;
+}
+
+unsigned
+sess_io_timeout(const struct session *s)
+{
+	if (s->has_timeout && s->timeout_ms > 0)
+		return s->timeout_ms;
+	return s->srv->cfg.io_timeout_ms;
+}
+
+size_t
+sess_output_len(const struct session *s)
+{
+	return evbuffer_get_length(bufferevent_get_output(s->bev));
+}
+
+/* Run process() on the next loop turn, outside any pool or upstream
+ * callback that is still on the stack. */
+static void
+schedule(struct session *s)
+{
+	struct timeval now = { 0, 0 };
+
+	evtimer_add(s->defer, &now);
+}
+
+static void
+defer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->state == SESS_CLOSING) {
+		if (s->bev == NULL || sess_output_len(s) == 0)
+			sess_free(s);
+		return;
+	}
+	process(s);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	process(arg);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->state == SESS_CLOSING) {
+		if (sess_output_len(s) == 0)
+			sess_free(s);
+		return;
+	}
+	if (s->conn != NULL)
+		up_resume(s->conn);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT)
+		log_info("session %llu: client timed out in %s",
+		    (unsigned long long)s->id, state_names[s->state]);
+	else if ((what & BEV_EVENT_ERROR) && errno != ECONNRESET &&
+	    errno != EPIPE)
+		log_info("session %llu: %s", (unsigned long long)s->id,
+		    strerror(errno));
+	/* The client is gone or stuck: nothing more can reach it. */
+	bufferevent_free(s->bev);
+	s->bev = NULL;
+	sess_close(s);
+}
+
+/* Take whole frames from the client while the state allows. Frames that
+ * the state cannot take yet (the next request while one is running) stay
+ * in the input buffer, in order. */
+static void
+process(struct session *s)
+{
+	struct evbuffer *in;
+	uint8_t hdr[PROTO_FRAME_HDR], type;
+	uint32_t plen;
+	const uint8_t *payload;
+	int rc;
+
+	while (s->state != SESS_CLOSING && s->bev != NULL) {
+		if (s->state == SESS_WAITING)
+			return;
+		if (s->state == SESS_ACTIVE &&
+		    (s->req_end || up_output_len(s->conn) >= UP_OUT_HIGH))
+			return;
+		in = bufferevent_get_input(s->bev);
+		if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ev_ssize_t)
+		    sizeof(hdr))
+			return;
+		rc = proto_frame_peek(hdr, sizeof(hdr), &type, &plen);
+		if (rc == -1) {
+			protocol_error(s, "frame of %u bytes exceeds the "
+			    "%u byte limit", (unsigned)((uint32_t)hdr[0] << 24 |
+			    (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 |
+			    hdr[3]), PROTO_MAX_PAYLOAD);
+			return;
+		}
+		if (evbuffer_get_length(in) < PROTO_FRAME_HDR + plen) {
+			/* A frame larger than the watermark must still fit. */
+			if (PROTO_FRAME_HDR + plen > s->read_high) {
+				s->read_high = PROTO_FRAME_HDR + plen;
+				bufferevent_setwatermark(s->bev, EV_READ, 0,
+				    s->read_high);
+			}
+			return;
+		}
+		payload = evbuffer_pullup(in, PROTO_FRAME_HDR + plen);
+		if (payload == NULL) {
+			protocol_error(s, "out of memory reading a frame");
+			return;
+		}
+		rc = handle_frame(s, type, payload + PROTO_FRAME_HDR, plen);
+		if (s->bev == NULL)
+			return;
+		evbuffer_drain(bufferevent_get_input(s->bev),
+		    PROTO_FRAME_HDR + plen);
+		if (rc == -1)
+			return;
+		if (s->read_high != SESS_IN_HIGH) {
+			s->read_high = SESS_IN_HIGH;
+			bufferevent_setwatermark(s->bev, EV_READ, 0,
+			    s->read_high);
+		}
+	}
+}
+
+static int
+handle_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
+{
+	switch (s->state) {
+	case SESS_HELLO:
+		if (type == PROTO_HELLO)
+			return on_hello(s, p, len);
+		break;
+	case SESS_OPEN:
+		if (type == PROTO_OPEN)
+			return on_open(s, p, len);
+		if (type == PROTO_CLOSE)
+			break;
+		break;
+	case SESS_IDLE:
+		if (type == PROTO_REQ_HEAD)
+			return on_req_head(s, p, len);
+		if (type == PROTO_CLOSE) {
+			if (proto_dec_empty(p, len) == -1)
+				break;
+			sess_close(s);
+			return -1;
+		}
+		break;
+	case SESS_ACTIVE:
+	case SESS_DRAIN:
+		if (type == PROTO_REQ_BODY)
+			return on_req_body(s, p, len);
+		if (type == PROTO_REQ_END) {
+			if (proto_dec_empty(p, len) == -1)
+				break;
+			return on_req_end(s);
+		}
+		break;
+	case SESS_WAITING:
+	case SESS_CLOSING:
+		break;
+	}
+	if (type == PROTO_CLOSE && proto_dec_empty(p, len) == 0) {
+		sess_close(s);
+		return -1;
+	}
+	protocol_error(s, "unexpected or malformed %s frame (type %u, %zu "
+	    "bytes) in state %s", proto_type_name(type), type, len,
+	    state_names[s->state]);
+	return -1;
+}
+
+static int
+on_hello(struct session *s, const uint8_t *p, size_t len)
+{
+	struct proto_hello h;
+	struct proto_wbuf *w = &s->srv->wbuf;
+
+	if (proto_dec_hello(p, len, &h) == -1) {
+		protocol_error(s, "malformed HELLO frame");
+		return -1;
+	}
+	if (h.max_version < PROTO_VERSION_MIN || h.min_version > PROTO_VERSION) {
+		protocol_error(s, "no common protocol version: client speaks "
+		    "%u..%u, hpoold speaks %u..%u", h.min_version,
+		    h.max_version, PROTO_VERSION_MIN, PROTO_VERSION);
+		return -1;
+	}
+	proto_wbuf_reset(w);
+	proto_enc_hello_ok(w, h.max_version < PROTO_VERSION ? h.max_version :
+	    PROTO_VERSION);
+	bufferevent_write(s->bev, w->data, w->len);
+	set_state(s, SESS_OPEN);
+	return 0;
+}
+
+static int
+on_open(struct session *s, const uint8_t *p, size_t len)
+{
+	struct proto_open o;
+	struct pool_key key;
+	struct proto_wbuf *w = &s->srv->wbuf;
+
+	if (proto_dec_open(p, len, &o) == -1) {
+		protocol_error(s, "malformed OPEN frame (unknown, repeated or "
+		    "missing parameter)");
+		return -1;
+	}
+	memset(&key, 0, sizeof(key));
+	if (!proto_str_eq(&o.scheme, "http")) {
+		send_error(s, HPOOL_E_UNKNOWN_PROTOCOL, "hpoold does not "
+		    "support this scheme yet (only http)", 0, -1);
+		sess_close(s);
+		return -1;
+	}
+	if (!req_host_ok(&o.host)) {
+		send_error(s, HPOOL_E_INVALID_URL, "invalid host name in OPEN",
+		    0, -1);
+		sess_close(s);
+		return -1;
+	}
+	if (o.port == 0 || o.source_host.len >= sizeof(key.src_host) ||
+	    (o.source_host.len > 0 && !req_host_ok(&o.source_host))) {
+		send_error(s, HPOOL_E_INVALID_URL, "invalid port or source "
+		    "address in OPEN", 0, -1);
+		sess_close(s);
+		return -1;
+	}
+	memcpy(key.scheme, "http", 4);
+	memcpy(key.host, o.host.p, o.host.len);
+	key.port = o.port;
+	memcpy(key.src_host, o.source_host.p, o.source_host.len);
+	key.src_port = o.source_port;
+	if ((s->pool = pool_ref(s->srv, &key)) == NULL) {
+		send_error(s, HPOOL_E_MEMORY, "hpoold: out of memory", 0, -1);
+		sess_close(s);
+		return -1;
+	}
+	s->has_timeout = o.has_timeout;
+	s->timeout_ms = o.timeout_ms;
+	proto_wbuf_reset(w);
+	proto_enc_empty(w, PROTO_OPEN_OK);
+	bufferevent_write(s->bev, w->data, w->len);
+	set_state(s, SESS_IDLE);
+	return 0;
+}
+
+static int
+on_req_head(struct session *s, const uint8_t *p, size_t len)
+{
+	static struct proto_req_head h;	/* large; one loop, one user */
+	struct req_check rc;
+
+	if (proto_dec_req_head(p, len, &h) == -1) {
+		protocol_error(s, "malformed REQ_HEAD frame");
+		return -1;
+	}
+	s->srv->stats.requests++;
+	s->req_end = 0;
+	s->resp_end = 0;
+	s->body_sent = 0;
+	s->resp_body = 0;
+	s->retries = 0;
+	if (req_check(&h, &rc) == -1) {
+		/* Refused before anything was sent: the pool is untouched.
+		 * The request's body frames are read and dropped. */
+		set_state(s, SESS_DRAIN);
+		send_error(s, rc.code, rc.message, 0, -1);
+		s->resp_end = 1;
+		return 0;
+	}
+	s->is_head = rc.is_head;
+	s->idempotent = rc.idempotent;
+	s->body_mode = rc.framing == REQ_FRAME_CHUNKED ? REQ_BODY_CHUNKED :
+	    rc.framing == REQ_FRAME_LENGTH ? REQ_BODY_LENGTH : REQ_BODY_NONE;
+	s->body_left = rc.length;
+	evbuffer_drain(s->head, evbuffer_get_length(s->head));
+	if (req_write_head(s->head, &h) == -1) {
+		set_state(s, SESS_DRAIN);
+		send_error(s, HPOOL_E_MEMORY, "hpoold: out of memory", 0, -1);
+		s->resp_end = 1;
+		return 0;
+	}
+	set_state(s, SESS_WAITING);
+	if (pool_enqueue(s->pool, s, 0) == -1) {
+		set_state(s, SESS_DRAIN);
+		send_error(s, HPOOL_E_POLICY, "hpoold: too many requests "
+		    "waiting for this destination (max_queue)", 0, -1);
+		s->resp_end = 1;
+	}
+	return 0;
+}
+
+void
+sess_attach(struct session *s, struct upconn *c)
+{
+	s->conn = c;
+	set_state(s, SESS_ACTIVE);
+	up_begin(c, s, s->is_head);
+	/* The head stays in s->head until the response starts, for a retry
+	 * on a fresh connection. */
+	up_write(c, evbuffer_pullup(s->head, -1),
+	    evbuffer_get_length(s->head));
+	if (s->req_end)
+		up_request_done(c);
+	schedule(s);
+}
+
+static int
+on_req_body(struct session *s, const uint8_t *p, size_t len)
+{
+	char size[24];
+	int n;
+
+	if (len > PROTO_MAX_BODY_CHUNK) {
+		protocol_error(s, "REQ_BODY of %zu bytes exceeds %u", len,
+		    PROTO_MAX_BODY_CHUNK);
+		return -1;
+	}
+	if (s->state == SESS_DRAIN || len == 0)
+		return 0;	/* the request already failed */
+	switch (s->body_mode) {
+	case REQ_BODY_NONE:
+		send_error(s, HPOOL_E_VALUE_ERROR, "request body without "
+		    "Content-Length or Transfer-Encoding: chunked", 0, -1);
+		request_over(s);
+		return 0;
+	case REQ_BODY_LENGTH:
+		if (len > s->body_left) {
+			send_error(s, HPOOL_E_VALUE_ERROR, "request body longer"
+			    " than its Content-Length", 0, -1);
+			request_over(s);
+			return 0;
+		}
+		s->body_left -= len;
+		up_write(s->conn, p, len);
+		break;
+	case REQ_BODY_CHUNKED:
+		n = snprintf(size, sizeof(size), "%zx\r\n", len);
+		up_write(s->conn, size, (size_t)n);
+		up_write(s->conn, p, len);
+		up_write(s->conn, "\r\n", 2);
+		break;
+	}
+	s->body_sent += len;
+	return 0;
+}
+
+static int
+on_req_end(struct session *s)
+{
+	s->req_end = 1;
+	if (s->state == SESS_DRAIN) {
+		set_state(s, SESS_IDLE);
+		return 0;
+	}
+	if (s->body_mode == REQ_BODY_LENGTH && s->body_left != 0) {
+		send_error(s, HPOOL_E_VALUE_ERROR, "request body shorter than "
+		    "its Content-Length", 0, -1);
+		request_over(s);
+		return 0;
+	}
+	if (s->body_mode == REQ_BODY_CHUNKED)
+		up_write(s->conn, "0\r\n\r\n", 5);
+	up_request_done(s->conn);
+	return 0;
+}
+
+/* The request failed on our side mid-way: its connection is closed. */
+static void
+request_over(struct session *s)
+{
+	struct upconn *c = s->conn;
+
+	s->conn = NULL;
+	s->resp_end = 1;
+	if (c != NULL)
+		up_abort(c);
+	set_state(s, s->req_end ? SESS_IDLE : SESS_DRAIN);
+}
+
+void
+sess_upstream_writable(struct session *s)
+{
+	if (s->state == SESS_ACTIVE)
+		schedule(s);
+}
+
+int
+sess_retry(struct session *s)
+{
+	if (s->body_mode != REQ_BODY_NONE || s->retries >= 3 ||
+	    s->state != SESS_ACTIVE)
+		return 0;
+	s->retries++;
+	s->srv->stats.retries++;
+	s->conn = NULL;
+	log_debug("session %llu: pooled connection was dead, retrying",
+	    (unsigned long long)s->id);
+	set_state(s, SESS_WAITING);
+	pool_enqueue(s->pool, s, 1);
+	return 1;
+}
+
+void
+sess_resp_head(struct session *s, const struct hp_head *h)
+{
+	static struct proto_resp_head rh;	/* large; one loop, one user */
+	struct proto_wbuf *w = &s->srv->wbuf;
+	size_t i;
+
+	evbuffer_drain(s->head, evbuffer_get_length(s->head));
+	rh.version = (uint8_t)h->version;
+	rh.status = (uint16_t)h->status;
+	rh.flags = (h->will_close ? PROTO_RESP_WILL_CLOSE : 0) |
+	    (h->framing == HP_FRAME_CHUNKED ? PROTO_RESP_CHUNKED : 0);
+	rh.length = h->framing == HP_FRAME_NONE ? 0 :
+	    h->framing == HP_FRAME_LENGTH ? h->length : -1;
+	rh.reason.p = h->reason;
+	rh.reason.len = h->reason_len;
+	rh.nheaders = h->nheaders;
+	for (i = 0; i < h->nheaders && i < PROTO_MAX_HEADERS; i++) {
+		rh.headers[i].name.p = h->headers[i].name;
+		rh.headers[i].name.len = h->headers[i].name_len;
+		rh.headers[i].value.p = h->headers[i].value;
+		rh.headers[i].value.len = h->headers[i].value_len;
+	}
+	proto_wbuf_reset(w);
+	if (proto_enc_resp_head(w, &rh) == -1) {
+		/* Cannot happen within http.client's limits; refuse loudly
+		 * rather than send a partial head. */
+		struct upconn *c = s->conn;
+
+		s->conn = NULL;
+		if (c != NULL)
+			up_abort(c);
+		send_error(s, HPOOL_E_HTTP_EXCEPTION, "response head too large"
+		    " for hpool", 0, -1);
+		s->resp_end = 1;
+		set_state(s, s->req_end ? SESS_IDLE : SESS_DRAIN);
+		schedule(s);
+		return;
+	}
+	bufferevent_write(s->bev, w->data, w->len);
+}
+
+void
+sess_resp_body(struct session *s, const void *p, size_t len)
+{
+	const uint8_t *d = p;
+	uint8_t hdr[PROTO_FRAME_HDR];
+	size_t n;
+
+	while (len > 0) {
+		n = len < PROTO_MAX_BODY_CHUNK ? len : PROTO_MAX_BODY_CHUNK;
+		hdr[0] = (uint8_t)(n >> 24);
+		hdr[1] = (uint8_t)(n >> 16);
+		hdr[2] = (uint8_t)(n >> 8);
+		hdr[3] = (uint8_t)n;
+		hdr[4] = PROTO_RESP_BODY;
+		bufferevent_write(s->bev, hdr, sizeof(hdr));
+		bufferevent_write(s->bev, d, n);
+		s->resp_body += n;
+		d += n;
+		len -= n;
+	}
+}
+
+void
+sess_resp_end(struct session *s, uint8_t flags)
+{
+	struct proto_wbuf *w = &s->srv->wbuf;
+
+	s->conn = NULL;
+	s->resp_end = 1;
+	proto_wbuf_reset(w);
+	proto_enc_resp_end(w, flags);
+	bufferevent_write(s->bev, w->data, w->len);
+	set_state(s, s->req_end ? SESS_IDLE : SESS_DRAIN);
+	schedule(s);
+}
+
+void
+sess_upstream_error(struct session *s, int code, const char *msg,
+    uint64_t partial, int64_t expected)
+{
+	s->conn = NULL;
+	s->resp_end = 1;
+	if (s->bev == NULL)
+		return;
+	send_error(s, code, msg, partial, expected);
+	set_state(s, s->req_end ? SESS_IDLE : SESS_DRAIN);
+	schedule(s);
+}
+
+static void
+send_error(struct session *s, int code, const char *msg, uint64_t partial,
+    int64_t expected)
+{
+	struct proto_wbuf *w = &s->srv->wbuf;
+	struct proto_error e;
+	const char *name = hpool_error_name(code);
+
+	if (s->bev == NULL)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.code = (uint16_t)code;
+	e.name.p = name;
+	e.name.len = strlen(name);
+	e.message.p = msg;
+	e.message.len = strlen(msg);
+	e.partial = partial;
+	e.expected = expected;
+	proto_wbuf_reset(w);
+	proto_enc_error(w, &e);
+	bufferevent_write(s->bev, w->data, w->len);
+	log_debug("session %llu: error %s: %s", (unsigned long long)s->id,
+	    name, msg);
+}
+
+static void
+protocol_error(struct session *s, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_info("session %llu (pid %d): protocol error: %s",
+	    (unsigned long long)s->id, (int)s->peer_pid, msg);
+	send_error(s, HPOOL_E_PROTOCOL, msg, 0, -1);
+	sess_close(s);
+}
+
+/* End the session: its request (if any) is abandoned and its connection
+ * closed; what is queued for the client is flushed, then it is freed. */
+static void
+sess_close(struct session *s)
+{
+	struct upconn *c = s->conn;
+
+	if (s->state == SESS_CLOSING)
+		return;
+	if (s->state == SESS_WAITING)
+		pool_dequeue(s->pool, s);
+	s->conn = NULL;
+	if (c != NULL)
+		up_abort(c);
+	set_state(s, SESS_CLOSING);
+	if (s->bev != NULL)
+		bufferevent_disable(s->bev, EV_READ);
+	/* Freed from the loop, never under a caller's feet. */
+	schedule(s);
+}
+
+static void
+sess_free(struct session *s)
+{
+	struct server *srv = s->srv;
+
+	if (s->state != SESS_CLOSING && s->state != SESS_HELLO)
+		fatalx("session %llu freed in state %s",
+		    (unsigned long long)s->id, state_names[s->state]);
+	if (s->entry.tqe_prev != NULL) {
+		TAILQ_REMOVE(&srv->sessions, s, entry);
+		srv->nsessions--;
+	}
+	if (s->pool != NULL)
+		pool_unref(s->pool);
+	if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	if (s->head != NULL)
+		evbuffer_free(s->head);
+	if (s->defer != NULL)
+		event_free(s->defer);
+	free(s);
+}
+
+void
+sess_free_all(struct server *srv)
+{
+	struct session *s;
+
+	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL) {
+		sess_close(s);
+		sess_free(s);
+	}
+}

@@ -1,0 +1,90 @@
+/*
+ * session.h: one client of hpoold on the Unix socket (one HTTPConnection
+ * in libhpool). Reads proto frames, checks each request, runs it on a
+ * pooled upstream connection and streams the response back as frames.
+ */
+#ifndef HPOOL_SESSION_H
+#define HPOOL_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "pool.h"
+
+struct bufferevent;
+struct evbuffer;
+struct server;
+struct upconn;
+struct hp_head;
+struct event;
+
+enum sess_state {
+	SESS_HELLO,		/* waiting for HELLO */
+	SESS_OPEN,		/* waiting for OPEN */
+	SESS_IDLE,		/* between requests */
+	SESS_WAITING,		/* request taken, on pool->waiters */
+	SESS_ACTIVE,		/* request running on sess->conn */
+	SESS_DRAIN,		/* response over, request body still coming:
+				 * read and drop it until REQ_END */
+	SESS_CLOSING,		/* flushing output, then freed */
+};
+
+/* How the request body is framed upstream, from the request headers. */
+enum req_body {
+	REQ_BODY_NONE,		/* no body allowed */
+	REQ_BODY_LENGTH,	/* exactly Content-Length bytes */
+	REQ_BODY_CHUNKED,	/* the daemon chunk-encodes */
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;		/* server->sessions */
+	TAILQ_ENTRY(session)	 wentry;	/* pool->waiters */
+	struct server		*srv;
+	struct bufferevent	*bev;
+	enum sess_state		 state;
+	uint64_t		 id;
+	pid_t			 peer_pid;	/* SO_PEERCRED */
+	uid_t			 peer_uid;
+	gid_t			 peer_gid;
+	/* from OPEN */
+	struct pool		*pool;
+	int			 has_timeout;
+	uint32_t		 timeout_ms;
+	/* the current request */
+	struct upconn		*conn;
+	struct evbuffer		*head;		/* request head until attached */
+	int			 is_head;
+	int			 idempotent;
+	enum req_body		 body_mode;
+	uint64_t		 body_left;	/* REQ_BODY_LENGTH: bytes due */
+	uint64_t		 body_sent;
+	int			 req_end;	/* REQ_END received */
+	int			 resp_end;	/* RESP_END or ERROR sent */
+	int			 retries;
+	uint64_t		 resp_body;	/* body bytes sent to client */
+	size_t			 read_high;	/* input watermark in force */
+	struct event		*defer;		/* resume / free on next turn */
+};
+
+void	 sess_accept(struct server *, int fd);
+void	 sess_free_all(struct server *);
+
+/* Called back by the pool and the upstream connection. */
+void	 sess_attach(struct session *, struct upconn *);
+void	 sess_upstream_error(struct session *, int code, const char *msg,
+	    uint64_t partial, int64_t expected);
+void	 sess_resp_head(struct session *, const struct hp_head *);
+void	 sess_resp_body(struct session *, const void *, size_t);
+void	 sess_resp_end(struct session *, uint8_t flags);
+/* The upstream connection failed before any response byte on a reused
+ * connection: 1 if the session took the request back to retry it. */
+int	 sess_retry(struct session *);
+size_t	 sess_output_len(const struct session *);
+void	 sess_upstream_writable(struct session *);
+/* Connection timeouts for this session's requests, in milliseconds. */
+unsigned sess_connect_timeout(const struct session *);
+unsigned sess_io_timeout(const struct session *);
+
+#endif

@@ -1,0 +1,601 @@
+/* upstream.c: owns one upstream HTTP/1.1 connection: resolving,
+ * connecting, writing requests, parsing responses, idle liveness. */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "hpool_error.h"
+#include "proto.h"
+#include "http_parse.h"
+#include "log.h"
+#include "pool.h"
+#include "server.h"
+#include "session.h"
+#include "upstream.h"
+
+/*
+ * Backpressure: libevent stops reading the upstream socket once this much
+ * response is buffered; the session pauses us earlier when the client is
+ * slow (see up_resume). The write low-water mark wakes the session to
+ * send more request body once the socket has taken most of what we gave.
+ */
+#define UP_READ_HIGH	(256 * 1024)
+#define UP_WRITE_LOW	(64 * 1024)
+
+static void	timer_cb(evutil_socket_t, short, void *);
+static void	dns_cb(int, struct evutil_addrinfo *, void *);
+static void	try_next_addr(struct upconn *);
+static void	connect_failed(struct upconn *, int, const char *);
+static void	read_cb(struct bufferevent *, void *);
+static void	write_cb(struct bufferevent *, void *);
+static void	event_cb(struct bufferevent *, short, void *);
+static void	process_input(struct upconn *, int eof);
+static void	exchange_error(struct upconn *, int, const char *, uint64_t,
+		    int64_t);
+static void	exchange_done(struct upconn *);
+static void	set_timeout(struct upconn *, unsigned rd_ms, unsigned wr_ms);
+static void	errno_message(char *, size_t, int);
+
+struct upconn *
+up_new(struct pool *p)
+{
+	struct upconn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->pool = p;
+	c->id = p->srv->stats.upstream_connects + 1;
+	c->state = UP_CLOSED;
+	c->idle_timer = evtimer_new(p->srv->base, timer_cb, c);
+	if (c->idle_timer == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+up_free(struct upconn *c)
+{
+	if (c->dns != NULL)
+		evdns_getaddrinfo_cancel(c->dns);	/* calls dns_cb */
+	if (c->addrs != NULL)
+		evutil_freeaddrinfo(c->addrs);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	event_free(c->idle_timer);
+	free(c);
+}
+
+void
+up_connect(struct upconn *c)
+{
+	struct timeval now = { 0, 0 };
+
+	/* Resolution starts on the next loop turn so that no pool callback
+	 * can run inside pool_dispatch(). */
+	evtimer_add(c->idle_timer, &now);
+}
+
+static unsigned
+connect_timeout(const struct upconn *c)
+{
+	struct session *s = TAILQ_FIRST(&c->pool->waiters);
+
+	return s != NULL ? sess_connect_timeout(s) :
+	    c->pool->srv->cfg.connect_timeout_ms;
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upconn *c = arg;
+	struct evutil_addrinfo hints;
+	struct timeval tv;
+	char port[8];
+	unsigned ms;
+
+	(void)fd;
+	(void)what;
+	switch (c->state) {
+	case UP_IDLE:
+		log_debug("conn %llu: idle timeout", (unsigned long long)c->id);
+		pool_conn_gone(c);
+		return;
+	case UP_CONNECTING:
+		if (c->dns != NULL || c->bev != NULL || c->addrs != NULL) {
+			connect_failed(c, HPOOL_E_TIMEOUT, "timed out");
+			return;
+		}
+		/* The whole connect (DNS and TCP) runs under one timer. */
+		ms = connect_timeout(c);
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		evtimer_add(c->idle_timer, &tv);
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_protocol = IPPROTO_TCP;
+		snprintf(port, sizeof(port), "%u", c->pool->key.port);
+		c->dns = evdns_getaddrinfo(c->pool->srv->dns,
+		    c->pool->key.host, port, &hints, dns_cb, c);
+		return;
+	case UP_ACTIVE:
+	case UP_CLOSED:
+		return;
+	}
+}
+
+/* socket.gaierror's text for the common resolver failures. */
+static void
+gai_message(char *buf, size_t len, int err)
+{
+	switch (err) {
+	case EVUTIL_EAI_NONAME:
+		snprintf(buf, len, "[Errno -2] Name or service not known");
+		break;
+	case EVUTIL_EAI_AGAIN:
+		snprintf(buf, len,
+		    "[Errno -3] Temporary failure in name resolution");
+		break;
+	case EVUTIL_EAI_FAIL:
+		snprintf(buf, len,
+		    "[Errno -4] Non-recoverable failure in name resolution");
+		break;
+	default:
+		snprintf(buf, len, "%s", evutil_gai_strerror(err));
+		break;
+	}
+}
+
+static void
+dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct upconn *c = arg;
+	char msg[128];
+
+	if (result == EVUTIL_EAI_CANCEL)
+		return;		/* up_free() is running: c is going */
+	c->dns = NULL;
+	if (result != 0) {
+		gai_message(msg, sizeof(msg), result);
+		connect_failed(c, HPOOL_E_GAIERROR, msg);
+		return;
+	}
+	c->addrs = c->next_addr = res;
+	c->last_errno = ECONNREFUSED;
+	try_next_addr(c);
+}
+
+static int
+bind_source(int fd, const struct pool_key *k, int family)
+{
+	struct evutil_addrinfo hints, *ai = NULL;
+	char port[8];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_NUMERICHOST | EVUTIL_AI_PASSIVE;
+	snprintf(port, sizeof(port), "%u", k->src_port);
+	if (evutil_getaddrinfo(k->src_host[0] ? k->src_host : NULL, port,
+	    &hints, &ai) != 0) {
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	rc = bind(fd, ai->ai_addr, ai->ai_addrlen);
+	evutil_freeaddrinfo(ai);
+	return rc;
+}
+
+/* Like socket.create_connection: each address in turn, the last error. */
+static void
+try_next_addr(struct upconn *c)
+{
+	struct evutil_addrinfo *ai;
+	const struct pool_key *k = &c->pool->key;
+	char msg[128];
+	int fd, one = 1;
+
+	while ((ai = c->next_addr) != NULL) {
+		c->next_addr = ai->ai_next;
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			c->last_errno = errno;
+			continue;
+		}
+		if ((k->src_host[0] || k->src_port) &&
+		    bind_source(fd, k, ai->ai_family) == -1) {
+			c->last_errno = errno;
+			close(fd);
+			continue;
+		}
+		/* Requests are written whole; don't hold the last segment. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->bev = bufferevent_socket_new(c->pool->srv->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev == NULL) {
+			close(fd);
+			c->last_errno = ENOMEM;
+			continue;
+		}
+		bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+		bufferevent_setwatermark(c->bev, EV_READ, 0, UP_READ_HIGH);
+		bufferevent_setwatermark(c->bev, EV_WRITE, UP_WRITE_LOW, 0);
+		if (bufferevent_socket_connect(c->bev, ai->ai_addr,
+		    (int)ai->ai_addrlen) == 0)
+			return;
+		c->last_errno = errno ? errno : ECONNREFUSED;
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	errno_message(msg, sizeof(msg), c->last_errno);
+	connect_failed(c, hpool_error_from_errno(c->last_errno), msg);
+}
+
+static void
+connect_failed(struct upconn *c, int code, const char *msg)
+{
+	log_info("pool %s: connect failed: %s: %s", c->pool->name,
+	    hpool_error_name(code), msg);
+	pool_conn_failed(c->pool, c, code, msg);
+}
+
+/* Python's str(OSError): "[Errno 111] Connection refused". */
+static void
+errno_message(char *buf, size_t len, int err)
+{
+	if (err == ETIMEDOUT)
+		snprintf(buf, len, "timed out");
+	else
+		snprintf(buf, len, "[Errno %d] %s", err, strerror(err));
+}
+
+static void
+set_timeout(struct upconn *c, unsigned rd_ms, unsigned wr_ms)
+{
+	struct timeval rd = { rd_ms / 1000, (rd_ms % 1000) * 1000 };
+	struct timeval wr = { wr_ms / 1000, (wr_ms % 1000) * 1000 };
+
+	bufferevent_set_timeouts(c->bev, rd_ms ? &rd : NULL,
+	    wr_ms ? &wr : NULL);
+}
+
+void
+up_begin(struct upconn *c, struct session *s, int is_head)
+{
+	unsigned ms = sess_io_timeout(s);
+
+	evtimer_del(c->idle_timer);
+	c->sess = s;
+	c->phase = UP_PH_HEAD;
+	c->is_head = is_head;
+	c->req_done = 0;
+	c->reusable = 1;
+	c->resp_bytes = 0;
+	c->paused = 0;
+	c->nrequests++;
+	set_timeout(c, ms, ms);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+void
+up_write(struct upconn *c, const void *p, size_t n)
+{
+	if (evbuffer_add(bufferevent_get_output(c->bev), p, n) == -1)
+		c->reusable = 0;	/* the exchange fails on its own */
+}
+
+size_t
+up_output_len(const struct upconn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+void
+up_request_done(struct upconn *c)
+{
+	c->req_done = 1;
+}
+
+void
+up_resume(struct upconn *c)
+{
+	if (!c->paused)
+		return;
+	c->paused = 0;
+	bufferevent_enable(c->bev, EV_READ);
+	/* Bytes already buffered raise no new read event. */
+	process_input(c, 0);
+}
+
+int
+up_check_idle(struct upconn *c)
+{
+	char b;
+	ssize_t n;
+
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+		return 0;
+	/* The server may have closed since the loop last looked. */
+	n = recv(bufferevent_getfd(c->bev), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0 || n > 0)
+		return 0;
+	return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+void
+up_set_idle(struct upconn *c)
+{
+	unsigned ms = c->pool->srv->cfg.idle_timeout_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	/* Idle: any byte or EOF from the server retires the connection. */
+	set_timeout(c, 0, 0);
+	bufferevent_enable(c->bev, EV_READ);
+	evtimer_add(c->idle_timer, &tv);
+}
+
+void
+up_abort(struct upconn *c)
+{
+	c->sess = NULL;
+	pool_release(c, 0);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct upconn *c = arg;
+
+	(void)bev;
+	switch (c->state) {
+	case UP_IDLE:
+		log_debug("conn %llu: %zu unexpected bytes while idle",
+		    (unsigned long long)c->id,
+		    evbuffer_get_length(bufferevent_get_input(c->bev)));
+		pool_conn_gone(c);
+		return;
+	case UP_ACTIVE:
+		process_input(c, 0);
+		return;
+	case UP_CONNECTING:
+	case UP_CLOSED:
+		return;
+	}
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct upconn *c = arg;
+
+	(void)bev;
+	if (c->state == UP_ACTIVE && c->sess != NULL && !c->req_done)
+		sess_upstream_writable(c->sess);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct upconn *c = arg;
+	char msg[128];
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)bev;
+	if (c->state == UP_CONNECTING) {
+		if (what & BEV_EVENT_CONNECTED) {
+			evtimer_del(c->idle_timer);
+			evutil_freeaddrinfo(c->addrs);
+			c->addrs = c->next_addr = NULL;
+			bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+			pool_conn_ready(c->pool, c);
+			return;
+		}
+		c->last_errno = err ? err : ECONNREFUSED;
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+		try_next_addr(c);
+		return;
+	}
+	if (c->state == UP_IDLE) {
+		pool_conn_gone(c);
+		return;
+	}
+	if (c->state != UP_ACTIVE)
+		return;
+	if (what & BEV_EVENT_EOF) {
+		process_input(c, 1);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		exchange_error(c, HPOOL_E_TIMEOUT, "timed out", 0, -1);
+		return;
+	}
+	/* A reset on a pooled connection before any response byte: the
+	 * server dropped it while idle; the session may retry. */
+	if (c->phase == UP_PH_HEAD && c->resp_bytes == 0 &&
+	    c->nrequests > 1 && evbuffer_get_length(
+	    bufferevent_get_input(c->bev)) == 0 &&
+	    (err == ECONNRESET || err == EPIPE)) {
+		exchange_error(c, -1, NULL, 0, -1);
+		return;
+	}
+	errno_message(msg, sizeof(msg), err ? err : ECONNRESET);
+	exchange_error(c, hpool_error_from_errno(err ? err : ECONNRESET), msg,
+	    0, -1);
+}
+
+/* Parse what the server sent and pass it on, stopping when the client
+ * cannot take more (backpressure) or the exchange ends. */
+static void
+process_input(struct upconn *c, int eof)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct hp_head head;
+	struct hp_error err;
+	struct evbuffer_iovec v;
+	const char *data;
+	size_t len, consumed, dlen, want;
+	unsigned char *buf;
+	int rc;
+
+	while (c->state == UP_ACTIVE && c->sess != NULL && !c->paused) {
+		len = evbuffer_get_length(in);
+		if (c->phase == UP_PH_HEAD) {
+			if (len == 0 && !eof)
+				return;
+			want = len < HP_MAXHEAD ? len : HP_MAXHEAD;
+			buf = evbuffer_pullup(in, (ev_ssize_t)want);
+			memset(&head, 0, sizeof(head));
+			rc = hp_head_parse((const char *)buf, want, eof,
+			    c->is_head, &head, &consumed, &err);
+			if (rc == HP_AGAIN) {
+				hp_head_free(&head);
+				if (eof || want >= HP_MAXHEAD) {
+					exchange_error(c, HPOOL_E_HTTP_EXCEPTION,
+					    "response head too large or cut",
+					    0, -1);
+				}
+				return;
+			}
+			if (rc == HP_ERROR) {
+				hp_head_free(&head);
+				if (err.code == HPOOL_E_REMOTE_DISCONNECTED &&
+				    c->resp_bytes == 0 && c->nrequests > 1) {
+					exchange_error(c, -1, NULL, 0, -1);
+					return;
+				}
+				exchange_error(c, err.code, err.message,
+				    err.partial, err.expected);
+				return;
+			}
+			c->resp_bytes += consumed;
+			if (head.status == 100) {
+				hp_head_free(&head);
+				evbuffer_drain(in, consumed);
+				continue;
+			}
+			if (!head.reusable)
+				c->reusable = 0;
+			hp_body_init(&c->body, &head);
+			sess_resp_head(c->sess, &head);
+			hp_head_free(&head);
+			evbuffer_drain(in, consumed);
+			c->phase = UP_PH_BODY;
+			continue;
+		}
+		if (c->phase == UP_PH_DONE)
+			return;
+		/* Body: the first segment usually holds whole parseable
+		 * units; pull more together only when the parser asks. */
+		if (len > 0 && evbuffer_peek(in, -1, NULL, &v, 1) >= 1) {
+			buf = v.iov_base;
+			want = v.iov_len;
+		} else {
+			buf = NULL;
+			want = 0;
+		}
+		rc = hp_body_parse(&c->body, (const char *)buf, want,
+		    eof && want == len, &data, &dlen, &consumed, &err);
+		if (rc == HP_AGAIN && want < len) {
+			want = len < HP_MAXLINE + 64 ? len : HP_MAXLINE + 64;
+			buf = evbuffer_pullup(in, (ev_ssize_t)want);
+			rc = hp_body_parse(&c->body, (const char *)buf, want,
+			    eof && want == len, &data, &dlen, &consumed, &err);
+		}
+		if (rc == HP_DATA) {
+			/* data points into in: pass it on before draining. */
+			sess_resp_body(c->sess, data, dlen);
+			evbuffer_drain(in, consumed);
+			c->resp_bytes += consumed;
+			if (sess_output_len(c->sess) > UP_READ_HIGH) {
+				c->paused = 1;
+				bufferevent_disable(c->bev, EV_READ);
+			}
+			continue;
+		}
+		evbuffer_drain(in, consumed);
+		c->resp_bytes += consumed;
+		if (rc == HP_DONE) {
+			if (!c->body.reusable)
+				c->reusable = 0;
+			c->phase = UP_PH_DONE;
+			/* A response that ended before its request did leaves
+			 * the server mid-request: never reuse that. */
+			if (!c->req_done)
+				c->reusable = 0;
+			exchange_done(c);
+			return;
+		}
+		if (rc == HP_ERROR) {
+			exchange_error(c, err.code, err.message, err.partial,
+			    err.expected);
+			return;
+		}
+		if (eof && want == len) {
+			exchange_error(c, HPOOL_E_HTTP_EXCEPTION,
+			    "response body parser stalled at end of stream",
+			    c->body.received, -1);
+			return;
+		}
+		if (consumed == 0)
+			return;		/* wait for more bytes */
+	}
+}
+
+/* The exchange failed: the connection is closed, never pooled. code -1:
+ * a pooled connection the server had closed; the session may retry. */
+static void
+exchange_error(struct upconn *c, int code, const char *msg,
+    uint64_t partial, int64_t expected)
+{
+	struct session *s = c->sess;
+
+	c->sess = NULL;
+	pool_release(c, 0);
+	if (s == NULL)
+		return;
+	if (code == -1) {
+		if (sess_retry(s))
+			return;
+		code = HPOOL_E_REMOTE_DISCONNECTED;
+		msg = "Remote end closed connection without response";
+	}
+	sess_upstream_error(s, code, msg, partial, expected);
+}
+
+static void
+exchange_done(struct upconn *c)
+{
+	struct session *s = c->sess;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	int reusable;
+	uint8_t flags = 0;
+
+	reusable = c->reusable && c->req_done &&
+	    evbuffer_get_length(in) == 0;
+	if (c->nrequests > 1)
+		flags |= PROTO_END_REUSED;
+	if (reusable)
+		flags |= PROTO_END_POOLED;
+	c->sess = NULL;
+	pool_release(c, reusable);
+	if (s != NULL)
+		sess_resp_end(s, flags);
+}
