@@ -120,9 +120,13 @@ set_state(struct session *s, enum sess_state st)
 	if (s->bev == NULL)
 		return;
 	switch (st) {
+	case SESS_ACTIVE:
+		/* Body frames are due until REQ_END; then only the client's
+		 * next request, which waits for this one to finish. */
+		rms = s->req_end ? 0 : sess_io_timeout(s);
+		break;
 	case SESS_HELLO:
 	case SESS_OPEN:
-	case SESS_ACTIVE:
 	case SESS_DRAIN:
 		rms = sess_io_timeout(s);	/* a frame is due */
 		break;
@@ -528,6 +532,7 @@ on_req_end(struct session *s)
 	if (s->body_mode == REQ_BODY_CHUNKED)
 		up_write(s->conn, "0\r\n\r\n", 5);
 	up_request_done(s->conn);
+	set_state(s, s->state);		/* no read timeout from now on */
 	return 0;
 }
 
