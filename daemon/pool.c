@@ -10,7 +10,9 @@
 #include "log.h"
 #include "pool.h"
 #include "server.h"
+#include "proto.h"
 #include "session.h"
+#include "tls.h"
 #include "upstream.h"
 
 #define POOL_SLOTS	1024	/* hash slots; chains grow beyond */
@@ -19,7 +21,8 @@ static uint32_t	key_hash(const struct pool_key *);
 static void	pool_dispatch(struct pool *);
 static void	pool_set_state(struct upconn *, enum up_state);
 static void	pool_maybe_free(struct pool *);
-static struct pool *pool_get(struct server *, const struct pool_key *);
+static struct pool *pool_get(struct server *, const struct pool_key *,
+		    const struct proto_open *, int *, char *, size_t);
 
 static uint32_t
 key_hash(const struct pool_key *k)
@@ -35,10 +38,12 @@ key_hash(const struct pool_key *k)
 }
 
 static struct pool *
-pool_get(struct server *srv, const struct pool_key *key)
+pool_get(struct server *srv, const struct pool_key *key,
+    const struct proto_open *o, int *code, char *err, size_t errlen)
 {
 	struct pool *p;
 	uint32_t slot;
+	SSL_CTX *ctx = NULL;
 
 	if (srv->pools == NULL) {
 		srv->pools = calloc(POOL_SLOTS, sizeof(*srv->pools));
@@ -50,9 +55,26 @@ pool_get(struct server *srv, const struct pool_key *key)
 	for (p = srv->pools[slot]; p != NULL; p = p->next)
 		if (memcmp(&p->key, key, sizeof(*key)) == 0)
 			return p;
-	if ((p = calloc(1, sizeof(*p))) == NULL)
+	/* A new key: only now is a TLS context built, so callers of a warm
+	 * pool never pay for loading certificates. */
+	if (strcmp(key->scheme, "https") == 0 &&
+	    (ctx = tls_ctx_new(o, code, err, errlen)) == NULL)
 		return NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		SSL_CTX_free(ctx);
+		*code = HPOOL_E_MEMORY;
+		snprintf(err, errlen, "hpoold: out of memory");
+		return NULL;
+	}
 	p->srv = srv;
+	p->tls_ctx = ctx;
+	if (ctx != NULL) {
+		p->tls_check_hostname = o->tls_check_hostname;
+		if (o->tls_sni.len < sizeof(p->tls_sni)) {
+			memcpy(p->tls_sni, o->tls_sni.p, o->tls_sni.len);
+			p->tls_sni[o->tls_sni.len] = '\0';
+		}
+	}
 	p->key = *key;
 	snprintf(p->name, sizeof(p->name), "%s://%s:%u%s%s", key->scheme,
 	    key->host, key->port, key->src_host[0] ? " from " : "",
@@ -63,17 +85,22 @@ pool_get(struct server *srv, const struct pool_key *key)
 	TAILQ_INIT(&p->waiters);
 	p->next = srv->pools[slot];
 	srv->pools[slot] = p;
+	if (ctx != NULL)
+		snprintf(p->name + strlen(p->name), sizeof(p->name) -
+		    strlen(p->name), " tls %02x%02x%02x%02x", key->tls_digest[0],
+		    key->tls_digest[1], key->tls_digest[2], key->tls_digest[3]);
 	srv->npools++;
 	log_debug("pool %s: created", p->name);
 	return p;
 }
 
 struct pool *
-pool_ref(struct server *srv, const struct pool_key *key)
+pool_ref(struct server *srv, const struct pool_key *key,
+    const struct proto_open *o, int *code, char *err, size_t errlen)
 {
 	struct pool *p;
 
-	if ((p = pool_get(srv, key)) != NULL)
+	if ((p = pool_get(srv, key, o, code, err, errlen)) != NULL)
 		p->nsessions++;
 	return p;
 }
@@ -104,6 +131,7 @@ pool_maybe_free(struct pool *p)
 		}
 	srv->npools--;
 	log_debug("pool %s: freed", p->name);
+	tls_pool_free(p);
 	free(p);
 }
 
@@ -307,6 +335,7 @@ pool_free_all(struct server *srv)
 				pool_set_state(c, UP_CLOSED);
 				up_free(c);
 			}
+			tls_pool_free(p);
 			free(p);
 		}
 	}

@@ -9,9 +9,12 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+struct proto_open;
 struct server;
 struct session;
 struct upconn;
+struct ssl_ctx_st;
+struct ssl_session_st;
 
 /* Everything that makes two upstream connections different. */
 struct pool_key {
@@ -20,6 +23,7 @@ struct pool_key {
 	uint16_t	port;
 	char		src_host[64];
 	uint16_t	src_port;
+	uint8_t		tls_digest[32];	/* every TLS setting; zero for http */
 };
 
 TAILQ_HEAD(upconn_list, upconn);
@@ -39,10 +43,20 @@ struct pool {
 	unsigned		 nconnecting;
 	unsigned		 nwaiters;
 	unsigned		 nsessions;	/* sessions opened on this key */
+	/* TLS (https pools): one context per key, and the last session
+	 * ticket for resumption, never shared with another key. */
+	struct ssl_ctx_st	*tls_ctx;
+	struct ssl_session_st	*tls_session;
+	char			 tls_sni[256];	/* server_hostname, "" = host */
+	int			 tls_check_hostname;
 };
 
-/* Find or make the pool for key and take a session's reference on it. */
-struct pool	*pool_ref(struct server *, const struct pool_key *);
+/* Find or make the pool for key (o: the OPEN it came from, for TLS
+ * settings) and take a session's reference on it. NULL: *code and err say
+ * why (a TLS context could not be built from the settings). */
+struct pool	*pool_ref(struct server *, const struct pool_key *,
+		    const struct proto_open *, int *code, char *err,
+		    size_t errlen);
 void		 pool_unref(struct pool *);
 /* Queue sess for a connection; sess_attach() or sess_upstream_error()
  * is called back, possibly before this returns. Returns -1 if the queue

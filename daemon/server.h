@@ -20,6 +20,8 @@ struct stats {
 	uint64_t	upstream_connects;	/* new upstream connections */
 	uint64_t	upstream_reuses;	/* requests on pooled conns */
 	uint64_t	retries;		/* stale pooled conn, retried */
+	uint64_t	tls_full;		/* full TLS handshakes */
+	uint64_t	tls_resumed;		/* resumed TLS handshakes */
 };
 
 struct server {

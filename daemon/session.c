@@ -22,6 +22,7 @@
 #include "proto.h"
 #include "server.h"
 #include "session.h"
+#include "tls.h"
 #include "upstream.h"
 
 /*
@@ -369,6 +370,8 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	struct proto_open o;
 	struct pool_key key;
 	struct proto_wbuf *w = &s->srv->wbuf;
+	char err[256];
+	int code, tls = 0;
 
 	if (proto_dec_open(p, len, &o) == -1) {
 		protocol_error(s, "malformed OPEN frame (unknown, repeated or "
@@ -376,13 +379,16 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 		return -1;
 	}
 	memset(&key, 0, sizeof(key));
-	if (!proto_str_eq(&o.scheme, "http")) {
-		send_error(s, HPOOL_E_UNKNOWN_PROTOCOL, "hpoold does not "
-		    "support this scheme yet (only http)", 0, -1);
+	if (proto_str_eq(&o.scheme, "https"))
+		tls = 1;
+	else if (!proto_str_eq(&o.scheme, "http")) {
+		send_error(s, HPOOL_E_UNKNOWN_PROTOCOL, "unsupported scheme in "
+		    "OPEN (hpoold speaks http and https)", 0, -1);
 		sess_close(s);
 		return -1;
 	}
-	if (!req_host_ok(&o.host)) {
+	if (!req_host_ok(&o.host) ||
+	    (o.tls_sni.len > 0 && !req_host_ok(&o.tls_sni))) {
 		send_error(s, HPOOL_E_INVALID_URL, "invalid host name in OPEN",
 		    0, -1);
 		sess_close(s);
@@ -395,13 +401,16 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 		sess_close(s);
 		return -1;
 	}
-	memcpy(key.scheme, "http", 4);
+	memcpy(key.scheme, tls ? "https" : "http", tls ? 5 : 4);
 	memcpy(key.host, o.host.p, o.host.len);
 	key.port = o.port;
 	memcpy(key.src_host, o.source_host.p, o.source_host.len);
 	key.src_port = o.source_port;
-	if ((s->pool = pool_ref(s->srv, &key)) == NULL) {
-		send_error(s, HPOOL_E_MEMORY, "hpoold: out of memory", 0, -1);
+	if (tls)
+		tls_settings_digest(&o, key.tls_digest);
+	if ((s->pool = pool_ref(s->srv, &key, &o, &code, err,
+	    sizeof(err))) == NULL) {
+		send_error(s, code, err, 0, -1);
 		sess_close(s);
 		return -1;
 	}

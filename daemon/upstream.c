@@ -13,9 +13,12 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
+
+#include <openssl/err.h>
 
 #include "hpool_error.h"
 #include "proto.h"
@@ -24,6 +27,7 @@
 #include "pool.h"
 #include "server.h"
 #include "session.h"
+#include "tls.h"
 #include "upstream.h"
 
 /*
@@ -48,6 +52,8 @@ static void	exchange_error(struct upconn *, int, const char *, uint64_t,
 static void	exchange_done(struct upconn *);
 static void	set_timeout(struct upconn *, unsigned rd_ms, unsigned wr_ms);
 static void	errno_message(char *, size_t, int);
+static void	start_tls(struct upconn *);
+static void	connected(struct upconn *);
 
 struct upconn *
 up_new(struct pool *p)
@@ -57,6 +63,7 @@ up_new(struct pool *p)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->pool = p;
+	c->fd = -1;
 	c->id = p->srv->stats.upstream_connects + 1;
 	c->state = UP_CLOSED;
 	c->idle_timer = evtimer_new(p->srv->base, timer_cb, c);
@@ -76,6 +83,8 @@ up_free(struct upconn *c)
 		evutil_freeaddrinfo(c->addrs);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
+	if (c->fd != -1)
+		close(c->fd);
 	event_free(c->idle_timer);
 	free(c);
 }
@@ -227,13 +236,15 @@ try_next_addr(struct upconn *c)
 		}
 		/* Requests are written whole; don't hold the last segment. */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->bev = bufferevent_socket_new(c->pool->srv->base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
+		/* The fd stays ours: a TLS bufferevent takes it over once
+		 * TCP is up. */
+		c->bev = bufferevent_socket_new(c->pool->srv->base, fd, 0);
 		if (c->bev == NULL) {
 			close(fd);
 			c->last_errno = ENOMEM;
 			continue;
 		}
+		c->fd = fd;
 		bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 		bufferevent_setwatermark(c->bev, EV_READ, 0, UP_READ_HIGH);
 		bufferevent_setwatermark(c->bev, EV_WRITE, UP_WRITE_LOW, 0);
@@ -243,6 +254,8 @@ try_next_addr(struct upconn *c)
 		c->last_errno = errno ? errno : ECONNREFUSED;
 		bufferevent_free(c->bev);
 		c->bev = NULL;
+		close(c->fd);
+		c->fd = -1;
 	}
 	errno_message(msg, sizeof(msg), c->last_errno);
 	connect_failed(c, hpool_error_from_errno(c->last_errno), msg);
@@ -332,6 +345,10 @@ up_check_idle(struct upconn *c)
 
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
 		return 0;
+	/* TLS: session tickets may sit unread in the socket; an EOF or a
+	 * stray record is seen by the bufferevent's callbacks instead. */
+	if (c->pool->tls_ctx != NULL)
+		return 1;
 	/* The server may have closed since the loop last looked. */
 	n = recv(bufferevent_getfd(c->bev), &b, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n == 0 || n > 0)
@@ -400,16 +417,31 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (c->state == UP_CONNECTING) {
 		if (what & BEV_EVENT_CONNECTED) {
-			evtimer_del(c->idle_timer);
-			evutil_freeaddrinfo(c->addrs);
-			c->addrs = c->next_addr = NULL;
-			bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-			pool_conn_ready(c->pool, c);
+			if (c->pool->tls_ctx != NULL && !c->tls_handshaking)
+				start_tls(c);
+			else
+				connected(c);
+			return;
+		}
+		if (c->tls_handshaking) {
+			/* No other address: the server is there, TLS failed. */
+			int code = tls_error(bufferevent_openssl_get_ssl(c->bev),
+			    bufferevent_get_openssl_error(c->bev), msg,
+			    sizeof(msg));
+
+			if (what & BEV_EVENT_EOF && code == HPOOL_E_SSL_ERROR &&
+			    err == 0)
+				snprintf(msg, sizeof(msg), "[SSL: "
+				    "UNEXPECTED_EOF_WHILE_READING] EOF occurred "
+				    "in violation of protocol");
+			connect_failed(c, code, msg);
 			return;
 		}
 		c->last_errno = err ? err : ECONNREFUSED;
 		bufferevent_free(c->bev);
 		c->bev = NULL;
+		close(c->fd);
+		c->fd = -1;
 		try_next_addr(c);
 		return;
 	}
@@ -436,9 +468,75 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		exchange_error(c, -1, NULL, 0, -1);
 		return;
 	}
+	if (c->pool->tls_ctx != NULL) {
+		unsigned long e = bufferevent_get_openssl_error(c->bev);
+
+		if (e != 0) {
+			int code = tls_error(bufferevent_openssl_get_ssl(c->bev),
+			    e, msg, sizeof(msg));
+
+			exchange_error(c, code, msg, 0, -1);
+			return;
+		}
+	}
 	errno_message(msg, sizeof(msg), err ? err : ECONNRESET);
 	exchange_error(c, hpool_error_from_errno(err ? err : ECONNRESET), msg,
 	    0, -1);
+}
+
+/* TCP is up: hand the socket to a TLS bufferevent for the handshake. */
+static void
+start_tls(struct upconn *c)
+{
+	SSL *ssl;
+	char msg[160];
+
+	if ((ssl = tls_ssl_new(c->pool, c)) == NULL) {
+		tls_error(NULL, ERR_get_error(), msg, sizeof(msg));
+		connect_failed(c, HPOOL_E_SSL_ERROR, msg);
+		return;
+	}
+	bufferevent_free(c->bev);
+	c->bev = bufferevent_openssl_socket_new(c->pool->srv->base, c->fd, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		SSL_free(ssl);
+		connect_failed(c, HPOOL_E_MEMORY, "hpoold: out of memory");
+		return;
+	}
+	c->fd = -1;		/* the bufferevent closes it now */
+	c->tls_handshaking = 1;
+	/* Servers often close without close_notify: that is EOF, as with
+	 * Python's suppress_ragged_eofs. */
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, UP_READ_HIGH);
+	bufferevent_setwatermark(c->bev, EV_WRITE, UP_WRITE_LOW, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void
+connected(struct upconn *c)
+{
+	struct server *srv = c->pool->srv;
+	SSL *ssl;
+
+	evtimer_del(c->idle_timer);
+	evutil_freeaddrinfo(c->addrs);
+	c->addrs = c->next_addr = NULL;
+	if (c->tls_handshaking) {
+		c->tls_handshaking = 0;
+		ssl = bufferevent_openssl_get_ssl(c->bev);
+		if (SSL_session_reused(ssl))
+			srv->stats.tls_resumed++;
+		else
+			srv->stats.tls_full++;
+		log_debug("conn %llu: %s TLS handshake, %s",
+		    (unsigned long long)c->id, SSL_session_reused(ssl) ?
+		    "resumed" : "full", SSL_get_version(ssl));
+	}
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	pool_conn_ready(c->pool, c);
 }
 
 /* Parse what the server sent and pass it on, stopping when the client

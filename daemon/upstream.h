@@ -42,6 +42,9 @@ struct upconn {
 	struct evutil_addrinfo	*addrs;		/* DNS answer */
 	struct evutil_addrinfo	*next_addr;	/* next to try on failure */
 	int			 last_errno;
+	int			 fd;		/* ours to close; -1 once a TLS
+						 * bufferevent owns it */
+	int			 tls_handshaking;
 	uint64_t		 id;		/* for logs */
 	unsigned		 nrequests;	/* served on this conn */
 	/* the current exchange */

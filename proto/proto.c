@@ -345,6 +345,14 @@ put_tlv_str(struct proto_wbuf *w, uint16_t key, const struct proto_str *s)
 }
 
 static void
+put_tlv_u8(struct proto_wbuf *w, uint16_t key, uint8_t v)
+{
+	proto_put_u16(w, key);
+	proto_put_u32(w, 1);
+	proto_put_u8(w, v);
+}
+
+static void
 put_tlv_u16(struct proto_wbuf *w, uint16_t key, uint16_t v)
 {
 	proto_put_u16(w, key);
@@ -368,7 +376,44 @@ proto_enc_open(struct proto_wbuf *w, const struct proto_open *o)
 		put_tlv_str(w, PROTO_OPEN_SOURCE_HOST, &o->source_host);
 		put_tlv_u16(w, PROTO_OPEN_SOURCE_PORT, o->source_port);
 	}
+	if (proto_str_eq(&o->scheme, "https")) {
+		/* TLS settings always travel explicitly. */
+		put_tlv_u8(w, PROTO_OPEN_TLS_VERIFY, o->tls_verify);
+		put_tlv_u8(w, PROTO_OPEN_TLS_CHECK_HOSTNAME,
+		    o->tls_check_hostname);
+		put_tlv_u8(w, PROTO_OPEN_TLS_CA_SYSTEM, o->tls_ca_system);
+		if (o->tls_ca_pem.len)
+			put_tlv_str(w, PROTO_OPEN_TLS_CA_PEM, &o->tls_ca_pem);
+		if (o->tls_cert_pem.len)
+			put_tlv_str(w, PROTO_OPEN_TLS_CERT_PEM,
+			    &o->tls_cert_pem);
+		if (o->tls_key_pem.len)
+			put_tlv_str(w, PROTO_OPEN_TLS_KEY_PEM, &o->tls_key_pem);
+		if (o->tls_key_password.len)
+			put_tlv_str(w, PROTO_OPEN_TLS_KEY_PASSWORD,
+			    &o->tls_key_password);
+		if (o->tls_min_version)
+			put_tlv_u16(w, PROTO_OPEN_TLS_MIN_VERSION,
+			    o->tls_min_version);
+		if (o->tls_max_version)
+			put_tlv_u16(w, PROTO_OPEN_TLS_MAX_VERSION,
+			    o->tls_max_version);
+		if (o->tls_alpn.len)
+			put_tlv_str(w, PROTO_OPEN_TLS_ALPN, &o->tls_alpn);
+		if (o->tls_sni.len)
+			put_tlv_str(w, PROTO_OPEN_TLS_SNI, &o->tls_sni);
+	}
 	return proto_end(w);
+}
+
+void
+proto_open_tls_defaults(struct proto_open *o)
+{
+	/* ssl.create_default_context(): verified, hostname checked, the
+	 * system's trust store. */
+	o->tls_verify = PROTO_TLS_CERT_REQUIRED;
+	o->tls_check_hostname = 1;
+	o->tls_ca_system = 1;
 }
 
 int
@@ -380,6 +425,7 @@ proto_dec_open(const uint8_t *p, size_t len, struct proto_open *o)
 	uint16_t key;
 
 	memset(o, 0, sizeof(*o));
+	proto_open_tls_defaults(o);
 	proto_rbuf_init(&r, p, len);
 	while (r.off < r.len) {
 		if (proto_get_u16(&r, &key) == -1 ||
@@ -414,11 +460,59 @@ proto_dec_open(const uint8_t *p, size_t len, struct proto_open *o)
 		case PROTO_OPEN_SOURCE_PORT:
 			proto_get_u16(&v, &o->source_port);
 			break;
+		case PROTO_OPEN_TLS_VERIFY:
+			proto_get_u8(&v, &o->tls_verify);
+			if (o->tls_verify > PROTO_TLS_CERT_REQUIRED)
+				return -1;
+			break;
+		case PROTO_OPEN_TLS_CHECK_HOSTNAME:
+			proto_get_u8(&v, &o->tls_check_hostname);
+			if (o->tls_check_hostname > 1)
+				return -1;
+			break;
+		case PROTO_OPEN_TLS_CA_SYSTEM:
+			proto_get_u8(&v, &o->tls_ca_system);
+			if (o->tls_ca_system > 1)
+				return -1;
+			break;
+		case PROTO_OPEN_TLS_CA_PEM:
+			o->tls_ca_pem = val;
+			proto_get_rest(&v, &val);
+			break;
+		case PROTO_OPEN_TLS_CERT_PEM:
+			o->tls_cert_pem = val;
+			proto_get_rest(&v, &val);
+			break;
+		case PROTO_OPEN_TLS_KEY_PEM:
+			o->tls_key_pem = val;
+			proto_get_rest(&v, &val);
+			break;
+		case PROTO_OPEN_TLS_KEY_PASSWORD:
+			o->tls_key_password = val;
+			proto_get_rest(&v, &val);
+			break;
+		case PROTO_OPEN_TLS_MIN_VERSION:
+			proto_get_u16(&v, &o->tls_min_version);
+			break;
+		case PROTO_OPEN_TLS_MAX_VERSION:
+			proto_get_u16(&v, &o->tls_max_version);
+			break;
+		case PROTO_OPEN_TLS_ALPN:
+			o->tls_alpn = val;
+			proto_get_rest(&v, &val);
+			break;
+		case PROTO_OPEN_TLS_SNI:
+			o->tls_sni = val;
+			proto_get_rest(&v, &val);
+			break;
 		}
 		if (proto_get_end(&v) == -1)
 			return -1;
 	}
 	if (proto_get_end(&r) == -1)
+		return -1;
+	/* TLS settings belong to https only */
+	if (!proto_str_eq(&o->scheme, "https") && (seen >> PROTO_OPEN_TLS_VERIFY))
 		return -1;
 	/* scheme, host and port are required */
 	if ((seen & (1u << PROTO_OPEN_SCHEME | 1u << PROTO_OPEN_HOST |

@@ -47,8 +47,25 @@ enum proto_open_key {
 	PROTO_OPEN_TIMEOUT_MS	= 4,	/* u32; absent: no timeout */
 	PROTO_OPEN_SOURCE_HOST	= 5,	/* str */
 	PROTO_OPEN_SOURCE_PORT	= 6,	/* u16 */
-	PROTO_OPEN_KEY_MAX	= 6,
+	/* TLS, for scheme "https" only */
+	PROTO_OPEN_TLS_VERIFY	= 7,	/* u8: 0 none, 1 optional, 2 required */
+	PROTO_OPEN_TLS_CHECK_HOSTNAME = 8, /* u8: 0 or 1 */
+	PROTO_OPEN_TLS_CA_SYSTEM = 9,	/* u8: 1 = trust the system store */
+	PROTO_OPEN_TLS_CA_PEM	= 10,	/* str: extra trusted CAs, PEM */
+	PROTO_OPEN_TLS_CERT_PEM	= 11,	/* str: client certificate chain */
+	PROTO_OPEN_TLS_KEY_PEM	= 12,	/* str: client private key */
+	PROTO_OPEN_TLS_KEY_PASSWORD = 13, /* str: decrypts KEY_PEM */
+	PROTO_OPEN_TLS_MIN_VERSION = 14, /* u16: 0x0303 TLS 1.2, 0x0304 1.3 */
+	PROTO_OPEN_TLS_MAX_VERSION = 15, /* u16 */
+	PROTO_OPEN_TLS_ALPN	= 16,	/* str: ALPN wire format */
+	PROTO_OPEN_TLS_SNI	= 17,	/* str: server_hostname */
+	PROTO_OPEN_KEY_MAX	= 17,
 };
+
+/* TLS verify modes (ssl.CERT_*) */
+#define PROTO_TLS_CERT_NONE	0
+#define PROTO_TLS_CERT_OPTIONAL	1
+#define PROTO_TLS_CERT_REQUIRED	2
 
 /* RESP_HEAD flags */
 #define PROTO_RESP_WILL_CLOSE	0x01	/* upstream said or implied close */
@@ -81,7 +98,22 @@ struct proto_open {
 	uint32_t	 timeout_ms;
 	struct proto_str source_host;	/* len 0: none */
 	uint16_t	 source_port;
+	/* TLS; the decoder fills in the secure defaults for absent keys */
+	uint8_t		 tls_verify;		/* PROTO_TLS_CERT_* */
+	uint8_t		 tls_check_hostname;
+	uint8_t		 tls_ca_system;
+	struct proto_str tls_ca_pem;
+	struct proto_str tls_cert_pem;
+	struct proto_str tls_key_pem;
+	struct proto_str tls_key_password;
+	uint16_t	 tls_min_version;	/* 0: OpenSSL's default */
+	uint16_t	 tls_max_version;	/* 0: OpenSSL's default */
+	struct proto_str tls_alpn;
+	struct proto_str tls_sni;		/* len 0: the host */
 };
+
+/* Fill o with the defaults an https OPEN gets for absent keys. */
+void	proto_open_tls_defaults(struct proto_open *);
 
 struct proto_req_head {
 	struct proto_str method;

@@ -27,10 +27,19 @@ def hello(lo=1, hi=1):
 	return frame(HELLO, struct.pack(">HH", lo, hi))
 
 
-def open_(host, port, scheme="http", timeout_ms=None):
+# OPEN keys for TLS (proto.h)
+TLS_VERIFY, TLS_CHECK_HOSTNAME, TLS_CA_SYSTEM, TLS_CA_PEM = 7, 8, 9, 10
+TLS_CERT_PEM, TLS_KEY_PEM, TLS_KEY_PASSWORD = 11, 12, 13
+TLS_MIN_VERSION, TLS_MAX_VERSION, TLS_ALPN, TLS_SNI = 14, 15, 16, 17
+
+
+def open_(host, port, scheme="http", timeout_ms=None, tls=()):
+	"""tls: (key, value bytes) pairs appended as they are."""
 	p = tlv(1, scheme) + tlv(2, host) + tlv(3, struct.pack(">H", port))
 	if timeout_ms is not None:
 		p += tlv(4, struct.pack(">I", timeout_ms))
+	for k, v in tls:
+		p += tlv(k, v)
 	return frame(OPEN, p)
 
 

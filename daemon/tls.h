@@ -1,0 +1,30 @@
+/*
+ * tls.h: hpoold's TLS with OpenSSL: one SSL_CTX per pool built from the
+ * caller's settings (never from a file path), per-connection SSL objects
+ * with SNI and name checks, session resumption scoped to the pool, and
+ * errors named and worded as Python's ssl module words them.
+ */
+#ifndef HPOOL_TLS_H
+#define HPOOL_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+struct proto_open;
+struct pool;
+
+/* Digest of every TLS setting in o: part of the pool key. */
+void	 tls_settings_digest(const struct proto_open *, uint8_t out[32]);
+/* An SSL_CTX for o's settings, or NULL with errbuf naming the problem
+ * and *code the hpool error (SSLError, ValueError...). */
+SSL_CTX	*tls_ctx_new(const struct proto_open *, int *code, char *errbuf,
+	    size_t errlen);
+/* A client SSL for one connection of pool p to host. */
+SSL	*tls_ssl_new(struct pool *, void *conn);
+/* After a failed handshake or read: the error as Python would word it. */
+int	 tls_error(SSL *, unsigned long, char *buf, size_t len);
+void	 tls_pool_free(struct pool *);
+
+#endif
