@@ -25,7 +25,7 @@ enum hp_status {
 /* An error as http.client would raise it. */
 struct hp_error {
 	int		 code;		/* enum hpool_err */
-	char		 message[256];	/* str(exception) */
+	char		 message[256];	/* str(exception), UTF-8, cut to fit */
 	uint64_t	 partial;	/* IncompleteRead: bytes before error */
 	int64_t		 expected;	/* IncompleteRead: bytes missing or -1 */
 };
@@ -45,7 +45,8 @@ enum hp_framing {
 };
 
 struct hp_head {
-	int		 version;	/* 10 or 11 */
+	int		 version;	/* 10 or 11; 0 in a 100 head whose
+					 * version Python never checks */
 	int		 status;
 	const char	*reason;	/* slice */
 	size_t		 reason_len;
@@ -107,8 +108,8 @@ void	hp_body_init(struct hp_body *, const struct hp_head *);
  * with err (IncompleteRead, LineTooLong, ...). *consumed is always set,
  * also with HP_AGAIN (chunk-size, CRLF and trailer lines already used):
  * the caller drops that many bytes from its input before calling again.
- * HP_DONE while bytes remain in buf clears reusable (they follow the
- * response).
+ * Bytes left after HP_DONE are not the parser's to judge: the caller must
+ * not pool a connection that has any.
  * eof: the server closed; for HP_FRAME_CLOSE that is the end of the body.
  */
 int	hp_body_parse(struct hp_body *, const char *buf, size_t len, int eof,

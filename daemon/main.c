@@ -23,6 +23,7 @@
 #include "pool.h"
 #include "server.h"
 #include "session.h"
+#include "tls.h"
 
 #define DRAIN_GRACE_SEC	10	/* SIGTERM: time for running requests */
 
@@ -230,6 +231,9 @@ main(int argc, char *argv[])
 	if (srv.dns == NULL)
 		fatalx("evdns_base_new failed");
 	evdns_base_load_hosts(srv.dns, NULL);
+	if (tls_init() == -1)
+		log_warn("cannot load the system trust store now; each TLS "
+		    "pool will try on its own");
 	if (listen_start(&srv, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return 1;
@@ -274,9 +278,15 @@ main(int argc, char *argv[])
 	evdns_base_free(srv.dns, 0);
 	event_base_free(srv.base);
 	proto_wbuf_free(&srv.wbuf);
+	tls_cleanup();
 	log_info("stopped: %llu sessions, %llu requests, %llu upstream "
-	    "connections opened", (unsigned long long)srv.stats.sessions,
+	    "connections opened, %llu requests on pooled connections, "
+	    "TLS handshakes: %llu full, %llu resumed",
+	    (unsigned long long)srv.stats.sessions,
 	    (unsigned long long)srv.stats.requests,
-	    (unsigned long long)srv.stats.upstream_connects);
+	    (unsigned long long)srv.stats.upstream_connects,
+	    (unsigned long long)srv.stats.upstream_reuses,
+	    (unsigned long long)srv.stats.tls_full,
+	    (unsigned long long)srv.stats.tls_resumed);
 	return 0;
 }

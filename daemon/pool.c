@@ -16,11 +16,16 @@
 #include "upstream.h"
 
 #define POOL_SLOTS	1024	/* hash slots; chains grow beyond */
+/* An empty TLS pool is kept this long so that its TLS session can resume
+ * the next connection to the key (nginx's default session timeout). */
+#define POOL_LINGER_SEC	300
 
 static uint32_t	key_hash(const struct pool_key *);
 static void	pool_dispatch(struct pool *);
 static void	pool_set_state(struct upconn *, enum up_state);
 static void	pool_maybe_free(struct pool *);
+static void	pool_free(struct pool *);
+static void	linger_cb(evutil_socket_t, short, void *);
 static struct pool *pool_get(struct server *, const struct pool_key *,
 		    const struct proto_open *, int *, char *, size_t);
 
@@ -70,7 +75,7 @@ pool_get(struct server *srv, const struct pool_key *key,
 	p->tls_ctx = ctx;
 	if (ctx != NULL) {
 		p->tls_check_hostname = o->tls_check_hostname;
-		if (o->tls_sni.len < sizeof(p->tls_sni)) {
+		if (o->tls_sni.len > 0 && o->tls_sni.len < sizeof(p->tls_sni)) {
 			memcpy(p->tls_sni, o->tls_sni.p, o->tls_sni.len);
 			p->tls_sni[o->tls_sni.len] = '\0';
 		}
@@ -100,8 +105,11 @@ pool_ref(struct server *srv, const struct pool_key *key,
 {
 	struct pool *p;
 
-	if ((p = pool_get(srv, key, o, code, err, errlen)) != NULL)
+	if ((p = pool_get(srv, key, o, code, err, errlen)) != NULL) {
 		p->nsessions++;
+		if (p->linger != NULL)
+			evtimer_del(p->linger);
+	}
 	return p;
 }
 
@@ -112,17 +120,46 @@ pool_unref(struct pool *p)
 	pool_maybe_free(p);
 }
 
-/* A pool with no connections and no waiters is freed: keys come and go. */
+/* A pool with no connections and no waiters is freed: keys come and go.
+ * One with a TLS session to resume lingers a while first. */
 static void
 pool_maybe_free(struct pool *p)
+{
+	struct timeval tv = { POOL_LINGER_SEC, 0 };
+
+	if (p->nidle || p->nactive || p->nconnecting || p->nwaiters ||
+	    p->nsessions)
+		return;
+	if (p->tls_session != NULL && !p->srv->draining) {
+		if (p->linger == NULL &&
+		    (p->linger = evtimer_new(p->srv->base, linger_cb, p)) == NULL)
+			pool_free(p);
+		else
+			evtimer_add(p->linger, &tv);
+		return;
+	}
+	pool_free(p);
+}
+
+static void
+linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool *p = arg;
+
+	(void)fd;
+	(void)what;
+	if (!(p->nidle || p->nactive || p->nconnecting || p->nwaiters ||
+	    p->nsessions))
+		pool_free(p);
+}
+
+static void
+pool_free(struct pool *p)
 {
 	struct server *srv = p->srv;
 	struct pool **pp;
 	uint32_t slot;
 
-	if (p->nidle || p->nactive || p->nconnecting || p->nwaiters ||
-	    p->nsessions)
-		return;
 	slot = key_hash(&p->key) % srv->npool_slots;
 	for (pp = &srv->pools[slot]; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == p) {
@@ -131,6 +168,8 @@ pool_maybe_free(struct pool *p)
 		}
 	srv->npools--;
 	log_debug("pool %s: freed", p->name);
+	if (p->linger != NULL)
+		event_free(p->linger);
 	tls_pool_free(p);
 	free(p);
 }
@@ -335,6 +374,8 @@ pool_free_all(struct server *srv)
 				pool_set_state(c, UP_CLOSED);
 				up_free(c);
 			}
+			if (p->linger != NULL)
+				event_free(p->linger);
 			tls_pool_free(p);
 			free(p);
 		}

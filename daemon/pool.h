@@ -15,6 +15,7 @@ struct session;
 struct upconn;
 struct ssl_ctx_st;
 struct ssl_session_st;
+struct event;
 
 /* Everything that makes two upstream connections different. */
 struct pool_key {
@@ -49,6 +50,7 @@ struct pool {
 	struct ssl_session_st	*tls_session;
 	char			 tls_sni[256];	/* server_hostname, "" = host */
 	int			 tls_check_hostname;
+	struct event		*linger;	/* frees an empty TLS pool */
 };
 
 /* Find or make the pool for key (o: the OPEN it came from, for TLS

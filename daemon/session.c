@@ -404,7 +404,8 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	memcpy(key.scheme, tls ? "https" : "http", tls ? 5 : 4);
 	memcpy(key.host, o.host.p, o.host.len);
 	key.port = o.port;
-	memcpy(key.src_host, o.source_host.p, o.source_host.len);
+	if (o.source_host.len > 0)
+		memcpy(key.src_host, o.source_host.p, o.source_host.len);
 	key.src_port = o.source_port;
 	if (tls)
 		tls_settings_digest(&o, key.tls_digest);

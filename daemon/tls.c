@@ -21,6 +21,10 @@
 #include "tls.h"
 #include "upstream.h"
 
+/* The system trust store, loaded once and shared by every context that
+ * trusts only it (the common case): a bundle costs hundreds of KiB. */
+static X509_STORE *system_store;
+
 static int	new_session_cb(SSL *, SSL_SESSION *);
 static int	load_pem_cas(SSL_CTX *, const struct proto_str *);
 static int	load_cert_key(SSL_CTX *, const struct proto_open *);
@@ -36,6 +40,25 @@ digest_str(EVP_MD_CTX *md, uint8_t tag, const struct proto_str *s)
 	EVP_DigestUpdate(md, &tag, 1);
 	EVP_DigestUpdate(md, len, 4);
 	EVP_DigestUpdate(md, s->p, s->len);
+}
+
+int
+tls_init(void)
+{
+	if ((system_store = X509_STORE_new()) == NULL ||
+	    X509_STORE_set_default_paths(system_store) != 1) {
+		ERR_clear_error();
+		return -1;
+	}
+	ERR_clear_error();
+	return 0;
+}
+
+void
+tls_cleanup(void)
+{
+	X509_STORE_free(system_store);
+	system_store = NULL;
 }
 
 void
@@ -211,7 +234,11 @@ tls_ctx_new(const struct proto_open *o, int *code, char *err, size_t errlen)
 	}
 	SSL_CTX_set_verify(ctx, o->tls_verify == PROTO_TLS_CERT_NONE ?
 	    SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
-	if (o->tls_ca_system && SSL_CTX_set_default_verify_paths(ctx) != 1) {
+	if (o->tls_ca_system && o->tls_ca_pem.len == 0 &&
+	    system_store != NULL)
+		SSL_CTX_set1_cert_store(ctx, system_store);
+	else if (o->tls_ca_system &&
+	    SSL_CTX_set_default_verify_paths(ctx) != 1) {
 		snprintf(err, errlen, "cannot load the system trust store");
 		goto fail;
 	}
@@ -261,6 +288,7 @@ new_session_cb(SSL *ssl, SSL_SESSION *sess)
 	if (p->tls_session != NULL)
 		SSL_SESSION_free(p->tls_session);
 	p->tls_session = sess;
+	log_debug("pool %s: TLS session stored for resumption", p->name);
 	return 1;	/* we keep the reference */
 }
 

@@ -15,6 +15,10 @@
 struct proto_open;
 struct pool;
 
+/* Load the shared system trust store; -1 if it cannot be read (contexts
+ * then load it themselves). */
+int	 tls_init(void);
+void	 tls_cleanup(void);
 /* Digest of every TLS setting in o: part of the pool key. */
 void	 tls_settings_digest(const struct proto_open *, uint8_t out[32]);
 /* An SSL_CTX for o's settings, or NULL with errbuf naming the problem

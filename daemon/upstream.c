@@ -81,6 +81,15 @@ up_free(struct upconn *c)
 		evdns_getaddrinfo_cancel(c->dns);	/* calls dns_cb */
 	if (c->addrs != NULL)
 		evutil_freeaddrinfo(c->addrs);
+	if (c->bev != NULL && c->tls_clean) {
+		/* OpenSSL forgets the session of a connection freed without a
+		 * shutdown; a clean close keeps it for resumption. */
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+		if (SSL_shutdown(ssl) < 0)
+			ERR_clear_error();
+		SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	}
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	if (c->fd != -1)
@@ -526,6 +535,7 @@ connected(struct upconn *c)
 	c->addrs = c->next_addr = NULL;
 	if (c->tls_handshaking) {
 		c->tls_handshaking = 0;
+		c->tls_clean = 1;
 		ssl = bufferevent_openssl_get_ssl(c->bev);
 		if (SSL_session_reused(ssl))
 			srv->stats.tls_resumed++;
@@ -666,6 +676,7 @@ exchange_error(struct upconn *c, int code, const char *msg,
 	struct session *s = c->sess;
 
 	c->sess = NULL;
+	c->tls_clean = 0;
 	pool_release(c, 0);
 	if (s == NULL)
 		return;
@@ -688,6 +699,11 @@ exchange_done(struct upconn *c)
 
 	reusable = c->reusable && c->req_done &&
 	    evbuffer_get_length(in) == 0;
+	if (!reusable)
+		log_debug("conn %llu: not reusable (parser %d, request %s, "
+		    "%zu bytes left)", (unsigned long long)c->id, c->reusable,
+		    c->req_done ? "sent" : "unfinished",
+		    evbuffer_get_length(in));
 	if (c->nrequests > 1)
 		flags |= PROTO_END_REUSED;
 	if (reusable)

@@ -45,6 +45,8 @@ struct upconn {
 	int			 fd;		/* ours to close; -1 once a TLS
 						 * bufferevent owns it */
 	int			 tls_handshaking;
+	int			 tls_clean;	/* handshake done, no error: its
+						 * session stays resumable */
 	uint64_t		 id;		/* for logs */
 	unsigned		 nrequests;	/* served on this conn */
 	/* the current exchange */
