@@ -655,7 +655,7 @@ hp_body_parse(struct hp_body *b, const char *buf, size_t len, int eof,
 		return HP_DONE;
 	case HP_FRAME_LENGTH:
 		if (b->overflow) {
-			set_error(err, HPOOL_E_HTTP_EXCEPTION, PY_OVERFLOW_MSG);
+			set_error(err, HPOOL_E_OVERFLOW, PY_OVERFLOW_MSG);
 			return HP_ERROR;
 		}
 		if (b->remaining == 0)
@@ -729,7 +729,7 @@ body_chunked(struct hp_body *b, const char *buf, size_t len, int eof,
 			    (uint64_t)INT64_MAX)) {
 				/* read(size) cannot take it */
 				*consumed = off;
-				set_error(err, HPOOL_E_HTTP_EXCEPTION,
+				set_error(err, HPOOL_E_OVERFLOW,
 				    PY_OVERFLOW_MSG);
 				return HP_ERROR;
 			}

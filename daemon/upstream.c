@@ -622,6 +622,10 @@ process_input(struct upconn *c, int eof)
 		rc = hp_body_parse(&c->body, (const char *)buf, want,
 		    eof && want == len, &data, &dlen, &consumed, &err);
 		if (rc == HP_AGAIN && want < len) {
+			/* What the parser took stays taken: drop it first. */
+			evbuffer_drain(in, consumed);
+			c->resp_bytes += consumed;
+			len = evbuffer_get_length(in);
 			want = len < HP_MAXLINE + 64 ? len : HP_MAXLINE + 64;
 			buf = evbuffer_pullup(in, (ev_ssize_t)want);
 			rc = hp_body_parse(&c->body, (const char *)buf, want,

@@ -73,6 +73,8 @@ static const struct err_class classes[] = {
 	    HPOOL_E_SSL_ERROR, HPOOL_E_VALUE_ERROR,
 	    "certificate verification failed" },
 	{ HPOOL_E_TYPE_ERROR, "TypeError", NONE, NONE, "wrong type" },
+	{ HPOOL_E_OVERFLOW, "OverflowError", NONE, NONE,
+	    "number too large" },
 	{ HPOOL_E_PROTOCOL, "HpoolProtocolError", HPOOL_E_OS_ERROR, NONE,
 	    "hpool wire protocol violated" },
 	{ HPOOL_E_DAEMON_UNAVAILABLE, "HpoolDaemonUnavailable",

@@ -47,6 +47,7 @@ enum hpool_err {
 	HPOOL_E_SSL_ERROR		= 44,	/* ssl.SSLError */
 	HPOOL_E_SSL_CERT_VERIFICATION	= 45,	/* ssl.SSLCertVerificationError */
 	HPOOL_E_TYPE_ERROR		= 46,
+	HPOOL_E_OVERFLOW		= 47,	/* OverflowError */
 	/* hpool's own: the daemon or the link to it misbehaved */
 	HPOOL_E_PROTOCOL		= 64,	/* HpoolProtocolError(OSError) */
 	HPOOL_E_DAEMON_UNAVAILABLE	= 65,	/* HpoolDaemonUnavailable(ConnectionError) */
