@@ -76,7 +76,8 @@ readline(const char *buf, size_t len, size_t off, int eof, size_t *n)
 	const char *nl;
 
 	scan = avail < HP_MAXLINE + 1 ? avail : HP_MAXLINE + 1;
-	nl = memchr(buf + off, '\n', scan);
+	/* buf may be NULL when nothing is left (end of stream) */
+	nl = scan > 0 ? memchr(buf + off, '\n', scan) : NULL;
 	if (nl != NULL) {
 		*n = (size_t)(nl - (buf + off)) + 1;
 		return *n > HP_MAXLINE ? LINE_TOOLONG : LINE_OK;
@@ -699,7 +700,7 @@ body_chunked(struct hp_body *b, const char *buf, size_t len, int eof,
     struct hp_error *err)
 {
 	const char *semi;
-	size_t off = 0, n, sz;
+	size_t off = 0, n, sz, want;
 	uint64_t mag;
 	int r, neg;
 
@@ -745,15 +746,23 @@ body_chunked(struct hp_body *b, const char *buf, size_t len, int eof,
 			}
 			break;
 		case CH_DATA:
-			if (off == len) {
+			/*
+			 * Python hands out chunk data only in whole pieces of
+			 * min(amt, chunk left) and drops a piece the server
+			 * cut short. Holding back up to HP_CHUNK_HOLD bytes of
+			 * a chunk gives callers the same bytes for any chunk up
+			 * to that size, with memory still bounded.
+			 */
+			want = b->remaining < HP_CHUNK_HOLD ?
+			    (size_t)b->remaining : HP_CHUNK_HOLD;
+			if (len - off < want) {
 				if (!eof)
 					return HP_AGAIN;
 				b->reusable = 0;
 				set_incomplete(err, b->complete, -1);
 				return HP_ERROR;
 			}
-			n = len - off < b->remaining ? len - off :
-			    (size_t)b->remaining;
+			n = want;	/* whole pieces, however bytes arrive */
 			b->remaining -= n;
 			b->received += n;
 			if (b->remaining == 0) {

@@ -12,7 +12,11 @@
 
 /* http.client's limits */
 #define HP_MAXLINE	65536	/* _MAXLINE: longest line, without its end */
+#define HP_CHUNK_HOLD	65536	/* chunk bytes held back until the chunk
+				 * completes (see hp_body_parse) */
 #define HP_MAXHEADERS	100	/* _MAXHEADERS */
+#define HP_CHUNK_HOLD	65536	/* chunk bytes held back until the chunk
+				 * completes (see hp_body_parse) */
 #define HP_MAXHEAD	((HP_MAXHEADERS + 2) * (HP_MAXLINE + 2)) /* whole head */
 
 enum hp_status {

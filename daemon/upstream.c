@@ -54,6 +54,7 @@ static void	set_timeout(struct upconn *, unsigned rd_ms, unsigned wr_ms);
 static void	errno_message(char *, size_t, int);
 static void	start_tls(struct upconn *);
 static void	connected(struct upconn *);
+static int	head_complete(struct evbuffer *, size_t *);
 
 struct upconn *
 up_new(struct pool *p)
@@ -310,6 +311,7 @@ up_begin(struct upconn *c, struct session *s, int is_head)
 	c->req_done = 0;
 	c->reusable = 1;
 	c->resp_bytes = 0;
+	c->head_scanned = 0;
 	c->paused = 0;
 	c->nrequests++;
 	set_timeout(c, ms, ms);
@@ -549,6 +551,31 @@ connected(struct upconn *c)
 	pool_conn_ready(c->pool, c);
 }
 
+/*
+ * Has the head's blank line arrived? The parser is run only then (or at
+ * EOF, or at the size cap), so a server trickling its head byte by byte
+ * costs a search of the new bytes, not a re-parse of everything.
+ */
+static int
+head_complete(struct evbuffer *in, size_t *scanned)
+{
+	struct evbuffer_ptr pos, hit;
+	size_t len = evbuffer_get_length(in);
+	size_t from = *scanned > 2 ? *scanned - 2 : 0;
+
+	if (len == 0 || evbuffer_ptr_set(in, &pos, from, EVBUFFER_PTR_SET) != 0)
+		return 0;
+	hit = evbuffer_search(in, "\n\n", 2, &pos);
+	if (hit.pos != -1)
+		return 1;
+	evbuffer_ptr_set(in, &pos, from, EVBUFFER_PTR_SET);
+	hit = evbuffer_search(in, "\n\r\n", 3, &pos);
+	if (hit.pos != -1)
+		return 1;
+	*scanned = len;
+	return 0;
+}
+
 /* Parse what the server sent and pass it on, stopping when the client
  * cannot take more (backpressure) or the exchange ends. */
 static void
@@ -567,6 +594,9 @@ process_input(struct upconn *c, int eof)
 		len = evbuffer_get_length(in);
 		if (c->phase == UP_PH_HEAD) {
 			if (len == 0 && !eof)
+				return;
+			if (!eof && len < HP_MAXHEAD &&
+			    !head_complete(in, &c->head_scanned))
 				return;
 			want = len < HP_MAXHEAD ? len : HP_MAXHEAD;
 			buf = evbuffer_pullup(in, (ev_ssize_t)want);
@@ -597,6 +627,7 @@ process_input(struct upconn *c, int eof)
 			if (head.status == 100) {
 				hp_head_free(&head);
 				evbuffer_drain(in, consumed);
+				c->head_scanned = 0;
 				continue;
 			}
 			if (!head.reusable)

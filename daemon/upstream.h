@@ -56,6 +56,8 @@ struct upconn {
 	int			 req_done;	/* whole request written */
 	int			 reusable;	/* nothing odd seen so far */
 	uint64_t		 resp_bytes;	/* response bytes read */
+	size_t			 head_scanned;	/* bytes searched for the end of
+						 * the head so far */
 	struct hp_body		 body;
 	int			 paused;	/* reading stopped: client slow */
 };

@@ -1,0 +1,695 @@
+/*
+ * hpool.c: owns the hpool command, a curl-like HTTP client whose
+ * connections live in hpoold (through libhpool).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hpool.h"
+
+#define READ_CHUNK	(64 * 1024)
+#define MAX_HEADERS	256
+
+/* Exit codes, curl's where curl has one for the same situation. */
+enum {
+	EX_OK		= 0,
+	EX_GENERIC	= 1,	/* also: unsupported scheme (curl: 1) */
+	EX_USAGE	= 2,
+	EX_URL		= 3,
+	EX_RESOLVE	= 6,
+	EX_CONNECT	= 7,
+	EX_WEIRD	= 8,
+	EX_SSL_CONNECT	= 35,	/* SSLError */
+	EX_PARTIAL	= 18,
+	EX_HTTP_FAIL	= 22,
+	EX_WRITE	= 23,
+	EX_READ		= 26,
+	EX_NOMEM	= 27,
+	EX_TIMEOUT	= 28,
+	EX_EMPTY_REPLY	= 52,
+	EX_SEND		= 55,
+	EX_RECV		= 56,
+	EX_SSL_CERTPROBLEM = 58,	/* --cert / --key unusable */
+	EX_SSL_VERIFY	= 60,	/* SSLCertVerificationError */
+	EX_SSL_CACERT	= 77,	/* --cacert unusable */
+};
+
+/* Error class -> exit code; the first entry the error is a kind of wins,
+ * so subclasses come before their bases. */
+static const struct {
+	int	code;
+	int	exit;
+} exit_map[] = {
+	{ HPOOL_E_SSL_CERT_VERIFICATION, EX_SSL_VERIFY },
+	{ HPOOL_E_SSL_ERROR, EX_SSL_CONNECT },
+	{ HPOOL_E_REMOTE_DISCONNECTED, EX_EMPTY_REPLY },
+	{ HPOOL_E_INCOMPLETE_READ, EX_PARTIAL },
+	{ HPOOL_E_INVALID_URL, EX_URL },
+	{ HPOOL_E_BAD_STATUS_LINE, EX_WEIRD },
+	{ HPOOL_E_LINE_TOO_LONG, EX_WEIRD },
+	{ HPOOL_E_UNKNOWN_PROTOCOL, EX_WEIRD },
+	{ HPOOL_E_UNKNOWN_TRANSFER_ENCODING, EX_WEIRD },
+	{ HPOOL_E_TIMEOUT, EX_TIMEOUT },
+	{ HPOOL_E_GAIERROR, EX_RESOLVE },
+	{ HPOOL_E_DAEMON_UNAVAILABLE, EX_CONNECT },
+	{ HPOOL_E_CONNECTION_REFUSED, EX_CONNECT },
+	{ HPOOL_E_BROKEN_PIPE, EX_SEND },
+	{ HPOOL_E_CONNECTION_RESET, EX_RECV },
+	{ HPOOL_E_CONNECTION_ABORTED, EX_RECV },
+	{ HPOOL_E_MEMORY, EX_NOMEM },
+};
+
+struct opts {
+	const char	*method;
+	const char	*url;
+	const char	*headers[MAX_HEADERS];
+	size_t		 nheaders;
+	char		*data;		/* -d / --data-binary, joined by & */
+	size_t		 data_len;
+	int		 has_data;
+	int		 include;	/* -i */
+	int		 head;		/* -I */
+	const char	*output;	/* -o */
+	const char	*socket_path;
+	double		 timeout;
+	int		 fail;
+	int		 silent;
+	int		 show_error;
+	const char	*cacert;	/* --cacert: trust only these CAs */
+	const char	*cert;		/* --cert: client certificate */
+	const char	*key;		/* --key: its key (else in --cert) */
+	const char	*pass;		/* --pass: the key's password */
+	int		 insecure;	/* -k */
+};
+
+/* What the command printed so far, for the progress bar. */
+struct progress {
+	int		 on;
+	int64_t		 total;		/* -1: unknown */
+	uint64_t	 done;
+	struct timespec	 last;
+	int		 shown;
+};
+
+static int	 silent_errors;
+
+static void	usage(FILE *);
+static int	fail_msg(int ex, const char *name, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+static int	fail_err(const struct hpool_error *);
+static int	exit_code(int code);
+static int	add_data(struct opts *, const char *arg, int binary);
+static int	read_all(FILE *, char **, size_t *);
+static int	split_url(const char *, char **authority, char **path,
+		    int *https);
+static int	make_context(const struct opts *, hpool_ssl_context **);
+static int	run(struct opts *);
+static void	progress_update(struct progress *, int final);
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: hpool [options] URL\n"
+"Make an HTTP or HTTPS request through hpoold's pooled connections.\n"
+"\n"
+"  -X, --request METHOD   request method (default GET; POST with -d)\n"
+"  -H, --header 'N: v'    add a request header (repeatable; 'N:' removes\n"
+"                         a header hpool would add, 'N;' sends it empty)\n"
+"  -d, --data DATA        request body; @FILE reads FILE, @- stdin,\n"
+"                         without their CR and LF bytes (as curl)\n"
+"      --data-binary DATA like -d, but files are sent byte for byte\n"
+"  -i, --include          print the status line and headers first\n"
+"  -I, --head             HEAD request; print status line and headers\n"
+"  -o, --output FILE      write the body to FILE (progress bar on a tty)\n"
+"      --socket PATH      hpoold's socket (default: $HPOOL_SOCKET,\n"
+"                         /run/hpool/hpoold.sock, $XDG_RUNTIME_DIR/hpool/)\n"
+"      --timeout SECONDS  timeout of each network wait\n"
+"      --cacert FILE      HTTPS: trust the CA certificates in FILE (PEM)\n"
+"                         instead of the system's\n"
+"      --cert FILE        HTTPS: client certificate (PEM; may hold the key)\n"
+"      --key FILE         HTTPS: the client certificate's key (PEM)\n"
+"      --pass PHRASE      HTTPS: password of the key\n"
+"  -k, --insecure         HTTPS: no certificate or host name verification\n"
+"  -f, --fail             exit 22 without output on a status >= 400\n"
+"  -s, --silent           no progress bar, no error messages\n"
+"  -S, --show-error       with -s, still print error messages\n"
+"  -V, --version          print the version and exit\n"
+"  -h, --help             print this help and exit\n"
+"See hpool(1) for the output format and the exit codes.\n");
+}
+
+static int
+fail_msg(int ex, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	if (silent_errors)
+		return ex;
+	fprintf(stderr, "hpool: %s: ", name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return ex;
+}
+
+static int
+exit_code(int code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(exit_map) / sizeof(exit_map[0]); i++)
+		if (hpool_error_is(code, exit_map[i].code))
+			return exit_map[i].exit;
+	return EX_GENERIC;
+}
+
+static int
+fail_err(const struct hpool_error *e)
+{
+	return fail_msg(exit_code(e->code), hpool_error_name(e->code), "%s",
+	    e->message);
+}
+
+/* The whole of fp into a malloc'd buffer. */
+static int
+read_all(FILE *fp, char **out, size_t *len)
+{
+	char *buf = NULL, *nb;
+	size_t cap = 0, n = 0, r;
+
+	for (;;) {
+		if (cap - n < 65536) {
+			cap = cap ? cap * 2 : 65536;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				free(buf);
+				errno = ENOMEM;
+				return -1;
+			}
+			buf = nb;
+		}
+		r = fread(buf + n, 1, cap - n, fp);
+		n += r;
+		if (r == 0) {
+			if (ferror(fp)) {
+				free(buf);
+				return -1;
+			}
+			break;
+		}
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/*
+ * -d and --data-binary: several are joined with '&', as curl does. As in
+ * curl, -d @FILE drops the CR and LF bytes of the file (form data on one
+ * line); --data-binary @FILE sends it byte for byte.
+ */
+static int
+add_data(struct opts *o, const char *arg, int binary)
+{
+	char *chunk, *nb;
+	size_t len;
+	FILE *fp;
+	int rc;
+
+	if (arg[0] == '@') {
+		if (strcmp(arg, "@-") == 0)
+			fp = stdin;
+		else if ((fp = fopen(arg + 1, "rb")) == NULL)
+			return fail_msg(EX_READ, errno == ENOENT ?
+			    "FileNotFoundError" : "OSError", "%s: %s",
+			    arg + 1, strerror(errno));
+		rc = read_all(fp, &chunk, &len);
+		if (fp != stdin)
+			fclose(fp);
+		if (rc == -1)
+			return fail_msg(EX_READ, "OSError", "%s: %s", arg + 1,
+			    strerror(errno));
+		if (!binary) {
+			size_t i, j;
+
+			for (i = j = 0; i < len; i++)
+				if (chunk[i] != '\r' && chunk[i] != '\n')
+					chunk[j++] = chunk[i];
+			len = j;
+		}
+	} else {
+		len = strlen(arg);
+		if ((chunk = strdup(arg)) == NULL)
+			return fail_msg(EX_NOMEM, "MemoryError", "out of memory");
+	}
+	if ((nb = realloc(o->data, o->data_len + len + 2)) == NULL) {
+		free(chunk);
+		return fail_msg(EX_NOMEM, "MemoryError", "out of memory");
+	}
+	o->data = nb;
+	if (o->has_data)
+		o->data[o->data_len++] = '&';
+	memcpy(o->data + o->data_len, chunk, len);
+	o->data_len += len;
+	o->has_data = 1;
+	free(chunk);
+	return EX_OK;
+}
+
+/*
+ * http://authority/path?query#fragment -> authority, "/path?query".
+ * No scheme means http, as curl guesses; any other scheme is refused.
+ */
+static int
+split_url(const char *url, char **authority, char **path, int *https)
+{
+	const char *p, *rest, *sep;
+	size_t alen;
+
+	*authority = *path = NULL;
+	*https = 0;
+	if ((sep = strstr(url, "://")) != NULL) {
+		for (p = url; p < sep; p++)
+			if (strchr("abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.", *p) ==
+			    NULL)
+				break;
+		if (p == sep) {
+			if (sep - url == 5 && strncasecmp(url, "https", 5) == 0)
+				*https = 1;
+			else if (sep - url != 4 ||
+			    strncasecmp(url, "http", 4) != 0)
+				return fail_msg(EX_GENERIC, "InvalidURL",
+				    "unsupported scheme '%.*s'",
+				    (int)(sep - url), url);
+			url = sep + 3;
+		}
+	}
+	alen = strcspn(url, "/?#");
+	rest = url + alen;
+	if (alen == 0)
+		return fail_msg(EX_URL, "InvalidURL", "no host in URL");
+	if (memchr(url, '@', alen) != NULL)
+		return fail_msg(EX_URL, "InvalidURL",
+		    "user names and passwords in URLs are not supported");
+	if ((*authority = strndup(url, alen)) == NULL)
+		return fail_msg(EX_NOMEM, "MemoryError", "out of memory");
+	/* The fragment stays here, as in a browser. */
+	alen = strcspn(rest, "#");
+	if ((*path = malloc(alen + 2)) == NULL)
+		return fail_msg(EX_NOMEM, "MemoryError", "out of memory");
+	snprintf(*path, alen + 2, "%s%.*s", rest[0] == '/' ? "" : "/",
+	    (int)alen, rest);
+	return EX_OK;
+}
+
+/*
+ * The context HTTPSConnection would be given: Python's default one, or,
+ * with --cacert, create_default_context(cafile=...) which trusts that file
+ * only (so does curl). Files are read here, with our own permissions.
+ */
+static int
+make_context(const struct opts *o, hpool_ssl_context **out)
+{
+	static const char *const http11[] = { "http/1.1" };
+	hpool_ssl_context *ctx = NULL;
+	struct hpool_error e;
+	int ex = EX_OK;
+
+	*out = NULL;
+	if ((o->cacert != NULL ? hpool_ssl_context_new(&ctx, &e) :
+	    hpool_ssl_context_new_default(&ctx, &e)) != HPOOL_OK)
+		return fail_err(&e);
+	if (hpool_ssl_context_set_alpn_protocols(ctx, http11, 1, &e) !=
+	    HPOOL_OK) {
+		ex = fail_err(&e);
+		goto out;
+	}
+	if (o->insecure &&
+	    (hpool_ssl_context_set_check_hostname(ctx, 0, &e) != HPOOL_OK ||
+	    hpool_ssl_context_set_verify_mode(ctx, HPOOL_CERT_NONE, &e) !=
+	    HPOOL_OK)) {
+		ex = fail_err(&e);
+		goto out;
+	}
+	if (o->cacert != NULL && hpool_ssl_context_load_verify_locations(ctx,
+	    o->cacert, NULL, NULL, 0, &e) != HPOOL_OK) {
+		ex = fail_err(&e);
+		if (ex == EX_GENERIC || ex == EX_SSL_CONNECT)
+			ex = EX_SSL_CACERT;
+		goto out;
+	}
+	if (o->key != NULL && o->cert == NULL) {
+		ex = fail_msg(EX_USAGE, "ValueError", "--key needs --cert");
+		goto out;
+	}
+	if (o->cert != NULL && hpool_ssl_context_load_cert_chain(ctx, o->cert,
+	    o->key, o->pass, &e) != HPOOL_OK) {
+		ex = fail_err(&e);
+		if (ex == EX_GENERIC || ex == EX_SSL_CONNECT)
+			ex = EX_SSL_CERTPROBLEM;
+		goto out;
+	}
+out:
+	if (ex != EX_OK)
+		hpool_ssl_context_free(ctx);
+	else
+		*out = ctx;
+	return ex;
+}
+
+static void
+progress_update(struct progress *p, int final)
+{
+	struct winsize ws;
+	struct timespec now;
+	int width = 80, bar, fill, i;
+	double pct;
+
+	if (!p->on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!final && p->shown && (now.tv_sec - p->last.tv_sec) * 1000 +
+	    (now.tv_nsec - p->last.tv_nsec) / 1000000 < 100)
+		return;
+	p->last = now;
+	p->shown = 1;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+		width = ws.ws_col;
+	if (p->total > 0) {
+		pct = 100.0 * (double)p->done / (double)p->total;
+		if (pct > 100)
+			pct = 100;
+		bar = width - 8;
+		fill = (int)(bar * pct / 100);
+		fputc('\r', stderr);
+		for (i = 0; i < bar; i++)
+			fputc(i < fill ? '#' : ' ', stderr);
+		fprintf(stderr, " %5.1f%%", pct);
+	} else
+		fprintf(stderr, "\r%12.1f KiB received", p->done / 1024.0);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static int
+run(struct opts *o)
+{
+	struct hpool_https_opts so = HPOOL_HTTPS_OPTS_INIT;
+	struct hpool_conn_opts co = HPOOL_CONN_OPTS_INIT;
+	hpool_ssl_context *ctx = NULL;
+	const struct hpool_header *hs;
+	struct progress prog;
+	hpool_conn *c = NULL;
+	hpool_response *r = NULL;
+	char *authority = NULL, *path = NULL, *buf = NULL;
+	const char *method, *name_end, *val;
+	char name[256], num[32];
+	size_t i, n, nh, nlen;
+	FILE *out = stdout;
+	int ex, skip_host = 0, skip_ae = 0, has_cl = 0, has_te = 0, has_ct = 0;
+	int st, status, https, rc;
+	struct hpool_error e;
+
+	memset(&prog, 0, sizeof(prog));
+	if ((ex = split_url(o->url, &authority, &path, &https)) != EX_OK)
+		goto out;
+	method = o->method ? o->method : o->head ? "HEAD" :
+	    o->has_data ? "POST" : "GET";
+	co.socket_path = o->socket_path;
+	co.timeout = o->timeout;
+	if (https) {
+		/* TLS options with an http:// URL are ignored, as by curl. */
+		if ((ex = make_context(o, &ctx)) != EX_OK)
+			goto out;
+		so.conn = co;
+		rc = hpool_https_conn_new(&c, authority, 0, &so, ctx, &e);
+	} else
+		rc = hpool_conn_new(&c, authority, 0, &co, &e);
+	if (rc != HPOOL_OK) {
+		ex = fail_err(&e);
+		goto out;
+	}
+	/* Which headers the user set (or removed with "Name:"). */
+	for (i = 0; i < o->nheaders; i++) {
+		nlen = strcspn(o->headers[i], ":;");
+		if (nlen >= sizeof(name))
+			nlen = sizeof(name) - 1;
+		memcpy(name, o->headers[i], nlen);
+		name[nlen] = '\0';
+		skip_host |= strcasecmp(name, "Host") == 0;
+		skip_ae |= strcasecmp(name, "Accept-Encoding") == 0;
+		has_cl |= strcasecmp(name, "Content-Length") == 0;
+		has_te |= strcasecmp(name, "Transfer-Encoding") == 0;
+		has_ct |= strcasecmp(name, "Content-Type") == 0;
+	}
+	if (hpool_conn_putrequest(c, method, path, skip_host, skip_ae) !=
+	    HPOOL_OK)
+		goto lib_fail;
+	/* As request() does: the length of the body, or 0 for methods
+	 * that expect one. */
+	if (!has_cl && !has_te && (o->has_data ||
+	    strcasecmp(method, "POST") == 0 || strcasecmp(method, "PUT") == 0 ||
+	    strcasecmp(method, "PATCH") == 0)) {
+		snprintf(num, sizeof(num), "%zu", o->data_len);
+		if (hpool_conn_putheader(c, "Content-Length", num) != HPOOL_OK)
+			goto lib_fail;
+	}
+	if (o->has_data && !has_ct && hpool_conn_putheader(c, "Content-Type",
+	    "application/x-www-form-urlencoded") != HPOOL_OK)
+		goto lib_fail;
+	for (i = 0; i < o->nheaders; i++) {
+		name_end = o->headers[i] + strcspn(o->headers[i], ":;");
+		nlen = (size_t)(name_end - o->headers[i]);
+		if (nlen == 0 || nlen >= sizeof(name) || *name_end == '\0') {
+			ex = fail_msg(EX_USAGE, "ValueError",
+			    "bad header '%s': want 'Name: value'",
+			    o->headers[i]);
+			goto out;
+		}
+		memcpy(name, o->headers[i], nlen);
+		name[nlen] = '\0';
+		val = name_end + 1;
+		while (*val == ' ' || *val == '\t')
+			val++;
+		/* curl: "Name:" removes, "Name;" sends an empty value. */
+		if (*name_end == ':' && *val == '\0')
+			continue;
+		if (*name_end == ';' && *val != '\0') {
+			ex = fail_msg(EX_USAGE, "ValueError",
+			    "bad header '%s': want 'Name: value'",
+			    o->headers[i]);
+			goto out;
+		}
+		if (hpool_conn_putheader(c, name, val) != HPOOL_OK)
+			goto lib_fail;
+	}
+	if (hpool_conn_endheaders(c, o->has_data ? o->data : NULL,
+	    o->data_len) != HPOOL_OK ||
+	    hpool_conn_getresponse(c, &r) != HPOOL_OK)
+		goto lib_fail;
+
+	status = hpool_response_status(r);
+	if (o->fail && status >= 400) {
+		ex = fail_msg(EX_HTTP_FAIL, "HTTPError",
+		    "The requested URL returned error: %d %s", status,
+		    hpool_response_reason(r));
+		goto out;
+	}
+	if (o->output != NULL && (out = fopen(o->output, "wb")) == NULL) {
+		out = stdout;
+		ex = fail_msg(EX_WRITE, errno == ENOENT ? "FileNotFoundError" :
+		    errno == EACCES ? "PermissionError" : "OSError", "%s: %s",
+		    o->output, strerror(errno));
+		goto out;
+	}
+	if (o->include || o->head) {
+		st = hpool_response_version(r);
+		fprintf(out, "HTTP/%d.%d %d %s\n", st / 10, st % 10, status,
+		    hpool_response_reason(r));
+		nh = hpool_response_getheaders(r, &hs);
+		for (i = 0; i < nh; i++)
+			fprintf(out, "%s: %s\n", hs[i].name, hs[i].value);
+		fputc('\n', out);
+	}
+	prog.on = o->output != NULL && !o->silent && !o->head &&
+	    isatty(STDERR_FILENO);
+	prog.total = hpool_response_length(r);
+	if ((buf = malloc(READ_CHUNK)) == NULL) {
+		ex = fail_msg(EX_NOMEM, "MemoryError", "out of memory");
+		goto out;
+	}
+	/* -I prints the head only; the body (none for HEAD) is dropped. */
+	for (;;) {
+		if (hpool_response_read(r, buf, READ_CHUNK, &n) != HPOOL_OK) {
+			if (prog.shown)
+				fputc('\n', stderr);
+			ex = fail_err(hpool_response_error(r));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (!o->head && fwrite(buf, 1, n, out) != n) {
+			ex = fail_msg(EX_WRITE, "OSError",
+			    "failed writing the body: %s", strerror(errno));
+			goto out;
+		}
+		prog.done += n;
+		progress_update(&prog, 0);
+	}
+	if (prog.on)
+		progress_update(&prog, 1);
+	if (fflush(out) == EOF) {
+		ex = fail_msg(EX_WRITE, "OSError", "failed writing the body: "
+		    "%s", strerror(errno));
+		goto out;
+	}
+	ex = EX_OK;
+	goto out;
+lib_fail:
+	ex = fail_err(hpool_conn_error(c));
+out:
+	fflush(out);
+	if (out != stdout && fclose(out) == EOF && ex == EX_OK)
+		ex = fail_msg(EX_WRITE, "OSError", "%s: %s", o->output,
+		    strerror(errno));
+	fflush(stdout);
+	free(buf);
+	hpool_response_free(r);
+	hpool_conn_free(c);
+	hpool_ssl_context_free(ctx);
+	free(authority);
+	free(path);
+	return ex;
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { OPT_SOCKET = 256, OPT_TIMEOUT, OPT_DATA_BINARY, OPT_CACERT,
+	    OPT_CERT, OPT_KEY, OPT_PASS };
+	static const struct option longopts[] = {
+		{ "request", required_argument, NULL, 'X' },
+		{ "header", required_argument, NULL, 'H' },
+		{ "data", required_argument, NULL, 'd' },
+		{ "data-binary", required_argument, NULL, OPT_DATA_BINARY },
+		{ "include", no_argument, NULL, 'i' },
+		{ "head", no_argument, NULL, 'I' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
+		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ "pass", required_argument, NULL, OPT_PASS },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "fail", no_argument, NULL, 'f' },
+		{ "silent", no_argument, NULL, 's' },
+		{ "show-error", no_argument, NULL, 'S' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o;
+	char *end;
+	int ch, ex;
+
+	memset(&o, 0, sizeof(o));
+	o.timeout = HPOOL_TIMEOUT_DEFAULT;
+	/* A closed stdout is reported as a write error, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+	while ((ch = getopt_long(argc, argv, "X:H:d:iIo:kfsSVh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'X':
+			o.method = optarg;
+			break;
+		case 'H':
+			if (o.nheaders == MAX_HEADERS)
+				return fail_msg(EX_USAGE, "ValueError",
+				    "more than %d headers", MAX_HEADERS);
+			o.headers[o.nheaders++] = optarg;
+			break;
+		case 'd':
+		case OPT_DATA_BINARY:
+			if ((ex = add_data(&o, optarg, ch != 'd')) != EX_OK)
+				return ex;
+			break;
+		case 'i':
+			o.include = 1;
+			break;
+		case 'I':
+			o.head = 1;
+			break;
+		case 'o':
+			o.output = optarg;
+			break;
+		case OPT_SOCKET:
+			o.socket_path = optarg;
+			break;
+		case OPT_TIMEOUT:
+			errno = 0;
+			o.timeout = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    !(o.timeout >= 0 && o.timeout < 1e9))
+				return fail_msg(EX_USAGE, "ValueError",
+				    "bad --timeout '%s': want seconds >= 0",
+				    optarg);
+			break;
+		case OPT_CACERT:
+			o.cacert = optarg;
+			break;
+		case OPT_CERT:
+			o.cert = optarg;
+			break;
+		case OPT_KEY:
+			o.key = optarg;
+			break;
+		case OPT_PASS:
+			o.pass = optarg;
+			break;
+		case 'k':
+			o.insecure = 1;
+			break;
+		case 'f':
+			o.fail = 1;
+			break;
+		case 's':
+			o.silent = 1;
+			break;
+		case 'S':
+			o.show_error = 1;
+			break;
+		case 'V':
+			printf("hpool %s\n", hpool_version());
+			return EX_OK;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	silent_errors = o.silent && !o.show_error;
+	if (optind != argc - 1) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	o.url = argv[optind];
+	ex = run(&o);
+	free(o.data);
+	return ex;
+}
