@@ -717,7 +717,7 @@ body_chunked(struct hp_body *b, const char *buf, size_t len, int eof,
 				    "chunk size", HP_MAXLINE);
 				return HP_ERROR;
 			}
-			semi = memchr(buf + off, ';', n);
+			semi = n > 0 ? memchr(buf + off, ';', n) : NULL;
 			sz = semi != NULL ? (size_t)(semi - (buf + off)) : n;
 			if (py_int(buf + off, sz, 16, &neg, &mag) == -1) {
 				set_incomplete(err, b->complete, -1);

@@ -480,7 +480,10 @@ sess_attach(struct session *s, struct upconn *c)
 	 * on a fresh connection. */
 	up_write(c, evbuffer_pullup(s->head, -1),
 	    evbuffer_get_length(s->head));
-	if (s->req_end)
+	/* Without a body the upstream request is complete now; REQ_END is
+	 * only the client's bookkeeping, and a fast response must not find
+	 * the request "unfinished" because that frame is still queued. */
+	if (s->req_end || s->body_mode == REQ_BODY_NONE)
 		up_request_done(c);
 	schedule(s);
 }
@@ -513,6 +516,8 @@ on_req_body(struct session *s, const uint8_t *p, size_t len)
 		}
 		s->body_left -= len;
 		up_write(s->conn, p, len);
+		if (s->body_left == 0)
+			up_request_done(s->conn);
 		break;
 	case REQ_BODY_CHUNKED:
 		n = snprintf(size, sizeof(size), "%zx\r\n", len);
