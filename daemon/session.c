@@ -387,6 +387,12 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 		sess_close(s);
 		return -1;
 	}
+	if (o.tunnel_host.len > 0) {
+		send_error(s, HPOOL_E_VALUE_ERROR, "this hpoold does not "
+		    "support tunnels yet", 0, -1);
+		sess_close(s);
+		return -1;
+	}
 	if (!req_host_ok(&o.host) ||
 	    (o.tls_sni.len > 0 && !req_host_ok(&o.tls_sni))) {
 		send_error(s, HPOOL_E_INVALID_URL, "invalid host name in OPEN",

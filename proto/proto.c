@@ -7,6 +7,8 @@
 static int	wbuf_reserve(struct proto_wbuf *, size_t);
 static int	get_headers(struct proto_rbuf *, struct proto_header *,
 		    size_t *);
+static int	get_headers_max(struct proto_rbuf *, struct proto_header *,
+		    size_t *, size_t);
 static void	put_headers(struct proto_wbuf *, const struct proto_header *,
 		    size_t);
 
@@ -403,6 +405,24 @@ proto_enc_open(struct proto_wbuf *w, const struct proto_open *o)
 		if (o->tls_sni.len)
 			put_tlv_str(w, PROTO_OPEN_TLS_SNI, &o->tls_sni);
 	}
+	if (o->tunnel_host.len) {
+		size_t i, len = 2;
+
+		put_tlv_str(w, PROTO_OPEN_TUNNEL_HOST, &o->tunnel_host);
+		put_tlv_u16(w, PROTO_OPEN_TUNNEL_PORT, o->tunnel_port);
+		/* The header list is the value: its length first. */
+		for (i = 0; i < o->ntunnel_headers; i++)
+			len += 8 + o->tunnel_headers[i].name.len +
+			    o->tunnel_headers[i].value.len;
+		if (o->ntunnel_headers > PROTO_MAX_TUNNEL_HEADERS ||
+		    len > PROTO_MAX_STR) {
+			w->overflow = 1;
+			return proto_end(w);
+		}
+		proto_put_u16(w, PROTO_OPEN_TUNNEL_HEADERS);
+		proto_put_u32(w, (uint32_t)len);
+		put_headers(w, o->tunnel_headers, o->ntunnel_headers);
+	}
 	return proto_end(w);
 }
 
@@ -505,14 +525,36 @@ proto_dec_open(const uint8_t *p, size_t len, struct proto_open *o)
 			o->tls_sni = val;
 			proto_get_rest(&v, &val);
 			break;
+		case PROTO_OPEN_TUNNEL_HOST:
+			o->tunnel_host = val;
+			proto_get_rest(&v, &val);
+			break;
+		case PROTO_OPEN_TUNNEL_PORT:
+			proto_get_u16(&v, &o->tunnel_port);
+			break;
+		case PROTO_OPEN_TUNNEL_HEADERS:
+			if (get_headers_max(&v, o->tunnel_headers,
+			    &o->ntunnel_headers, PROTO_MAX_TUNNEL_HEADERS) == -1)
+				return -1;
+			break;
 		}
 		if (proto_get_end(&v) == -1)
 			return -1;
 	}
 	if (proto_get_end(&r) == -1)
 		return -1;
+	/* a tunnel needs both ends; headers need a tunnel */
+	if (((seen >> PROTO_OPEN_TUNNEL_HOST) & 1) !=
+	    ((seen >> PROTO_OPEN_TUNNEL_PORT) & 1) ||
+	    (((seen >> PROTO_OPEN_TUNNEL_HEADERS) & 1) &&
+	    !((seen >> PROTO_OPEN_TUNNEL_HOST) & 1)) ||
+	    (((seen >> PROTO_OPEN_TUNNEL_HOST) & 1) &&
+	    (o->tunnel_host.len == 0 || o->tunnel_port == 0)))
+		return -1;
 	/* TLS settings belong to https only */
-	if (!proto_str_eq(&o->scheme, "https") && (seen >> PROTO_OPEN_TLS_VERIFY))
+	if (!proto_str_eq(&o->scheme, "https") &&
+	    (seen & ((1u << (PROTO_OPEN_TLS_SNI + 1)) -
+	    (1u << PROTO_OPEN_TLS_VERIFY))))
 		return -1;
 	/* scheme, host and port are required */
 	if ((seen & (1u << PROTO_OPEN_SCHEME | 1u << PROTO_OPEN_HOST |
@@ -537,9 +579,16 @@ put_headers(struct proto_wbuf *w, const struct proto_header *h, size_t n)
 static int
 get_headers(struct proto_rbuf *r, struct proto_header *h, size_t *n)
 {
+	return get_headers_max(r, h, n, PROTO_MAX_HEADERS);
+}
+
+static int
+get_headers_max(struct proto_rbuf *r, struct proto_header *h, size_t *n,
+    size_t max)
+{
 	uint16_t count, i;
 
-	if (proto_get_u16(r, &count) == -1 || count > PROTO_MAX_HEADERS) {
+	if (proto_get_u16(r, &count) == -1 || count > max) {
 		r->bad = 1;
 		return -1;
 	}

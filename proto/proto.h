@@ -22,6 +22,7 @@
 #define PROTO_MAX_BODY_CHUNK	(64u * 1024)	/* REQ_BODY / RESP_BODY */
 #define PROTO_MAX_HEADERS	256		/* per head frame */
 #define PROTO_MAX_STR		(1u * 1024 * 1024)
+#define PROTO_MAX_TUNNEL_HEADERS 32		/* CONNECT headers in OPEN */
 
 /* Message types. Numbers are wire values: bump PROTO_VERSION to change. */
 enum proto_type {
@@ -59,7 +60,11 @@ enum proto_open_key {
 	PROTO_OPEN_TLS_MAX_VERSION = 15, /* u16 */
 	PROTO_OPEN_TLS_ALPN	= 16,	/* str: ALPN wire format */
 	PROTO_OPEN_TLS_SNI	= 17,	/* str: server_hostname */
-	PROTO_OPEN_KEY_MAX	= 17,
+	/* HTTPConnection.set_tunnel(): HOST/PORT are then the proxy */
+	PROTO_OPEN_TUNNEL_HOST	= 18,	/* str: CONNECT target host */
+	PROTO_OPEN_TUNNEL_PORT	= 19,	/* u16: CONNECT target port */
+	PROTO_OPEN_TUNNEL_HEADERS = 20,	/* header list: CONNECT headers */
+	PROTO_OPEN_KEY_MAX	= 20,
 };
 
 /* TLS verify modes (ssl.CERT_*) */
@@ -110,6 +115,11 @@ struct proto_open {
 	uint16_t	 tls_max_version;	/* 0: OpenSSL's default */
 	struct proto_str tls_alpn;
 	struct proto_str tls_sni;		/* len 0: the host */
+	/* tunnel (set_tunnel); tunnel_host.len 0: none */
+	struct proto_str tunnel_host;
+	uint16_t	 tunnel_port;
+	size_t		 ntunnel_headers;
+	struct proto_header tunnel_headers[PROTO_MAX_TUNNEL_HEADERS];
 };
 
 /* Fill o with the defaults an https OPEN gets for absent keys. */

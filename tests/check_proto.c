@@ -189,6 +189,56 @@ START_TEST(open_malformed)
 }
 END_TEST
 
+START_TEST(open_tunnel)
+{
+	static struct proto_open o, d;
+	uint32_t n;
+	const uint8_t *p;
+
+	memset(&o, 0, sizeof(o));
+	o.scheme = S("http");
+	o.host = S("proxy.local");
+	o.port = 3128;
+	o.tunnel_host = S("example.org");
+	o.tunnel_port = 443;
+	o.ntunnel_headers = 2;
+	o.tunnel_headers[0].name = S("Proxy-Authorization");
+	o.tunnel_headers[0].value = S("Basic eDp5");
+	o.tunnel_headers[1].name = S("X-A");
+	o.tunnel_headers[1].value = S("");
+	ck_assert_int_eq(proto_enc_open(&w, &o), 0);
+	p = frame_at(0, PROTO_OPEN, &n);
+	ck_assert_int_eq(proto_dec_open(p, n, &d), 0);
+	ck_assert(proto_str_eq(&d.tunnel_host, "example.org"));
+	ck_assert_uint_eq(d.tunnel_port, 443);
+	ck_assert_uint_eq(d.ntunnel_headers, 2);
+	ck_assert(proto_str_eq(&d.tunnel_headers[0].value, "Basic eDp5"));
+	ck_assert_uint_eq(d.tunnel_headers[1].value.len, 0);
+
+	/* a tunnel port without a host is refused */
+	proto_wbuf_reset(&w);
+	proto_begin(&w, PROTO_OPEN);
+	tlv(&w, PROTO_OPEN_SCHEME, "http", 4);
+	tlv(&w, PROTO_OPEN_HOST, "h", 1);
+	tlv(&w, PROTO_OPEN_PORT, "\0\x50", 2);
+	tlv(&w, PROTO_OPEN_TUNNEL_PORT, "\0\x50", 2);
+	ck_assert_int_eq(proto_end(&w), 0);
+	p = frame_at(0, PROTO_OPEN, &n);
+	ck_assert_int_eq(proto_dec_open(p, n, &d), -1);
+
+	/* TLS settings with scheme http are refused */
+	proto_wbuf_reset(&w);
+	proto_begin(&w, PROTO_OPEN);
+	tlv(&w, PROTO_OPEN_SCHEME, "http", 4);
+	tlv(&w, PROTO_OPEN_HOST, "h", 1);
+	tlv(&w, PROTO_OPEN_PORT, "\0\x50", 2);
+	tlv(&w, PROTO_OPEN_TLS_SNI, "x", 1);
+	ck_assert_int_eq(proto_end(&w), 0);
+	p = frame_at(0, PROTO_OPEN, &n);
+	ck_assert_int_eq(proto_dec_open(p, n, &d), -1);
+}
+END_TEST
+
 START_TEST(req_head_round_trip)
 {
 	static struct proto_req_head h, d;
@@ -472,6 +522,7 @@ proto_suite(void)
 	tcase_add_test(tc, hello_malformed);
 	tcase_add_test(tc, open_round_trip);
 	tcase_add_test(tc, open_malformed);
+	tcase_add_test(tc, open_tunnel);
 	tcase_add_test(tc, req_head_round_trip);
 	tcase_add_test(tc, req_head_too_many_headers);
 	tcase_add_test(tc, resp_head_round_trip);
