@@ -190,6 +190,19 @@ req_write_head(struct evbuffer *out, const struct proto_req_head *h)
 }
 
 int
+req_header_ok(const struct proto_header *h)
+{
+	size_t j;
+
+	if (h->name.len == 0)
+		return 0;
+	for (j = 0; j < h->name.len; j++)
+		if (!is_tchar((unsigned char)h->name.p[j]))
+			return 0;
+	return value_ok(&h->value);
+}
+
+int
 req_host_ok(const struct proto_str *s)
 {
 	size_t i;

@@ -29,6 +29,9 @@ struct req_check {
 int	req_check(const struct proto_req_head *, struct req_check *rc);
 /* The request line and headers, ending with the empty line. */
 int	req_write_head(struct evbuffer *, const struct proto_req_head *);
+/* 1 when the header's name is a token and its value has no bare CR, LF
+ * or NUL (the checks req_check makes of each header). */
+int	req_header_ok(const struct proto_header *);
 /* 1 when s is a valid host name or IP literal for OPEN. */
 int	req_host_ok(const struct proto_str *);
 

@@ -26,6 +26,7 @@ static void	pool_set_state(struct upconn *, enum up_state);
 static void	pool_maybe_free(struct pool *);
 static void	pool_free(struct pool *);
 static void	linger_cb(evutil_socket_t, short, void *);
+static int	tunnel_request(struct pool *, const struct proto_open *);
 static struct pool *pool_get(struct server *, const struct pool_key *,
 		    const struct proto_open *, int *, char *, size_t);
 
@@ -72,7 +73,15 @@ pool_get(struct server *srv, const struct pool_key *key,
 		return NULL;
 	}
 	p->srv = srv;
+	p->key = *key;
 	p->tls_ctx = ctx;
+	if (key->tunnel_host[0] && tunnel_request(p, o) == -1) {
+		SSL_CTX_free(ctx);
+		free(p);
+		*code = HPOOL_E_MEMORY;
+		snprintf(err, errlen, "hpoold: out of memory");
+		return NULL;
+	}
 	if (ctx != NULL) {
 		p->tls_check_hostname = o->tls_check_hostname;
 		if (o->tls_sni.len > 0 && o->tls_sni.len < sizeof(p->tls_sni)) {
@@ -80,10 +89,10 @@ pool_get(struct server *srv, const struct pool_key *key,
 			p->tls_sni[o->tls_sni.len] = '\0';
 		}
 	}
-	p->key = *key;
-	snprintf(p->name, sizeof(p->name), "%s://%s:%u%s%s", key->scheme,
+	snprintf(p->name, sizeof(p->name), "%s://%s:%u%s%s%s%.64s", key->scheme,
 	    key->host, key->port, key->src_host[0] ? " from " : "",
-	    key->src_host);
+	    key->src_host, key->tunnel_host[0] ? " tunnel to " : "",
+	    key->tunnel_host);
 	TAILQ_INIT(&p->idle);
 	TAILQ_INIT(&p->active);
 	TAILQ_INIT(&p->connecting);
@@ -141,6 +150,53 @@ pool_maybe_free(struct pool *p)
 	pool_free(p);
 }
 
+/* The CONNECT request http.client's _tunnel() sends, made once. */
+static int
+tunnel_request(struct pool *p, const struct proto_open *o)
+{
+	size_t i, len;
+	char *r;
+	int n;
+
+	len = 64 + 2 * o->tunnel_host.len;
+	for (i = 0; i < o->ntunnel_headers; i++)
+		len += o->tunnel_headers[i].name.len +
+		    o->tunnel_headers[i].value.len + 4;
+	if ((r = malloc(len)) == NULL)
+		return -1;
+	n = snprintf(r, len, "CONNECT %s:%u HTTP/1.0\r\n", p->key.tunnel_host,
+	    p->key.tunnel_port);
+	for (i = 0; i < o->ntunnel_headers; i++) {
+		const struct proto_header *h = &o->tunnel_headers[i];
+
+		memcpy(r + n, h->name.p, h->name.len);
+		n += (int)h->name.len;
+		memcpy(r + n, ": ", 2);
+		n += 2;
+		if (h->value.len)
+			memcpy(r + n, h->value.p, h->value.len);
+		n += (int)h->value.len;
+		memcpy(r + n, "\r\n", 2);
+		n += 2;
+	}
+	memcpy(r + n, "\r\n", 2);
+	n += 2;
+	p->tunnel_request = r;
+	p->tunnel_request_len = (size_t)n;
+	return 0;
+}
+
+const char *
+pool_tls_name(const struct pool *p)
+{
+	if (p->tls_sni[0])
+		return p->tls_sni;
+	/* Through a tunnel the TLS peer is the target, not the proxy. */
+	if (p->key.tunnel_host[0])
+		return p->key.tunnel_host;
+	return p->key.host;
+}
+
 static void
 linger_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -171,6 +227,7 @@ pool_free(struct pool *p)
 	if (p->linger != NULL)
 		event_free(p->linger);
 	tls_pool_free(p);
+	free(p->tunnel_request);
 	free(p);
 }
 
@@ -377,6 +434,7 @@ pool_free_all(struct server *srv)
 			if (p->linger != NULL)
 				event_free(p->linger);
 			tls_pool_free(p);
+			free(p->tunnel_request);
 			free(p);
 		}
 	}

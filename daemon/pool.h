@@ -25,6 +25,9 @@ struct pool_key {
 	char		src_host[64];
 	uint16_t	src_port;
 	uint8_t		tls_digest[32];	/* every TLS setting; zero for http */
+	char		tunnel_host[256]; /* set_tunnel target; "" for none */
+	uint16_t	tunnel_port;
+	uint8_t		tunnel_digest[32]; /* the CONNECT headers */
 };
 
 TAILQ_HEAD(upconn_list, upconn);
@@ -34,7 +37,7 @@ struct pool {
 	struct pool		*next;		/* hash chain */
 	struct server		*srv;
 	struct pool_key		 key;
-	char			 name[400];	/* key as text, for logs */
+	char			 name[512];	/* key as text, for logs */
 	struct upconn_list	 idle;		/* ready, newest first (LIFO) */
 	struct upconn_list	 active;	/* serving one session */
 	struct upconn_list	 connecting;	/* DNS or TCP connect running */
@@ -51,7 +54,12 @@ struct pool {
 	char			 tls_sni[256];	/* server_hostname, "" = host */
 	int			 tls_check_hostname;
 	struct event		*linger;	/* frees an empty TLS pool */
+	char			*tunnel_request; /* CONNECT head, NULL: none */
+	size_t			 tunnel_request_len;
 };
+
+/* The name a TLS connection of p checks and sends as SNI. */
+const char	*pool_tls_name(const struct pool *);
 
 /* Find or make the pool for key (o: the OPEN it came from, for TLS
  * settings) and take a session's reference on it. NULL: *code and err say

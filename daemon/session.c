@@ -14,6 +14,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include <openssl/evp.h>
+
 #include "hpool_error.h"
 #include "http_parse.h"
 #include "http_req.h"
@@ -43,6 +45,8 @@ static void	process(struct session *);
 static int	handle_frame(struct session *, uint8_t, const uint8_t *,
 		    size_t);
 static int	on_hello(struct session *, const uint8_t *, size_t);
+static int	tunnel_headers_ok(const struct proto_open *);
+static void	tunnel_digest(const struct proto_open *, uint8_t[32]);
 static int	on_open(struct session *, const uint8_t *, size_t);
 static int	on_req_head(struct session *, const uint8_t *, size_t);
 static int	on_req_body(struct session *, const uint8_t *, size_t);
@@ -365,6 +369,41 @@ on_hello(struct session *s, const uint8_t *p, size_t len)
 }
 
 static int
+tunnel_headers_ok(const struct proto_open *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->ntunnel_headers; i++)
+		if (!req_header_ok(&o->tunnel_headers[i]))
+			return 0;
+	return 1;
+}
+
+/* The CONNECT headers (credentials among them) are part of the pool key:
+ * a tunnel opened with one caller's credentials serves no other. */
+static void
+tunnel_digest(const struct proto_open *o, uint8_t out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int n = 32;
+	size_t i;
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		fatalx("cannot compute SHA-256");
+	for (i = 0; i < o->ntunnel_headers; i++) {
+		const struct proto_header *h = &o->tunnel_headers[i];
+		uint32_t l[2] = { (uint32_t)h->name.len,
+		    (uint32_t)h->value.len };
+
+		EVP_DigestUpdate(md, l, sizeof(l));
+		EVP_DigestUpdate(md, h->name.p, h->name.len);
+		EVP_DigestUpdate(md, h->value.p, h->value.len);
+	}
+	EVP_DigestFinal_ex(md, out, &n);
+	EVP_MD_CTX_free(md);
+}
+
+static int
 on_open(struct session *s, const uint8_t *p, size_t len)
 {
 	struct proto_open o;
@@ -387,9 +426,10 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 		sess_close(s);
 		return -1;
 	}
-	if (o.tunnel_host.len > 0) {
-		send_error(s, HPOOL_E_VALUE_ERROR, "this hpoold does not "
-		    "support tunnels yet", 0, -1);
+	if (o.tunnel_host.len > 0 && (!req_host_ok(&o.tunnel_host) ||
+	    !tunnel_headers_ok(&o))) {
+		send_error(s, HPOOL_E_VALUE_ERROR, "invalid tunnel host or "
+		    "tunnel header in OPEN", 0, -1);
 		sess_close(s);
 		return -1;
 	}
@@ -415,6 +455,11 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	key.src_port = o.source_port;
 	if (tls)
 		tls_settings_digest(&o, key.tls_digest);
+	if (o.tunnel_host.len > 0) {
+		memcpy(key.tunnel_host, o.tunnel_host.p, o.tunnel_host.len);
+		key.tunnel_port = o.tunnel_port;
+		tunnel_digest(&o, key.tunnel_digest);
+	}
 	if ((s->pool = pool_ref(s->srv, &key, &o, &code, err,
 	    sizeof(err))) == NULL) {
 		send_error(s, code, err, 0, -1);

@@ -304,7 +304,7 @@ is_ip_literal(const char *host)
 SSL *
 tls_ssl_new(struct pool *p, void *conn)
 {
-	const char *name = p->tls_sni[0] ? p->tls_sni : p->key.host;
+	const char *name = pool_tls_name(p);
 	SSL *ssl;
 	X509_VERIFY_PARAM *param;
 
@@ -340,8 +340,7 @@ tls_error(SSL *ssl, unsigned long e, char *buf, size_t len)
 	const char *name;
 
 	if (vr != X509_V_OK) {
-		name = c != NULL && c->pool->tls_sni[0] ? c->pool->tls_sni :
-		    c != NULL ? c->pool->key.host : "?";
+		name = c != NULL ? pool_tls_name(c->pool) : "?";
 		if (vr == X509_V_ERR_HOSTNAME_MISMATCH)
 			snprintf(buf, len, "[SSL: CERTIFICATE_VERIFY_FAILED] "
 			    "certificate verify failed: Hostname mismatch, "

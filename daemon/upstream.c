@@ -54,6 +54,8 @@ static void	set_timeout(struct upconn *, unsigned rd_ms, unsigned wr_ms);
 static void	errno_message(char *, size_t, int);
 static void	start_tls(struct upconn *);
 static void	connected(struct upconn *);
+static void	tcp_up(struct upconn *);
+static void	tunnel_input(struct upconn *, int eof);
 static int	head_complete(struct evbuffer *, size_t *);
 
 struct upconn *
@@ -403,6 +405,9 @@ read_cb(struct bufferevent *bev, void *arg)
 		process_input(c, 0);
 		return;
 	case UP_CONNECTING:
+		if (c->tunnel_state == 1)
+			tunnel_input(c, 0);
+		return;
 	case UP_CLOSED:
 		return;
 	}
@@ -428,10 +433,20 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (c->state == UP_CONNECTING) {
 		if (what & BEV_EVENT_CONNECTED) {
-			if (c->pool->tls_ctx != NULL && !c->tls_handshaking)
-				start_tls(c);
-			else
+			if (c->tls_handshaking)
 				connected(c);
+			else
+				tcp_up(c);
+			return;
+		}
+		if (c->tunnel_state == 1) {
+			if (what & BEV_EVENT_EOF) {
+				tunnel_input(c, 1);
+				return;
+			}
+			errno_message(msg, sizeof(msg), err ? err : ECONNRESET);
+			connect_failed(c, hpool_error_from_errno(err ? err :
+			    ECONNRESET), msg);
 			return;
 		}
 		if (c->tls_handshaking) {
@@ -493,6 +508,88 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	errno_message(msg, sizeof(msg), err ? err : ECONNRESET);
 	exchange_error(c, hpool_error_from_errno(err ? err : ECONNRESET), msg,
 	    0, -1);
+}
+
+/* TCP is up: through the proxy first if there is a tunnel, then TLS. */
+static void
+tcp_up(struct upconn *c)
+{
+	struct pool *p = c->pool;
+
+	if (p->tunnel_request != NULL && c->tunnel_state == 0) {
+		c->tunnel_state = 1;
+		c->head_scanned = 0;
+		bufferevent_write(c->bev, p->tunnel_request,
+		    p->tunnel_request_len);
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	if (p->tls_ctx != NULL)
+		start_tls(c);
+	else
+		connected(c);
+}
+
+/* The proxy's answer to CONNECT, read as http.client's _tunnel() does:
+ * anything but 200 is OSError("Tunnel connection failed: ..."). */
+static void
+tunnel_input(struct upconn *c, int eof)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct hp_head head;
+	struct hp_error err;
+	size_t len = evbuffer_get_length(in), want, consumed;
+	char msg[300];
+	int rc;
+
+	if (!eof && len < HP_MAXHEAD && !head_complete(in, &c->head_scanned))
+		return;
+	want = len < HP_MAXHEAD ? len : HP_MAXHEAD;
+	memset(&head, 0, sizeof(head));
+	rc = hp_head_parse((const char *)evbuffer_pullup(in,
+	    (ev_ssize_t)want), want, eof, 1, &head, &consumed, &err);
+	if (rc == HP_AGAIN) {
+		hp_head_free(&head);
+		if (eof || want >= HP_MAXHEAD)
+			connect_failed(c, HPOOL_E_HTTP_EXCEPTION, "the proxy's "
+			    "CONNECT reply is too large or cut");
+		return;
+	}
+	if (rc == HP_ERROR) {
+		hp_head_free(&head);
+		connect_failed(c, err.code, err.message);
+		return;
+	}
+	if (head.status != 200) {
+		int rl = (int)head.reason_len;
+		const char *r = head.reason;
+
+		while (rl > 0 && (r[rl - 1] == ' ' || r[rl - 1] == '\t'))
+			rl--;
+		while (rl > 0 && (*r == ' ' || *r == '\t')) {
+			r++;
+			rl--;
+		}
+		snprintf(msg, sizeof(msg), "Tunnel connection failed: %d %.*s",
+		    head.status, rl > 200 ? 200 : rl, r);
+		hp_head_free(&head);
+		connect_failed(c, HPOOL_E_OS_ERROR, msg);
+		return;
+	}
+	hp_head_free(&head);
+	evbuffer_drain(in, consumed);
+	if (evbuffer_get_length(in) != 0) {
+		/* The origin cannot speak before we do: refuse to guess. */
+		connect_failed(c, HPOOL_E_OS_ERROR, "Tunnel connection failed: "
+		    "unexpected bytes after the proxy's 200 reply");
+		return;
+	}
+	c->tunnel_state = 2;
+	bufferevent_disable(c->bev, EV_READ);
+	if (c->pool->tls_ctx != NULL)
+		start_tls(c);
+	else
+		connected(c);
 }
 
 /* TCP is up: hand the socket to a TLS bufferevent for the handshake. */

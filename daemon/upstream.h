@@ -45,6 +45,7 @@ struct upconn {
 	int			 fd;		/* ours to close; -1 once a TLS
 						 * bufferevent owns it */
 	int			 tls_handshaking;
+	int			 tunnel_state;	/* 0 none, 1 CONNECT sent, 2 done */
 	int			 tls_clean;	/* handshake done, no error: its
 						 * session stays resumable */
 	uint64_t		 id;		/* for logs */
