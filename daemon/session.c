@@ -680,10 +680,16 @@ sess_resp_head(struct session *s, const struct hp_head *h)
 	bufferevent_write(s->bev, w->data, w->len);
 }
 
+/*
+ * Move len body bytes from the front of src (the upstream input) to the
+ * client as RESP_BODY frames. evbuffer_remove_buffer hands whole chains
+ * over without copying them, so a large body crosses the daemon with no
+ * memcpy of its own.
+ */
 void
-sess_resp_body(struct session *s, const void *p, size_t len)
+sess_resp_body(struct session *s, struct evbuffer *src, size_t len)
 {
-	const uint8_t *d = p;
+	struct evbuffer *out = bufferevent_get_output(s->bev);
 	uint8_t hdr[PROTO_FRAME_HDR];
 	size_t n;
 
@@ -694,10 +700,9 @@ sess_resp_body(struct session *s, const void *p, size_t len)
 		hdr[2] = (uint8_t)(n >> 8);
 		hdr[3] = (uint8_t)n;
 		hdr[4] = PROTO_RESP_BODY;
-		bufferevent_write(s->bev, hdr, sizeof(hdr));
-		bufferevent_write(s->bev, d, n);
+		evbuffer_add(out, hdr, sizeof(hdr));
+		evbuffer_remove_buffer(src, out, n);
 		s->resp_body += n;
-		d += n;
 		len -= n;
 	}
 }

@@ -76,7 +76,8 @@ void	 sess_attach(struct session *, struct upconn *);
 void	 sess_upstream_error(struct session *, int code, const char *msg,
 	    uint64_t partial, int64_t expected);
 void	 sess_resp_head(struct session *, const struct hp_head *);
-void	 sess_resp_body(struct session *, const void *, size_t);
+/* Moves len bytes from the front of the given buffer to the client. */
+void	 sess_resp_body(struct session *, struct evbuffer *, size_t);
 void	 sess_resp_end(struct session *, uint8_t flags);
 /* The upstream connection failed before any response byte on a reused
  * connection: 1 if the session took the request back to retry it. */

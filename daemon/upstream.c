@@ -760,9 +760,13 @@ process_input(struct upconn *c, int eof)
 			    eof && want == len, &data, &dlen, &consumed, &err);
 		}
 		if (rc == HP_DATA) {
-			/* data points into in: pass it on before draining. */
-			sess_resp_body(c->sess, data, dlen);
-			evbuffer_drain(in, consumed);
+			/* data is a slice of in's front: drop the framing
+			 * before it, then move the body bytes themselves. */
+			size_t pre = (size_t)(data - (const char *)buf);
+
+			evbuffer_drain(in, pre);
+			sess_resp_body(c->sess, in, dlen);
+			evbuffer_drain(in, consumed - pre - dlen);
 			c->resp_bytes += consumed;
 			if (sess_output_len(c->sess) > UP_READ_HIGH) {
 				c->paused = 1;
