@@ -19,6 +19,7 @@
 
 #include "hpool_error.h"
 #include "http_parse.h"
+#include "check_run.h"
 
 struct result {
 	int		 head_rc;	/* HP_DONE or HP_ERROR */
@@ -1487,13 +1488,5 @@ http_parse_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(http_parse_suite());
-	int run, failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	run = srunner_ntests_run(sr);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	printf("# hpool-count: passed=%d failed=%d\n", run - failed, failed);
-	return failed != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(http_parse_suite());
 }

@@ -7,6 +7,7 @@
 
 #include "hpool_error.h"
 #include "proto.h"
+#include "check_run.h"
 
 static struct proto_wbuf w;
 
@@ -541,13 +542,5 @@ proto_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(proto_suite());
-	int run, failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	run = srunner_ntests_run(sr);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	printf("# hpool-count: passed=%d failed=%d\n", run - failed, failed);
-	return failed ? 1 : 0;
+	return check_run(proto_suite());
 }
