@@ -36,6 +36,7 @@
 #define SESS_OUT_LOW	(64 * 1024)
 #define SESS_IN_HIGH	(256 * 1024)
 #define UP_OUT_HIGH	(256 * 1024)
+#define SESS_IO_MAX	(256 * 1024)	/* bytes per read/write syscall */
 
 static void	read_cb(struct bufferevent *, void *);
 static void	write_cb(struct bufferevent *, void *);
@@ -104,6 +105,10 @@ sess_accept(struct server *srv, int fd)
 	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, s->read_high);
 	bufferevent_setwatermark(s->bev, EV_WRITE, SESS_OUT_LOW, 0);
+	/* libevent moves 16 KiB per syscall by default; a body frame is
+	 * 64 KiB, so let one write carry several. */
+	bufferevent_set_max_single_write(s->bev, SESS_IO_MAX);
+	bufferevent_set_max_single_read(s->bev, SESS_IO_MAX);
 	set_state(s, SESS_HELLO);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	log_debug("session %llu: pid %d uid %d gid %d",

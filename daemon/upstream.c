@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <sys/uio.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,7 @@
  */
 #define UP_READ_HIGH	(256 * 1024)
 #define UP_WRITE_LOW	(64 * 1024)
+#define UP_IO_MAX	(128 * 1024)	/* bytes per read/write syscall */
 
 static void	timer_cb(evutil_socket_t, short, void *);
 static void	dns_cb(int, struct evutil_addrinfo *, void *);
@@ -57,6 +60,7 @@ static void	connected(struct upconn *);
 static void	tcp_up(struct upconn *);
 static void	tunnel_input(struct upconn *, int eof);
 static int	head_complete(struct evbuffer *, size_t *);
+static void	read_more(struct upconn *);
 
 struct upconn *
 up_new(struct pool *p)
@@ -260,6 +264,8 @@ try_next_addr(struct upconn *c)
 		bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 		bufferevent_setwatermark(c->bev, EV_READ, 0, UP_READ_HIGH);
 		bufferevent_setwatermark(c->bev, EV_WRITE, UP_WRITE_LOW, 0);
+		bufferevent_set_max_single_read(c->bev, UP_IO_MAX);
+		bufferevent_set_max_single_write(c->bev, UP_IO_MAX);
 		if (bufferevent_socket_connect(c->bev, ai->ai_addr,
 		    (int)ai->ai_addrlen) == 0)
 			return;
@@ -315,6 +321,7 @@ up_begin(struct upconn *c, struct session *s, int is_head)
 	c->resp_bytes = 0;
 	c->head_scanned = 0;
 	c->paused = 0;
+	c->eof_seen = 0;
 	c->nrequests++;
 	set_timeout(c, ms, ms);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -402,7 +409,7 @@ read_cb(struct bufferevent *bev, void *arg)
 		pool_conn_gone(c);
 		return;
 	case UP_ACTIVE:
-		process_input(c, 0);
+		read_more(c);
 		return;
 	case UP_CONNECTING:
 		if (c->tunnel_state == 1)
@@ -649,6 +656,66 @@ connected(struct upconn *c)
 }
 
 /*
+ * libevent 2.1 reads at most 4 KiB per read event (EVBUFFER_MAX_READ), so
+ * a plain connection would cost an epoll round and two syscalls per 4 KiB
+ * of body. Once woken, take what the socket holds, up to the watermark,
+ * in 64 KiB reads. (TLS bufferevents read whole records on their own.)
+ */
+static void
+read_more(struct upconn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec v[2];
+	size_t left;
+	ssize_t n;
+	char msg[128];
+	int nv, i, eof = 0;
+
+	if (c->pool->tls_ctx != NULL || c->paused) {
+		process_input(c, 0);
+		return;
+	}
+	/* A socket bufferevent keeps its input's end frozen outside its own
+	 * reads; open it for ours. */
+	evbuffer_unfreeze(in, 0);
+	while (evbuffer_get_length(in) < UP_READ_HIGH) {
+		if ((nv = evbuffer_reserve_space(in, 65536, v, 2)) <= 0)
+			break;
+		n = readv(bufferevent_getfd(c->bev), (struct iovec *)v, nv);
+		if (n <= 0) {
+			evbuffer_commit_space(in, v, 0);
+			if (n == 0)
+				eof = 1;
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR) {
+				int err = errno;
+
+				evbuffer_freeze(in, 0);
+				process_input(c, 0);
+				if (c->state != UP_ACTIVE || c->sess == NULL)
+					return;
+				errno_message(msg, sizeof(msg), err);
+				exchange_error(c, hpool_error_from_errno(err),
+				    msg, 0, -1);
+				return;
+			}
+			break;
+		}
+		for (left = (size_t)n, i = 0; i < nv; i++) {
+			if (v[i].iov_len > left)
+				v[i].iov_len = left;
+			left -= v[i].iov_len;
+		}
+		evbuffer_commit_space(in, v, nv);
+		if ((size_t)n < 65536)
+			break;		/* the socket is empty */
+	}
+	evbuffer_freeze(in, 0);
+	/* At EOF libevent would not tell us again: end the body here. */
+	process_input(c, eof);
+}
+
+/*
  * Has the head's blank line arrived? The parser is run only then (or at
  * EOF, or at the size cap), so a server trickling its head byte by byte
  * costs a search of the new bytes, not a re-parse of everything.
@@ -687,6 +754,10 @@ process_input(struct upconn *c, int eof)
 	unsigned char *buf;
 	int rc;
 
+	/* EOF is seen once; a paused exchange must still know it later. */
+	if (eof)
+		c->eof_seen = 1;
+	eof = c->eof_seen;
 	while (c->state == UP_ACTIVE && c->sess != NULL && !c->paused) {
 		len = evbuffer_get_length(in);
 		if (c->phase == UP_PH_HEAD) {

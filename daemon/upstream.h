@@ -61,6 +61,7 @@ struct upconn {
 						 * the head so far */
 	struct hp_body		 body;
 	int			 paused;	/* reading stopped: client slow */
+	int			 eof_seen;	/* the server closed its side */
 };
 
 struct upconn	*up_new(struct pool *);
