@@ -501,6 +501,17 @@ http {
 			pass
 		return rows
 
+	def access_log_wait(self, n, timeout=5.0):
+		"""The access log once it has at least n rows (nginx writes a
+		row just after the response, so a fast client can be ahead of
+		it), or as it is after timeout."""
+		deadline = time.monotonic() + timeout
+		while True:
+			rows = self.access_log()
+			if len(rows) >= n or time.monotonic() > deadline:
+				return rows
+			time.sleep(0.02)
+
 	# -- hpoold
 	def start_daemon(self, extra=()):
 		if not os.access(HPOOLD, os.X_OK):

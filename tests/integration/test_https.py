@@ -45,41 +45,50 @@ def body(res):
 	verbose = ["-v"] if os.environ.get("HPOOL_TEST_VERBOSE") else []
 	env.start_daemon(verbose)
 	ca = [(pc.TLS_CA_PEM, certs.read("ca.pem"))]
+
+	def req(*a, **kw):
+		"""request(), then wait (bounded) for nginx to log it: it
+		writes the row just after answering."""
+		n = len(ng.log())
+		r = request(*a, **kw)
+		if r[1] is not None and r[1].get("status") is not None:
+			ng.log(n + 1)
+		return r
 	P = ng.ports
 
-	r = request(env, "localhost", P["good"], ca)
+	r = req(env, "localhost", P["good"], ca)
 	res.check("good chain, name checked: 200 and the body",
 	    r[1] and r[1]["status"] == 200 and
 	    r[1]["body"] == b"hello over tls\n", r)
-	r = request(env, "127.0.0.1", P["good"], ca)
+	r = req(env, "127.0.0.1", P["good"], ca)
 	res.check("IP address checked against the IP SAN",
 	    r[1] and r[1]["status"] == 200, r)
 
-	r = request(env, "localhost", P["wronghost"], ca)
+	r = req(env, "localhost", P["wronghost"], ca)
 	res.check("wrong host name -> SSLCertVerificationError, Python's words",
 	    verify_error(r) == ("SSLCertVerificationError",
 	    "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
 	    "Hostname mismatch, certificate is not valid for 'localhost'."), r)
-	r = request(env, "localhost", P["expired"], ca)
+	r = req(env, "localhost", P["expired"], ca)
 	res.check("expired -> SSLCertVerificationError 'certificate has expired'",
 	    verify_error(r) == ("SSLCertVerificationError",
 	    "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
 	    "certificate has expired"), r)
-	r = request(env, "localhost", P["selfsigned"], ca)
+	r = req(env, "localhost", P["selfsigned"], ca)
 	e = verify_error(r)
 	res.check("self-signed -> SSLCertVerificationError",
 	    e is not None and e[0] == "SSLCertVerificationError" and
 	    "self" in e[1] and "signed certificate" in e[1], r)
-	r = request(env, "localhost", P["good"], [])
+	r = req(env, "localhost", P["good"], [])
 	res.check("secure default: system store only -> unknown issuer",
 	    verify_error(r) == ("SSLCertVerificationError",
 	    "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
 	    "unable to get local issuer certificate"), r)
-	r = request(env, "localhost", P["selfsigned"],
+	r = req(env, "localhost", P["selfsigned"],
 	    [(pc.TLS_VERIFY, b"\0"), (pc.TLS_CHECK_HOSTNAME, b"\0")])
 	res.check("verify none accepts the self-signed server",
 	    r[1] and r[1]["status"] == 200, r)
-	r = request(env, "localhost", P["good"], ca +
+	r = req(env, "localhost", P["good"], ca +
 	    [(pc.TLS_SNI, b"wrong.example")])
 	e = verify_error(r)
 	res.check("server_hostname is what is checked",
@@ -90,19 +99,19 @@ def body(res):
 	    (pc.TLS_KEY_PEM, certs.read("client1.key"))]
 	c2 = [(pc.TLS_CERT_PEM, certs.read("client2.pem")),
 	    (pc.TLS_KEY_PEM, certs.read("client2.key"))]
-	r = request(env, "localhost", P["mtls"], ca)
+	r = req(env, "localhost", P["mtls"], ca)
 	res.check("client cert required, none sent: nginx answers 400",
 	    r[1] and r[1]["status"] == 400, r)
-	r = request(env, "localhost", P["mtls"], ca + c1)
+	r = req(env, "localhost", P["mtls"], ca + c1)
 	res.check("client cert required, client1 sent: 200",
 	    r[1] and r[1]["status"] == 200, r)
-	r = request(env, "localhost", P["mtls"], ca + c2)
+	r = req(env, "localhost", P["mtls"], ca + c2)
 	res.check("client cert required, client2 sent: 200",
 	    r[1] and r[1]["status"] == 200, r)
 	for _ in range(3):
-		request(env, "localhost", P["mtls"], ca + c1)
-		request(env, "localhost", P["mtls"], ca + c2)
-		request(env, "localhost", P["mtls"], ca)
+		req(env, "localhost", P["mtls"], ca + c1)
+		req(env, "localhost", P["mtls"], ca + c2)
+		req(env, "localhost", P["mtls"], ca)
 	rows = [x for x in ng.log() if x["port"] == P["mtls"]]
 	dns = {}
 	for x in rows:
@@ -120,20 +129,20 @@ def body(res):
 
 	bad_key = [(pc.TLS_CERT_PEM, certs.read("client1.pem")),
 	    (pc.TLS_KEY_PEM, certs.read("client2.key"))]
-	r = request(env, "localhost", P["mtls"], ca + bad_key)
+	r = req(env, "localhost", P["mtls"], ca + bad_key)
 	e = verify_error(r)
 	res.check("key that does not match the certificate -> SSLError",
 	    e is not None and e[0] == "SSLError" and "client certificate" in
 	    e[1], r)
-	r = request(env, "localhost", P["good"], [(pc.TLS_CA_PEM, b"garbage")])
+	r = req(env, "localhost", P["good"], [(pc.TLS_CA_PEM, b"garbage")])
 	e = verify_error(r)
 	res.check("CA data without a certificate -> SSLError naming it",
 	    e is not None and e[0] == "SSLError" and "CA" in e[1], r)
 
 	# Isolation: a verified and an unverified caller never share.
 	for _ in range(3):
-		request(env, "localhost", P["good"], ca)
-		request(env, "localhost", P["good"],
+		req(env, "localhost", P["good"], ca)
+		req(env, "localhost", P["good"],
 		    [(pc.TLS_VERIFY, b"\0"), (pc.TLS_CHECK_HOSTNAME, b"\0")])
 	rows = [x for x in ng.log() if x["port"] == P["good"]]
 	by_conn = {}
@@ -146,7 +155,7 @@ def body(res):
 	# Reuse: 100 sequential callers, at most 2 full handshakes.
 	nbefore = len(ng.log())
 	for _ in range(100):
-		request(env, "localhost", P["good"], ca)
+		req(env, "localhost", P["good"], ca)
 	rows = [x for x in ng.log()[nbefore:] if x["port"] == P["good"]]
 	full = {x["conn"] for x in rows if not x["reused"]}
 	res.check("100 sequential HTTPS callers: at most 2 full handshakes",
@@ -159,22 +168,22 @@ def body(res):
 		f.write("[hpoold]\nidle_timeout = 1\n")
 	env.stop_daemon()
 	env.start_daemon(["--config", conf] + verbose)
-	request(env, "localhost", P["good"], ca)
+	req(env, "localhost", P["good"], ca)
 	time.sleep(1.6)
 	before = {x["conn"] for x in ng.log()}
-	request(env, "localhost", P["good"], ca)
+	req(env, "localhost", P["good"], ca)
 	rows = [x for x in ng.log() if x["conn"] not in before]
 	res.check("a new connection for the same key resumes the TLS session",
 	    len(rows) == 1 and rows[0]["reused"], rows)
 	# ...but a different key does not get that session.
 	before = {x["conn"] for x in ng.log()}
-	request(env, "localhost", P["good"], ca + [(pc.TLS_ALPN, b"\x08http/1.1")])
+	req(env, "localhost", P["good"], ca + [(pc.TLS_ALPN, b"\x08http/1.1")])
 	rows = [x for x in ng.log() if x["conn"] not in before]
 	res.check("another TLS setting gets a full handshake, not the session",
 	    len(rows) == 1 and not rows[0]["reused"], rows)
 
 	# TLS to a plain HTTP server.
-	r = request(env, "127.0.0.1", env.nginx_port,
+	r = req(env, "127.0.0.1", env.nginx_port,
 	    [(pc.TLS_VERIFY, b"\0"), (pc.TLS_CHECK_HOSTNAME, b"\0")])
 	e = verify_error(r)
 	res.check("TLS to a plain HTTP port -> SSLError",

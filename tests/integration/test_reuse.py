@@ -37,7 +37,7 @@ def cases(res):
 				if len(bad) > 3:
 					break
 		ensure(not bad, "failed runs: %r" % bad)
-		rows = [r for r in env.access_log()
+		rows = [r for r in env.access_log_wait(RUNS)
 		    if r["request"] == "GET /files/small.txt HTTP/1.1"]
 		ensure(len(rows) == RUNS, "nginx logged %d requests, want %d" % (
 		    len(rows), RUNS))

@@ -94,7 +94,7 @@ def body(res):
 	n0 = len(env.access_log())
 	for _ in range(5):
 		tunnel(env, px.port, "127.0.0.1", env.nginx_port)
-	conns = {x["connection"] for x in env.access_log()[n0 - 1:]}
+	conns = {x["connection"] for x in env.access_log_wait(n0 + 5)[n0 - 1:]}
 	res.check("tunnelled connection is pooled: 6 requests, 1 connection",
 	    len(conns) == 1, conns)
 
@@ -127,7 +127,7 @@ def body(res):
 		    headers=[("Proxy-Authorization", auth)])
 		tunnel(env, px.port, "127.0.0.1", env.nginx_port,
 		    headers=[("Proxy-Authorization", "Basic b3RoZXI6eA==")])
-	rows = env.access_log()[n0:]
+	rows = env.access_log_wait(n0 + 6)[n0:]
 	ports = {}
 	for x in rows:
 		ports.setdefault(x["connection"], 0)

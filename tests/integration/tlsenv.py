@@ -4,6 +4,7 @@ free loopback ports. Used by test_https.py."""
 
 import os
 import subprocess
+import time
 
 import harness
 from harness import SetupError, free_port, spawn, tcp_accepts, wait_until
@@ -150,9 +151,18 @@ http {
 			    harness.START_TIMEOUT, "tls nginx", self.proc,
 			    os.path.join(t, "error.log"))
 
-	def log(self):
+	def log(self, at_least=0, timeout=5.0):
 		"""Access log rows: dicts port, conn, reused, dn, proto, request,
-		status."""
+		status; waits (bounded) until there are at_least rows, since
+		nginx logs a request just after answering it."""
+		deadline = time.monotonic() + timeout
+		while True:
+			rows = self._read_log()
+			if len(rows) >= at_least or time.monotonic() > deadline:
+				return rows
+			time.sleep(0.02)
+
+	def _read_log(self):
 		rows = []
 		try:
 			with open(os.path.join(self.dir, "access.log")) as f:
