@@ -153,6 +153,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct server srv;
+	struct event_config *ecfg;
 	struct event *sigs[4], *wd = NULL;
 	const int signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
 	const char *socket_opt = NULL;
@@ -222,7 +223,14 @@ main(int argc, char *argv[])
 	log_init(srv.cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((srv.base = event_base_new()) == NULL)
+	/* The changelist folds the enable/disable pairs a request makes on
+	 * each socket into one epoll_ctl per loop turn. */
+	if ((ecfg = event_config_new()) == NULL)
+		fatalx("event_config_new failed");
+	event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	srv.base = event_base_new_with_config(ecfg);
+	event_config_free(ecfg);
+	if (srv.base == NULL)
 		fatalx("event_base_new failed");
 	srv.dns = evdns_base_new(srv.base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 	    EVDNS_BASE_NAMESERVERS_NO_DEFAULT);

@@ -43,6 +43,7 @@ static void	write_cb(struct bufferevent *, void *);
 static void	event_cb(struct bufferevent *, short, void *);
 static void	defer_cb(evutil_socket_t, short, void *);
 static void	process(struct session *);
+static void	process_frames(struct session *);
 static int	handle_frame(struct session *, uint8_t, const uint8_t *,
 		    size_t);
 static int	on_hello(struct session *, const uint8_t *, size_t);
@@ -247,6 +248,14 @@ event_cb(struct bufferevent *bev, short what, void *arg)
  * in the input buffer, in order. */
 static void
 process(struct session *s)
+{
+	s->in_process = 1;
+	process_frames(s);
+	s->in_process = 0;
+}
+
+static void
+process_frames(struct session *s)
 {
 	struct evbuffer *in;
 	uint8_t hdr[PROTO_FRAME_HDR], type;
@@ -536,12 +545,16 @@ sess_attach(struct session *s, struct upconn *c)
 	 * on a fresh connection. */
 	up_write(c, evbuffer_pullup(s->head, -1),
 	    evbuffer_get_length(s->head));
-	/* Without a body the upstream request is complete now; REQ_END is
-	 * only the client's bookkeeping, and a fast response must not find
-	 * the request "unfinished" because that frame is still queued. */
-	if (s->req_end || s->body_mode == REQ_BODY_NONE)
+	if (s->req_end)
 		up_request_done(c);
-	schedule(s);
+	/* The rest of the request (usually REQ_END, sent with the head) is
+	 * taken now, not on a later loop turn: a fast response must not find
+	 * the request unfinished, nor overtake a body error. Safe here: the
+	 * pool re-reads its lists after this returns, and a session is only
+	 * ever freed from the loop. Inside process() (the head was just
+	 * taken) its own loop goes on to those frames. */
+	if (!s->in_process)
+		process(s);
 }
 
 static int

@@ -66,6 +66,7 @@ struct session {
 	uint64_t		 resp_body;	/* body bytes sent to client */
 	size_t			 read_high;	/* input watermark in force */
 	struct event		*defer;		/* resume / free on next turn */
+	int			 in_process;	/* process() is on the stack */
 };
 
 void	 sess_accept(struct server *, int fd);

@@ -60,6 +60,15 @@ def body(res):
 	res.check("good chain, name checked: 200 and the body",
 	    r[1] and r[1]["status"] == 200 and
 	    r[1]["body"] == b"hello over tls\n", r)
+	big = pc.req_head("GET", "/1m", [("Host", "localhost")]) + \
+	    pc.frame(pc.REQ_END)
+	want = harness.sha256_file(os.path.join(ng.dir, "www", "1m"))
+	for i in range(3):
+		r = req(env, "localhost", P["good"], ca, get=big)
+		res.check("1 MiB of random bytes over TLS arrives whole (%d)" % i,
+		    r[1] and r[1]["status"] == 200 and len(r[1]["body"]) ==
+		    1 << 20 and harness.sha256(r[1]["body"]) == want,
+		    r[1] and (r[1]["status"], len(r[1]["body"]), r[1]["error"]))
 	r = req(env, "127.0.0.1", P["good"], ca)
 	res.check("IP address checked against the IP SAN",
 	    r[1] and r[1]["status"] == 200, r)
