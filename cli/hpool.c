@@ -533,7 +533,8 @@ run(struct opts *o)
 	}
 	/* -I prints the head only; the body (none for HEAD) is dropped. */
 	for (;;) {
-		if (hpool_response_read(r, buf, READ_CHUNK, &n) != HPOOL_OK) {
+		if (hpool_response_read_stream(r, buf, READ_CHUNK, &n) !=
+		    HPOOL_OK) {
 			if (prog.shown)
 				fputc('\n', stderr);
 			ex = fail_err(hpool_response_error(r));

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hpool.h"
 #include "proto.h"
@@ -33,6 +34,18 @@ struct sslbuf {
 	size_t		 len;
 };
 
+/* resp.msg: the response's headers (owned by the response). */
+struct hpool_message {
+	const struct hpool_header *headers;
+	size_t		 nheaders;
+};
+
+/* A piece of bytes for debug output. */
+struct debug_iov {
+	const void	*p;
+	size_t		 len;
+};
+
 struct hpool_conn {
 	char		*host;		/* conn.host, brackets stripped */
 	int		 port;		/* conn.port */
@@ -49,6 +62,12 @@ struct hpool_conn {
 	int		 source_port;
 	char		*socket_opt;	/* opts.socket_path, NULL: search */
 	char		*socket_path;	/* the path the search chose */
+	int		 debuglevel;	/* set_debuglevel() */
+	/* set_tunnel(): tunnel_host NULL when none. */
+	char		*tunnel_host;
+	int		 tunnel_port;
+	struct req_header *tunnel_hdrs;
+	size_t		 ntunnel_hdrs;
 
 	enum conn_state	 state;
 	struct link	*link;		/* the session; NULL before connect */
@@ -66,6 +85,7 @@ struct hpool_conn {
 	int64_t		 body_left;	/* Content-Length still to send, -1 */
 	int		 head_method;	/* the last request was HEAD */
 	int		 answered;	/* its outcome was already read */
+	int		 encode_chunked; /* debug output frames body chunks */
 
 	struct hpool_error err;
 };
@@ -80,14 +100,19 @@ struct hpool_response {
 	int		 version;
 	char		*reason;
 	int64_t		 length;	/* announced, -1: None */
-	int64_t		 left;		/* still to read when known, -1 */
+	int64_t		 left;		/* still to receive when known, -1 */
+	int64_t		 pylen;		/* resp.length as Python counts it */
 	int		 will_close;
+	int		 chunked;	/* resp.chunked */
 	int		 head_method;
+	int		 debuglevel;
 	size_t		 nheaders;
 	struct hpool_header *headers;	/* name/value strings owned here */
-	struct resp_joined *joined;	/* getheader() results, cached */
+	struct hpool_message msg;	/* views headers */
+	struct resp_joined *joined;	/* getheader() results, kept */
 
-	int		 closed;	/* isclosed() */
+	int		 closed;	/* read to the end or closed */
+	int		 err_open;	/* isclosed() stays false after this error */
 	int		 ended;		/* RESP_END or ERROR consumed */
 	uint64_t	 received;	/* body bytes received */
 	/* Unconsumed part of the current RESP_BODY frame. */
@@ -136,8 +161,37 @@ int	resp_new(hpool_conn *, struct link *, int owns_link, int head_method,
 /* The conn's link is going away: the response stops using it. */
 void	resp_detach(hpool_response *);
 
+/* message.c: the getheader() joins a response keeps, freed with it. */
+void	msg_free_joined(hpool_response *);
+
 /* conn.c: a response reports an error (copied to the conn, if any). */
 void	conn_note_error(hpool_conn *, const struct hpool_error *);
 void	conn_forget_response(hpool_conn *, hpool_response *);
+/* _get_hostport(), then _validate_host() if validate. */
+int	conn_get_hostport(const char *, int port, int default_port,
+	    int validate, char **hostp, int *portp, struct hpool_error *);
+/* endheaders() with a body of any kind. */
+int	conn_endheaders(hpool_conn *, const struct hpool_body *,
+	    int encode_chunked);
+/* Queue request body bytes as REQ_BODY frames (Content-Length checked). */
+int	conn_write_body(hpool_conn *, const void *, size_t);
+/* The request can take body bytes (send() and endheaders()). */
+int	conn_body_open(const hpool_conn *);
+/* The request is half sent and cannot be finished: end the session. */
+void	conn_abort_request(hpool_conn *);
+
+/* body.c: send a body of any kind after the head. */
+int	body_send(hpool_conn *, const struct hpool_body *, int encode_chunked);
+
+/* tunnel.c: forget set_tunnel()'s target and headers. */
+void	tunnel_free(hpool_conn *);
+
+/* debug.c */
+void	debug_repr(FILE *, const struct debug_iov *, size_t, int as_bytes);
+void	debug_send(const struct debug_iov *, size_t);
+void	debug_send_body(const void *, size_t, int chunked);
+void	debug_send_head(const hpool_conn *);
+void	debug_note(const char *);
+void	debug_response(const hpool_response *);
 
 #endif

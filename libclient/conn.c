@@ -1,7 +1,8 @@
 /*
- * conn.c: owns HTTPConnection: host and port parsing, request validation,
- * the http.client state machine (Idle, Request-started, Request-sent) and
- * turning a request into REQ_HEAD / REQ_BODY / REQ_END frames.
+ * conn.c: owns HTTPConnection: host and port parsing, the tunnel,
+ * request validation, the http.client state machine (Idle,
+ * Request-started, Request-sent) and turning a request into REQ_HEAD /
+ * REQ_BODY / REQ_END frames. request() and its bodies are in body.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -24,17 +25,12 @@ static const char *const state_names[] = {
 	[CS_REQ_SENT] = "Request-sent",
 };
 
-/* _METHODS_EXPECTING_BODY: they get Content-Length: 0 without a body. */
-static const char *const methods_expecting_body[] = { "PATCH", "POST", "PUT" };
-
 static int	conn_fail(hpool_conn *, int code, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	conn_set_state(hpool_conn *, enum conn_state);
 static void	conn_clear_request(hpool_conn *);
 static int	conn_new(hpool_conn **, const char *, int, int,
 		    const struct hpool_conn_opts *, struct hpool_error *);
-static int	conn_get_hostport(const char *, int, int, char **, int *,
-		    struct hpool_error *);
 static int	py_int(const char *, size_t, long *);
 static int	check_ascii(hpool_conn *, const char *, size_t pos0);
 static int	add_header(hpool_conn *, const char *, size_t, const char *,
@@ -42,7 +38,6 @@ static int	add_header(hpool_conn *, const char *, size_t, const char *,
 static int	put_host(hpool_conn *, const char *url);
 static const char *find_header(const hpool_conn *, const char *);
 static int	conn_ensure_link(hpool_conn *);
-static int	conn_send_body(hpool_conn *, const void *, size_t);
 static int	conn_end_request(hpool_conn *);
 static int	conn_no_response(hpool_conn *);
 static int	is_space(int);
@@ -128,10 +123,10 @@ py_int(const char *s, size_t len, long *out)
 	return 0;
 }
 
-/* _get_hostport(host, port) followed by _validate_host(host). */
-static int
-conn_get_hostport(const char *in, int port, int default_port, char **hostp,
-    int *portp, struct hpool_error *err)
+/* _get_hostport(host, port), then _validate_host(host) if validate. */
+int
+conn_get_hostport(const char *in, int port, int default_port, int validate,
+    char **hostp, int *portp, struct hpool_error *err)
 {
 	const char *colon, *bracket;
 	char rb[200], fb[16];
@@ -168,7 +163,7 @@ conn_get_hostport(const char *in, int port, int default_port, char **hostp,
 	} else if (port < 0 || port > 65535)
 		return errfmt_set(err, HPOOL_E_INVALID_URL,
 		    "port out of range: %d", port);
-	for (i = 0; i < hlen; i++) {
+	for (i = 0; validate && i < hlen; i++) {
 		unsigned char ch = (unsigned char)in[i];
 
 		if (ch <= 0x20 || ch == 0x7f) {
@@ -276,7 +271,7 @@ conn_new(hpool_conn **out, const char *host, int port, int default_port,
 	errfmt_clear(&c->err);
 	c->default_port = default_port;
 	c->check_hostname = HPOOL_CHECK_HOSTNAME_DEFAULT;
-	if ((rc = conn_get_hostport(host, port, default_port, &c->host,
+	if ((rc = conn_get_hostport(host, port, default_port, 1, &c->host,
 	    &c->port, err)) != HPOOL_OK) {
 		free(c);
 		return rc;
@@ -329,6 +324,7 @@ hpool_conn_free(hpool_conn *c)
 	free(c->socket_opt);
 	free(c->socket_path);
 	free(c->hdrs);
+	tunnel_free(c);
 	hpool_ssl_context_free(c->ctx);
 	if (c->cert.p != NULL)
 		explicit_bzero(c->cert.p, c->cert.len);
@@ -449,6 +445,22 @@ conn_ensure_link(hpool_conn *c)
 		o.source_host.len = strlen(c->source_host);
 	}
 	o.source_port = (uint16_t)c->source_port;
+	if (c->tunnel_host != NULL) {
+		size_t i;
+
+		o.tunnel_host.p = c->tunnel_host;
+		o.tunnel_host.len = strlen(c->tunnel_host);
+		o.tunnel_port = (uint16_t)c->tunnel_port;
+		o.ntunnel_headers = c->ntunnel_hdrs;
+		for (i = 0; i < c->ntunnel_hdrs; i++) {
+			o.tunnel_headers[i].name.p = c->tunnel_hdrs[i].name;
+			o.tunnel_headers[i].name.len =
+			    strlen(c->tunnel_hdrs[i].name);
+			o.tunnel_headers[i].value.p = c->tunnel_hdrs[i].value;
+			o.tunnel_headers[i].value.len =
+			    strlen(c->tunnel_hdrs[i].value);
+		}
+	}
 	if ((c->link = link_open(c->socket_path, &o, c->wait_ms, &c->err)) ==
 	    NULL)
 		return c->err.code;
@@ -521,14 +533,17 @@ add_header(hpool_conn *c, const char *name, size_t nlen, const char *value,
 
 /*
  * Host as putrequest() writes it: the netloc of an absolute URL, else
- * conn.host (bracketed when it holds ':'), with ":port" unless the
- * default port (80, or 443 for HTTPS); an
- * IPv6 zone ("%eth0") is dropped.
+ * the tunnel target or conn.host (bracketed when it holds ':'), with
+ * ":port" unless the default port (80, or 443 for HTTPS); an IPv6 zone
+ * ("%eth0") is dropped.
  */
 static int
 put_host(hpool_conn *c, const char *url)
 {
 	const char *p, *netloc = NULL, *pct, *rb;
+	/* Through a tunnel the Host is the tunnel's target. */
+	const char *host = c->tunnel_host != NULL ? c->tunnel_host : c->host;
+	int port = c->tunnel_host != NULL ? c->tunnel_port : c->port;
 	char buf[600];
 	size_t nlen = 0, i;
 	int n;
@@ -550,10 +565,10 @@ put_host(hpool_conn *c, const char *url)
 		memcpy(buf, netloc, nlen);
 		buf[nlen] = '\0';
 		n = (int)nlen;
-	} else if (strchr(c->host, ':') != NULL) {
-		n = snprintf(buf, sizeof(buf), "[%s]", c->host);
+	} else if (strchr(host, ':') != NULL) {
+		n = snprintf(buf, sizeof(buf), "[%s]", host);
 	} else
-		n = snprintf(buf, sizeof(buf), "%s", c->host);
+		n = snprintf(buf, sizeof(buf), "%s", host);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return conn_fail(c, HPOOL_E_INVALID_URL, "host name too long");
 	/* _strip_ipv6_iface: "[fe80::1%eth0]" -> "[fe80::1]" */
@@ -561,9 +576,9 @@ put_host(hpool_conn *c, const char *url)
 	    (rb = strchr(pct, ']')) != NULL)
 		memmove((char *)pct, rb, strlen(rb) + 1);
 	if (netloc == NULL || nlen == 0) {
-		if (c->port != c->default_port) {
+		if (port != c->default_port) {
 			i = strlen(buf);
-			snprintf(buf + i, sizeof(buf) - i, ":%d", c->port);
+			snprintf(buf + i, sizeof(buf) - i, ":%d", port);
 		}
 	}
 	return add_header(c, "Host", 4, buf, strlen(buf));
@@ -628,6 +643,17 @@ int
 hpool_conn_putheader(hpool_conn *c, const char *header, const char *value)
 {
 	return hpool_conn_putheaderv(c, header, &value, 1);
+}
+
+/* putheader(header, 42): Python sends str(value). */
+int
+hpool_conn_putheader_long(hpool_conn *c, const char *header, long value)
+{
+	char num[32];
+	const char *v = num;
+
+	snprintf(num, sizeof(num), "%ld", value);
+	return hpool_conn_putheaderv(c, header, &v, 1);
 }
 
 int
@@ -707,11 +733,35 @@ find_header(const hpool_conn *c, const char *name)
 int
 hpool_conn_endheaders(hpool_conn *c, const void *body, size_t body_len)
 {
+	struct hpool_body b = HPOOL_BODY_INIT;
+
+	if (body != NULL) {
+		b.kind = HPOOL_BODY_BYTES;
+		b.data = body;
+		b.len = body_len;
+	}
+	return conn_endheaders(c, &b, 0);
+}
+
+int
+hpool_conn_endheaders_body(hpool_conn *c, const struct hpool_body *body,
+    int encode_chunked)
+{
+	static const struct hpool_body none = HPOOL_BODY_INIT;
+
+	return conn_endheaders(c, body != NULL ? body : &none,
+	    encode_chunked);
+}
+
+int
+conn_endheaders(hpool_conn *c, const struct hpool_body *body,
+    int encode_chunked)
+{
 	struct proto_req_head *rh;
 	const char *cl;
 	long v;
 	size_t i;
-	int rc, enc;
+	int rc, enc, has_body;
 
 	errfmt_clear(&c->err);
 	if (c->state != CS_REQ_STARTED)
@@ -719,6 +769,20 @@ hpool_conn_endheaders(hpool_conn *c, const void *body, size_t body_len)
 	conn_set_state(c, CS_REQ_SENT);
 	c->head_method = strcmp(c->method, "HEAD") == 0;
 	c->answered = 0;
+	c->encode_chunked = encode_chunked;
+	if (body->kind == HPOOL_BODY_TEXT)
+		return conn_fail(c, HPOOL_E_TYPE_ERROR, "a bytes-like object "
+		    "is required, not 'str'");
+	if (body->kind < HPOOL_BODY_NONE || body->kind > HPOOL_BODY_ITER ||
+	    (body->kind == HPOOL_BODY_ITER && body->next == NULL) ||
+	    (body->kind == HPOOL_BODY_BYTES && body->data == NULL &&
+	    body->len > 0))
+		return conn_fail(c, HPOOL_E_TYPE_ERROR, "message_body should "
+		    "be a bytes-like object or an iterable");
+	/* An iterable or a file may turn out empty; bytes are known. */
+	has_body = body->kind == HPOOL_BODY_FD ||
+	    body->kind == HPOOL_BODY_ITER ||
+	    (body->kind == HPOOL_BODY_BYTES && body->len > 0);
 	/*
 	 * The daemon frames the body from the headers: Content-Length N
 	 * wants exactly N bytes, chunked any number, neither none at all.
@@ -731,13 +795,13 @@ hpool_conn_endheaders(hpool_conn *c, const void *body, size_t body_len)
 			    "Content-Length is not a non-negative integer: "
 			    "'%.100s'", cl);
 		c->body_left = v;
-		if (body != NULL && (int64_t)body_len > v)
+		if (body->kind == HPOOL_BODY_BYTES && (int64_t)body->len > v)
 			return conn_fail(c, HPOOL_E_VALUE_ERROR,
 			    "body of %zu bytes is longer than Content-Length "
-			    "%ld", body_len, v);
+			    "%ld", body->len, v);
 	} else {
 		c->body_left = 0;
-		if (body != NULL && body_len > 0)
+		if (has_body)
 			return conn_fail(c, HPOOL_E_VALUE_ERROR,
 			    "a request body needs Content-Length or "
 			    "Transfer-Encoding: chunked");
@@ -762,10 +826,12 @@ hpool_conn_endheaders(hpool_conn *c, const void *body, size_t body_len)
 	if (enc == -1)
 		return conn_fail(c, HPOOL_E_VALUE_ERROR,
 		    "request head too large for the hpool protocol");
+	if (c->debuglevel > 0)
+		debug_send_head(c);
 	c->req_open = 1;
 	c->link->inflight++;
-	if (body != NULL && body_len > 0 &&
-	    (rc = conn_send_body(c, body, body_len)) != HPOOL_OK)
+	if (body->kind != HPOOL_BODY_NONE &&
+	    (rc = body_send(c, body, encode_chunked)) != HPOOL_OK)
 		return rc;
 	if (c->req_open && c->body_left == 0 &&
 	    (rc = conn_end_request(c)) != HPOOL_OK)
@@ -774,8 +840,14 @@ hpool_conn_endheaders(hpool_conn *c, const void *body, size_t body_len)
 	return link_flush(c->link, &c->err);
 }
 
-static int
-conn_send_body(hpool_conn *c, const void *data, size_t len)
+int
+conn_body_open(const hpool_conn *c)
+{
+	return c->state == CS_REQ_SENT && c->req_open;
+}
+
+int
+conn_write_body(hpool_conn *c, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	size_t n;
@@ -803,6 +875,26 @@ conn_send_body(hpool_conn *c, const void *data, size_t len)
 	return HPOOL_OK;
 }
 
+/*
+ * A body source failed half way: the daemon must not finish this
+ * request, so the session ends (the upstream connection with it).
+ * http.client leaves a half-written request in its socket instead.
+ */
+void
+conn_abort_request(hpool_conn *c)
+{
+	struct hpool_error saved = c->err;
+
+	c->req_open = 0;
+	if (c->cur != NULL) {
+		resp_detach(c->cur);
+		c->cur = NULL;
+	}
+	link_free(c->link);
+	c->link = NULL;
+	c->err = saved;
+}
+
 static int
 conn_end_request(hpool_conn *c)
 {
@@ -817,67 +909,35 @@ conn_end_request(hpool_conn *c)
 int
 hpool_conn_send(hpool_conn *c, const void *data, size_t len)
 {
-	int rc;
+	struct hpool_body b = HPOOL_BODY_INIT;
 
-	errfmt_clear(&c->err);
-	if (c->state != CS_REQ_SENT || !c->req_open)
-		return conn_fail(c, HPOOL_E_IMPROPER_CONNECTION_STATE,
-		    "send() needs a request whose body is still open "
-		    "(after endheaders(), before the body is complete)");
-	if (len == 0)
-		return HPOOL_OK;
-	if ((rc = conn_send_body(c, data, len)) != HPOOL_OK)
-		return rc;
-	return link_flush(c->link, &c->err);
+	b.kind = HPOOL_BODY_BYTES;
+	b.data = data;
+	b.len = len;
+	return hpool_conn_send_body(c, &b);
 }
 
 int
-hpool_conn_request(hpool_conn *c, const char *method, const char *url,
-    const void *body, size_t body_len, const struct hpool_header *headers,
-    size_t nheaders)
+hpool_conn_send_body(hpool_conn *c, const struct hpool_body *body)
 {
-	char num[32];
-	size_t i;
-	int skip_host = 0, skip_ae = 0, has_cl = 0, has_te = 0, rc;
-	int64_t cl = -1;
+	int rc;
 
-	for (i = 0; i < nheaders; i++) {
-		if (headers[i].name == NULL)
-			continue;	/* putheader reports it */
-		if (strcasecmp(headers[i].name, "host") == 0)
-			skip_host = 1;
-		else if (strcasecmp(headers[i].name, "accept-encoding") == 0)
-			skip_ae = 1;
-		else if (strcasecmp(headers[i].name, "content-length") == 0)
-			has_cl = 1;
-		else if (strcasecmp(headers[i].name, "transfer-encoding") == 0)
-			has_te = 1;
-	}
-	if ((rc = hpool_conn_putrequest(c, method, url, skip_host, skip_ae)) !=
-	    HPOOL_OK)
+	errfmt_clear(&c->err);
+	if (body == NULL || body->kind == HPOOL_BODY_NONE ||
+	    body->kind == HPOOL_BODY_TEXT || body->kind > HPOOL_BODY_ITER ||
+	    (body->kind == HPOOL_BODY_ITER && body->next == NULL))
+		return conn_fail(c, HPOOL_E_TYPE_ERROR, "data should be a "
+		    "bytes-like object or an iterable");
+	if (!conn_body_open(c))
+		return conn_fail(c, HPOOL_E_IMPROPER_CONNECTION_STATE,
+		    "send() needs a request whose body is still open "
+		    "(after endheaders(), before the body is complete)");
+	/* send() never frames chunks itself, whatever endheaders() did. */
+	if ((rc = body_send(c, body, -1)) != HPOOL_OK)
 		return rc;
-	/* _get_content_length(): headers the caller gave win. */
-	if (!has_cl && !has_te) {
-		if (body != NULL)
-			cl = (int64_t)body_len;
-		else
-			for (i = 0; i < sizeof(methods_expecting_body) /
-			    sizeof(methods_expecting_body[0]); i++)
-				if (strcasecmp(method,
-				    methods_expecting_body[i]) == 0)
-					cl = 0;
-		if (cl >= 0) {
-			snprintf(num, sizeof(num), "%lld", (long long)cl);
-			if ((rc = hpool_conn_putheader(c, "Content-Length",
-			    num)) != HPOOL_OK)
-				return rc;
-		}
-	}
-	for (i = 0; i < nheaders; i++)
-		if ((rc = hpool_conn_putheader(c, headers[i].name,
-		    headers[i].value)) != HPOOL_OK)
-			return rc;
-	return hpool_conn_endheaders(c, body, body_len);
+	if (!link_alive(c->link))
+		return HPOOL_OK;
+	return link_flush(c->link, &c->err);
 }
 
 /* The request's answer is gone: http.client would read EOF here. */
@@ -953,6 +1013,9 @@ hpool_conn_getresponse(hpool_conn *c, hpool_response **out)
 		goto fail;
 	}
 	c->answered = 1;
+	(*out)->debuglevel = c->debuglevel;
+	if (c->debuglevel > 0)
+		debug_response(*out);
 	conn_set_state(c, CS_IDLE);
 	if (will_close)
 		c->link = NULL;		/* the session now belongs to *out */

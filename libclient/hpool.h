@@ -26,6 +26,74 @@ extern "C" {
 #define HPOOL_HTTP_PORT		80	/* http.client.HTTP_PORT */
 #define HPOOL_HTTPS_PORT	443	/* http.client.HTTPS_PORT */
 
+/*
+ * The status constants of http.client (every member of python3's
+ * http.HTTPStatus): HPOOL_HTTP_<NAME> is http.client.<NAME>.
+ * hpool_responses() gives each one's phrase.
+ */
+#define HPOOL_HTTP_CONTINUE			100
+#define HPOOL_HTTP_SWITCHING_PROTOCOLS		101
+#define HPOOL_HTTP_PROCESSING			102
+#define HPOOL_HTTP_EARLY_HINTS			103
+#define HPOOL_HTTP_OK				200
+#define HPOOL_HTTP_CREATED			201
+#define HPOOL_HTTP_ACCEPTED			202
+#define HPOOL_HTTP_NON_AUTHORITATIVE_INFORMATION	203
+#define HPOOL_HTTP_NO_CONTENT			204
+#define HPOOL_HTTP_RESET_CONTENT		205
+#define HPOOL_HTTP_PARTIAL_CONTENT		206
+#define HPOOL_HTTP_MULTI_STATUS			207
+#define HPOOL_HTTP_ALREADY_REPORTED		208
+#define HPOOL_HTTP_IM_USED			226
+#define HPOOL_HTTP_MULTIPLE_CHOICES		300
+#define HPOOL_HTTP_MOVED_PERMANENTLY		301
+#define HPOOL_HTTP_FOUND			302
+#define HPOOL_HTTP_SEE_OTHER			303
+#define HPOOL_HTTP_NOT_MODIFIED			304
+#define HPOOL_HTTP_USE_PROXY			305
+#define HPOOL_HTTP_TEMPORARY_REDIRECT		307
+#define HPOOL_HTTP_PERMANENT_REDIRECT		308
+#define HPOOL_HTTP_BAD_REQUEST			400
+#define HPOOL_HTTP_UNAUTHORIZED			401
+#define HPOOL_HTTP_PAYMENT_REQUIRED		402
+#define HPOOL_HTTP_FORBIDDEN			403
+#define HPOOL_HTTP_NOT_FOUND			404
+#define HPOOL_HTTP_METHOD_NOT_ALLOWED		405
+#define HPOOL_HTTP_NOT_ACCEPTABLE		406
+#define HPOOL_HTTP_PROXY_AUTHENTICATION_REQUIRED	407
+#define HPOOL_HTTP_REQUEST_TIMEOUT		408
+#define HPOOL_HTTP_CONFLICT			409
+#define HPOOL_HTTP_GONE				410
+#define HPOOL_HTTP_LENGTH_REQUIRED		411
+#define HPOOL_HTTP_PRECONDITION_FAILED		412
+#define HPOOL_HTTP_REQUEST_ENTITY_TOO_LARGE	413
+#define HPOOL_HTTP_REQUEST_URI_TOO_LONG		414
+#define HPOOL_HTTP_UNSUPPORTED_MEDIA_TYPE	415
+#define HPOOL_HTTP_REQUESTED_RANGE_NOT_SATISFIABLE	416
+#define HPOOL_HTTP_EXPECTATION_FAILED		417
+#define HPOOL_HTTP_IM_A_TEAPOT			418
+#define HPOOL_HTTP_MISDIRECTED_REQUEST		421
+#define HPOOL_HTTP_UNPROCESSABLE_ENTITY		422
+#define HPOOL_HTTP_LOCKED			423
+#define HPOOL_HTTP_FAILED_DEPENDENCY		424
+#define HPOOL_HTTP_TOO_EARLY			425
+#define HPOOL_HTTP_UPGRADE_REQUIRED		426
+#define HPOOL_HTTP_PRECONDITION_REQUIRED	428
+#define HPOOL_HTTP_TOO_MANY_REQUESTS		429
+#define HPOOL_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE	431
+#define HPOOL_HTTP_UNAVAILABLE_FOR_LEGAL_REASONS	451
+#define HPOOL_HTTP_INTERNAL_SERVER_ERROR	500
+#define HPOOL_HTTP_NOT_IMPLEMENTED		501
+#define HPOOL_HTTP_BAD_GATEWAY			502
+#define HPOOL_HTTP_SERVICE_UNAVAILABLE		503
+#define HPOOL_HTTP_GATEWAY_TIMEOUT		504
+#define HPOOL_HTTP_HTTP_VERSION_NOT_SUPPORTED	505
+#define HPOOL_HTTP_VARIANT_ALSO_NEGOTIATES	506
+#define HPOOL_HTTP_INSUFFICIENT_STORAGE		507
+#define HPOOL_HTTP_LOOP_DETECTED		508
+#define HPOOL_HTTP_NOT_EXTENDED			510
+#define HPOOL_HTTP_NETWORK_AUTHENTICATION_REQUIRED	511
+
 /* Timeout value meaning "the global default" (socket.getdefaulttimeout). */
 #define HPOOL_TIMEOUT_DEFAULT	(-1.0)
 /* Timeout value meaning "block forever" (None). */
@@ -33,6 +101,7 @@ extern "C" {
 
 typedef struct hpool_conn	hpool_conn;	/* HTTPConnection */
 typedef struct hpool_response	hpool_response;	/* HTTPResponse */
+typedef struct hpool_message	hpool_message;	/* HTTPMessage (resp.msg) */
 
 /* Details of the last error (the exception instance). */
 struct hpool_error {
@@ -213,6 +282,71 @@ int	 hpool_conn_request(hpool_conn *conn, const char *method,
 	    const char *url, const void *body, size_t body_len,
 	    const struct hpool_header *headers, size_t nheaders);
 
+/*
+ * request() bodies of every kind http.client takes. A body is described
+ * by struct hpool_body (start from HPOOL_BODY_INIT):
+ * - HPOOL_BODY_BYTES: len bytes at data (bytes);
+ * - HPOOL_BODY_TEXT: UTF-8 text at data (len bytes, or up to its NUL
+ *   when len is HPOOL_TEXT_NUL), sent encoded as ISO-8859-1 (str): a
+ *   character above U+00FF is HPOOL_E_UNICODE_ENCODE worded as Python's,
+ *   bytes that are not UTF-8 are HPOOL_E_VALUE_ERROR;
+ * - HPOOL_BODY_FD: an open file descriptor (a file object), read from its
+ *   current offset to end of file in blocks, never whole; for a regular
+ *   file request() sends Content-Length: st_size - offset (fstat), for
+ *   anything else (a pipe) chunked transfer encoding; the caller keeps
+ *   and closes fd;
+ * - HPOOL_BODY_ITER: an iterable: next(arg, &data, &len) is called until
+ *   it sets data to NULL; each chunk (owned by the caller, valid until
+ *   the next call) is sent as it comes, empty ones skipped. request()
+ *   sends Transfer-Encoding: chunked when headers carry neither
+ *   Content-Length nor Transfer-Encoding. A return other than HPOOL_OK
+ *   stops the request with that code (the caller's exception): the
+ *   session is closed, since the request is half sent.
+ * The daemon does the chunk encoding: the library always sends the data
+ * itself, and Transfer-Encoding: chunked in the headers tells hpoold to
+ * frame it (see encode_chunked in libhpool(3)).
+ */
+enum hpool_body_kind {
+	HPOOL_BODY_NONE = 0,	/* None */
+	HPOOL_BODY_BYTES,	/* bytes, bytearray */
+	HPOOL_BODY_TEXT,	/* str */
+	HPOOL_BODY_FD,		/* a file object */
+	HPOOL_BODY_ITER,	/* an iterable of bytes */
+};
+#define HPOOL_TEXT_NUL	((size_t)-1)
+typedef int (*hpool_body_next)(void *arg, const void **data, size_t *len);
+struct hpool_body {
+	int		 kind;		/* enum hpool_body_kind */
+	const void	*data;		/* BYTES, TEXT */
+	size_t		 len;		/* BYTES, TEXT */
+	int		 fd;		/* FD */
+	hpool_body_next	 next;		/* ITER */
+	void		*arg;		/* ITER: next's first argument */
+};
+#define HPOOL_BODY_INIT { HPOOL_BODY_NONE, NULL, 0, -1, NULL, NULL }
+
+/*
+ * request(method, url, body, headers, encode_chunked=...). body NULL is
+ * None. Content-Length or Transfer-Encoding is added as http.client adds
+ * it (see above) unless headers carry either.
+ */
+int	 hpool_conn_request_body(hpool_conn *conn, const char *method,
+	    const char *url, const struct hpool_body *body,
+	    const struct hpool_header *headers, size_t nheaders,
+	    int encode_chunked);
+/* request() with a str body: NUL-terminated UTF-8 text. */
+int	 hpool_conn_request_text(hpool_conn *conn, const char *method,
+	    const char *url, const char *text,
+	    const struct hpool_header *headers, size_t nheaders);
+/* request() with a file body: an open descriptor the caller keeps. */
+int	 hpool_conn_request_fd(hpool_conn *conn, const char *method,
+	    const char *url, int fd, const struct hpool_header *headers,
+	    size_t nheaders);
+/* request() with an iterable body. */
+int	 hpool_conn_request_iter(hpool_conn *conn, const char *method,
+	    const char *url, hpool_body_next next, void *arg,
+	    const struct hpool_header *headers, size_t nheaders);
+
 /* Step-by-step requests: putrequest / putheader / endheaders / send. */
 int	 hpool_conn_putrequest(hpool_conn *conn, const char *method,
 	    const char *url, int skip_host, int skip_accept_encoding);
@@ -221,11 +355,42 @@ int	 hpool_conn_putheader(hpool_conn *conn, const char *header,
 	    const char *value);
 int	 hpool_conn_putheaderv(hpool_conn *conn, const char *header,
 	    const char *const *values, size_t nvalues);
+/* putheader(header, 42): an int value, sent as str(value). */
+int	 hpool_conn_putheader_long(hpool_conn *conn, const char *header,
+	    long value);
 /* endheaders(message_body); body NULL: none. */
 int	 hpool_conn_endheaders(hpool_conn *conn, const void *body,
 	    size_t body_len);
+/* endheaders(message_body, encode_chunked=...) with a body of any kind
+ * but TEXT (a str is a TypeError there, as in Python). */
+int	 hpool_conn_endheaders_body(hpool_conn *conn,
+	    const struct hpool_body *body, int encode_chunked);
 /* send(data): more request body after endheaders. */
 int	 hpool_conn_send(hpool_conn *conn, const void *data, size_t len);
+/* send(data) with a file or an iterable (or bytes). */
+int	 hpool_conn_send_body(hpool_conn *conn, const struct hpool_body *body);
+
+/*
+ * set_debuglevel(level): with level > 0 the connection prints to stdout
+ * what http.client prints: `send: b'...'` for the request head and each
+ * piece of body, then `reply: '...'` and `header: Name: value` lines at
+ * getresponse(). Responses made later take the level (their
+ * debuglevel). See libhpool(3) for the lines hpool cannot reproduce.
+ */
+void	 hpool_conn_set_debuglevel(hpool_conn *conn, int level);
+int	 hpool_conn_debuglevel(const hpool_conn *conn);
+
+/*
+ * set_tunnel(host, port, headers): the connection's own host and port
+ * become the proxy, and hpoold sends CONNECT host:port with headers
+ * through it (headers owned by the caller; copied). port 0 takes it from
+ * "host:port", else the default port. Host headers name the tunnel
+ * target. After the session is open (connect() or a request): RuntimeError
+ * "Can't set up tunnel for established connection". host NULL clears the
+ * tunnel. At most 32 headers.
+ */
+int	 hpool_conn_set_tunnel(hpool_conn *conn, const char *host, int port,
+	    const struct hpool_header *headers, size_t nheaders);
 
 /*
  * getresponse(). *out belongs to conn's caller: free it with
@@ -236,14 +401,65 @@ int	 hpool_conn_getresponse(hpool_conn *conn, hpool_response **out);
 
 /* HTTPResponse */
 int	 hpool_response_status(const hpool_response *resp);
+int	 hpool_response_getcode(const hpool_response *resp); /* status */
 const char *hpool_response_reason(const hpool_response *resp);
 int	 hpool_response_version(const hpool_response *resp); /* 10, 11 */
-int	 hpool_response_closed(const hpool_response *resp);   /* isclosed */
-/* Content-Length as announced, -1 when unknown (resp.length is None). */
+/*
+ * closed: true once close() was called or the whole body was read (what
+ * the reference documentation's `while not r.closed` loop relies on;
+ * python3's IOBase.closed waits for close(), see docs/compat.md).
+ */
+int	 hpool_response_closed(const hpool_response *resp);
+/* isclosed(): the response no longer reads from its session. */
+int	 hpool_response_isclosed(const hpool_response *resp);
+/* resp.length: body bytes still to read when Content-Length announced
+ * them (counting down as Python's), -1 when None (chunked, close). */
 int64_t	 hpool_response_length(const hpool_response *resp);
-/* read(amt): up to amt bytes into buf; *nread 0 means end of body. */
+/* resp.chunked, resp.will_close */
+int	 hpool_response_chunked(const hpool_response *resp);
+int	 hpool_response_will_close(const hpool_response *resp);
+/* resp.debuglevel (the connection's at getresponse()) */
+int	 hpool_response_debuglevel(const hpool_response *resp);
+void	 hpool_response_set_debuglevel(hpool_response *resp, int level);
+/*
+ * read(amt): up to amt bytes into buf; *nread 0 means end of body. As
+ * in Python, a Content-Length body cut short ends quietly here (read()
+ * raises IncompleteRead), while a chunked body cut short is
+ * HPOOL_E_INCOMPLETE_READ with the bytes of this call in buf (*nread,
+ * also the error's partial).
+ */
 int	 hpool_response_read(hpool_response *resp, void *buf, size_t amt,
 	    size_t *nread);
+/*
+ * read() handed out in pieces of at most cap bytes, for streaming a body
+ * of any size: the bytes read() would return as they arrive (*nread 0 at
+ * the end), then the exception read() would raise, with its message and
+ * partial counting every byte of the body (IncompleteRead after a short
+ * Content-Length body included). What the hpool command uses.
+ */
+int	 hpool_response_read_stream(hpool_response *resp, void *buf,
+	    size_t cap, size_t *nread);
+/* readinto(b): read(len) into buf; *nread is the count. */
+int	 hpool_response_readinto(hpool_response *resp, void *buf, size_t len,
+	    size_t *nread);
+/* readline(limit): bytes up to and including the next newline, at most
+ * limit; *nread 0 at the end of the body. */
+int	 hpool_response_readline(hpool_response *resp, void *buf,
+	    size_t limit, size_t *nread);
+/* readline(limit) into a malloc'd buffer the caller frees (NUL-ended);
+ * limit -1: no limit. */
+int	 hpool_response_readline_alloc(hpool_response *resp, long limit,
+	    char **line, size_t *len);
+/* next(resp), iteration by line: as readline_alloc(-1), but *line is
+ * NULL (StopIteration) at the end of the body. */
+int	 hpool_response_next_line(hpool_response *resp, char **line,
+	    size_t *len);
+/*
+ * fileno(): the Unix socket of the session with hpoold that carries
+ * this response (not a socket to the server: its bytes are frames), or
+ * -1 once the response no longer uses one. Only for poll()ing.
+ */
+int	 hpool_response_fileno(const hpool_response *resp);
 /* read(): the whole rest of the body in a malloc'd buffer the caller
  * frees (NUL-terminated for convenience; *len excludes the NUL). On
  * HPOOL_E_INCOMPLETE_READ *body holds the partial data (also to free). */
@@ -254,8 +470,27 @@ int	 hpool_response_readall(hpool_response *resp, char **body,
  * hpool_response_free). */
 const char *hpool_response_getheader(hpool_response *resp,
 	    const char *name, const char *dflt);
+/* getheader(name, default) with a list default (ndflt strings), joined
+ * by ", " when the header is absent, as Python joins an iterable. */
+const char *hpool_response_getheaderv(hpool_response *resp,
+	    const char *name, const char *const *dflt, size_t ndflt);
 /* getheaders(): headers in received order; owned by resp. */
 size_t	 hpool_response_getheaders(const hpool_response *resp,
+	    const struct hpool_header **headers);
+/* resp.msg (also resp.info()): the headers as an HTTPMessage, owned by
+ * resp. */
+const hpool_message *hpool_response_msg(const hpool_response *resp);
+const hpool_message *hpool_response_info(const hpool_response *resp);
+/* msg.get(name, failobj): the first value of name, or failobj. */
+const char *hpool_message_get(const hpool_message *msg, const char *name,
+	    const char *failobj);
+/* msg.get_all(name): every value of name in order; fills up to max of
+ * them into values (may be NULL) and returns how many there are (0 is
+ * Python's None). */
+size_t	 hpool_message_get_all(const hpool_message *msg, const char *name,
+	    const char **values, size_t max);
+/* msg.items(): every header in order; len(msg) is the count. */
+size_t	 hpool_message_items(const hpool_message *msg,
 	    const struct hpool_header **headers);
 /* The details of the last error on resp (also copied to its conn while
  * the conn exists). */

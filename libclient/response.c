@@ -19,13 +19,6 @@
  */
 #define DRAIN_MAX	(64u * 1024)
 
-/* A getheader() result for a repeated header, kept until free. */
-struct resp_joined {
-	struct resp_joined *next;
-	char		*name;
-	char		*value;
-};
-
 static int	resp_fail(hpool_response *, int code, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	resp_fail_err(hpool_response *, const struct hpool_error *);
@@ -34,7 +27,15 @@ static int	resp_frame(hpool_response *, uint8_t *type,
 		    const uint8_t **p, size_t *len);
 static int	resp_on_end(hpool_response *, const uint8_t *, size_t);
 static int	resp_on_error(hpool_response *, const uint8_t *, size_t);
-static int	resp_fill(hpool_response *, uint8_t *, size_t, size_t *);
+static int	resp_more(hpool_response *);
+static int	resp_fill(hpool_response *, uint8_t *, size_t, int, size_t *);
+static int	resp_read_some(hpool_response *, void *, size_t, int,
+		    size_t *);
+
+/* How resp_read_some() reads. */
+#define RD_AMT		0	/* read(amt), readinto() */
+#define RD_LINE		1	/* readline() */
+#define RD_STREAM	2	/* read() handed out in pieces */
 static void	resp_drain(hpool_response *);
 
 int
@@ -72,6 +73,15 @@ resp_new(hpool_conn *conn, struct link *l, int owns_link, int head_method,
 		*s++ = '\0';
 	}
 	r->nheaders = rh->nheaders;
+	r->msg.headers = r->headers;
+	r->msg.nheaders = r->nheaders;
+	/* begin(): chunked is what the header says, even for HEAD. */
+	for (i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, "transfer-encoding") == 0) {
+			r->chunked = strcasecmp(r->headers[i].value,
+			    "chunked") == 0;
+			break;
+		}
 	r->conn = conn;
 	r->link = l;
 	r->owns_link = owns_link;
@@ -88,6 +98,7 @@ resp_new(hpool_conn *conn, struct link *l, int owns_link, int head_method,
 	    (r->status >= 100 && r->status < 200))
 		r->length = 0;
 	r->left = r->length;
+	r->pylen = r->length;
 	errfmt_clear(&r->err);
 	errfmt_clear(&r->pending_err);
 	if (conn != NULL) {
@@ -197,16 +208,69 @@ resp_on_error(hpool_response *r, const uint8_t *p, size_t len)
 }
 
 /*
- * Copy up to amt body bytes into buf, reading frames as needed, like a
- * buffered read(amt): short only at the end of the body. An error after
- * some bytes were copied waits in r->pending for the next call.
+ * Make sure r->chunk holds unread body bytes, reading one frame if it
+ * is empty. HPOOL_OK with nothing buffered means the body has ended.
  */
 static int
-resp_fill(hpool_response *r, uint8_t *buf, size_t amt, size_t *got)
+resp_more(hpool_response *r)
 {
 	const uint8_t *p;
 	uint8_t type;
-	size_t len, n;
+	size_t len;
+	int rc;
+
+	while (r->chunk_off == r->chunk_len && !r->ended) {
+		if ((rc = resp_frame(r, &type, &p, &len)) != HPOOL_OK)
+			return rc;
+		if (type == PROTO_RESP_END)
+			return resp_on_end(r, p, len);
+		if (type == PROTO_ERROR)
+			return resp_on_error(r, p, len);
+		if (type != PROTO_RESP_BODY) {
+			rc = link_protocol_error(r->link, &r->err,
+			    "unexpected %s frame in a response body",
+			    proto_type_name(type));
+			resp_release(r);
+			return resp_fail_err(r, &r->err);
+		}
+		/* Frames from proto never exceed the chunk. */
+		if ((r->left >= 0 && (uint64_t)len > (uint64_t)r->left) ||
+		    len > PROTO_MAX_BODY_CHUNK) {
+			rc = link_protocol_error(r->link, &r->err,
+			    "hpoold sent more body than the %lld bytes "
+			    "announced, or a frame above %u bytes",
+			    (long long)r->length, PROTO_MAX_BODY_CHUNK);
+			resp_release(r);
+			return resp_fail_err(r, &r->err);
+		}
+		if (r->chunk == NULL &&
+		    (r->chunk = malloc(PROTO_MAX_BODY_CHUNK)) == NULL) {
+			link_close(r->link);
+			resp_release(r);
+			return resp_fail(r, HPOOL_E_MEMORY, "out of memory");
+		}
+		memcpy(r->chunk, p, len);
+		r->chunk_off = 0;
+		r->chunk_len = len;
+		r->received += len;
+		if (r->left >= 0)
+			r->left -= (int64_t)len;
+	}
+	return HPOOL_OK;
+}
+
+/*
+ * Copy up to amt body bytes into buf (through the first newline when
+ * line is set), reading frames as needed: short only at the end of the
+ * body or of a line. All announced bytes read: the end is read too, so
+ * the response closes at once, as http.client's does.
+ */
+static int
+resp_fill(hpool_response *r, uint8_t *buf, size_t amt, int line,
+    size_t *got)
+{
+	const uint8_t *nl;
+	size_t n;
 	int rc = HPOOL_OK;
 
 	*got = 0;
@@ -215,113 +279,58 @@ resp_fill(hpool_response *r, uint8_t *buf, size_t amt, size_t *got)
 			n = r->chunk_len - r->chunk_off;
 			if (n > amt - *got)
 				n = amt - *got;
+			nl = line ? memchr(r->chunk + r->chunk_off, '\n', n) :
+			    NULL;
+			if (nl != NULL)
+				n = (size_t)(nl - (r->chunk + r->chunk_off)) + 1;
 			memcpy(buf + *got, r->chunk + r->chunk_off, n);
 			r->chunk_off += n;
 			*got += n;
+			if (nl != NULL)
+				break;
 			continue;
 		}
 		if (r->ended || (r->left == 0 && *got > 0))
 			break;
-		if ((rc = resp_frame(r, &type, &p, &len)) != HPOOL_OK)
+		if ((rc = resp_more(r)) != HPOOL_OK)
 			break;
-		if (type == PROTO_RESP_BODY) {
-			if (r->left >= 0 && (uint64_t)len > (uint64_t)r->left) {
-				rc = link_protocol_error(r->link, &r->err,
-				    "hpoold sent more body than the %lld "
-				    "bytes announced", (long long)r->length);
-				resp_release(r);
-				resp_fail_err(r, &r->err);
-				break;
-			}
-			r->received += len;
-			if (r->left >= 0)
-				r->left -= (int64_t)len;
-			n = len < amt - *got ? len : amt - *got;
-			memcpy(buf + *got, p, n);
-			*got += n;
-			if (n < len) {
-				if (r->chunk == NULL &&
-				    (r->chunk = malloc(PROTO_MAX_BODY_CHUNK)) ==
-				    NULL) {
-					link_close(r->link);
-					resp_release(r);
-					rc = resp_fail(r, HPOOL_E_MEMORY,
-					    "out of memory");
-					break;
-				}
-				/* Frames from proto never exceed the chunk. */
-				if (len - n > PROTO_MAX_BODY_CHUNK) {
-					rc = link_protocol_error(r->link,
-					    &r->err, "RESP_BODY frame of %zu "
-					    "bytes exceeds %u", len,
-					    PROTO_MAX_BODY_CHUNK);
-					resp_release(r);
-					resp_fail_err(r, &r->err);
-					break;
-				}
-				memcpy(r->chunk, p + n, len - n);
-				r->chunk_off = 0;
-				r->chunk_len = len - n;
-			}
-		} else if (type == PROTO_RESP_END) {
-			rc = resp_on_end(r, p, len);
-			break;
-		} else if (type == PROTO_ERROR) {
-			rc = resp_on_error(r, p, len);
-			break;
-		} else {
-			rc = link_protocol_error(r->link, &r->err,
-			    "unexpected %s frame in a response body",
-			    proto_type_name(type));
-			resp_release(r);
-			resp_fail_err(r, &r->err);
-			break;
-		}
 	}
 	if (rc == HPOOL_OK && !r->ended && r->left == 0 &&
-	    r->chunk_off == r->chunk_len) {
-		/* All announced bytes are in: http.client closes here. */
-		if ((rc = resp_frame(r, &type, &p, &len)) == HPOOL_OK) {
-			if (type == PROTO_RESP_END)
-				rc = resp_on_end(r, p, len);
-			else if (type == PROTO_ERROR)
-				rc = resp_on_error(r, p, len);
-			else {
-				rc = link_protocol_error(r->link, &r->err,
-				    "expected RESP_END after %lld body bytes, "
-				    "got %s", (long long)r->length,
-				    proto_type_name(type));
-				resp_release(r);
-				resp_fail_err(r, &r->err);
-			}
-		}
-	}
-	if (rc != HPOOL_OK && *got > 0) {
-		/* Hand out the bytes now, the error on the next call. */
-		r->pending = 1;
-		r->pending_err = r->err;
-		rc = HPOOL_OK;
-	}
-	if (r->ended && r->chunk_off == r->chunk_len && !r->pending)
-		r->closed = 1;
-	if (rc != HPOOL_OK)
-		r->closed = 1;
+	    r->chunk_off == r->chunk_len)
+		rc = resp_more(r);
 	return rc;
 }
 
-int
-hpool_response_read(hpool_response *r, void *buf, size_t amt,
+/*
+ * read(amt), readinto() and readline() as http.client answers them when
+ * the body stops early. Content-Length body: the bytes there are, then
+ * b'' (only read() raises). Chunked body: IncompleteRead at once, its
+ * partial the bytes of this call (left in buf). Any other error (a
+ * reset) is raised at once and the bytes of this call are dropped, as
+ * Python's buffered read(n) drops them when its raw read fails.
+ */
+static int
+resp_read_some(hpool_response *r, void *buf, size_t amt, int mode,
     size_t *nread)
 {
+	int rc, line = mode == RD_LINE;
+
 	*nread = 0;
 	errfmt_clear(&r->err);
 	if (r->pending) {
 		r->pending = 0;
 		r->closed = 1;
+		if (r->pending_err.code == HPOOL_E_INCOMPLETE_READ &&
+		    !r->chunked && mode != RD_STREAM)
+			return HPOOL_OK;
+		r->err_open = r->pending_err.code != HPOOL_E_INCOMPLETE_READ;
 		return resp_fail_err(r, &r->pending_err);
 	}
-	if (r->closed)
+	if (r->closed) {
+		/* After a reset Python's next read finds the end: closed. */
+		r->err_open = 0;
 		return HPOOL_OK;
+	}
 	if (r->head_method) {
 		hpool_response_close(r);
 		return HPOOL_OK;
@@ -330,7 +339,140 @@ hpool_response_read(hpool_response *r, void *buf, size_t amt,
 		return HPOOL_OK;
 	if (buf == NULL)
 		return resp_fail(r, HPOOL_E_TYPE_ERROR, "buffer is NULL");
-	return resp_fill(r, buf, amt, nread);
+	rc = resp_fill(r, buf, amt, line, nread);
+	if (rc == HPOOL_OK || (rc == HPOOL_E_INCOMPLETE_READ &&
+	    !r->chunked))
+		if (r->pylen >= 0)
+			r->pylen -= (int64_t)*nread;
+	if (rc == HPOOL_OK) {
+		if (r->ended && r->chunk_off == r->chunk_len)
+			r->closed = 1;
+		return HPOOL_OK;
+	}
+	if (mode == RD_STREAM && *nread > 0) {
+		/* read() in pieces: the bytes, then read()'s exception. */
+		r->pending = 1;
+		r->pending_err = r->err;
+		errfmt_clear(&r->err);
+		return HPOOL_OK;
+	}
+	if (mode == RD_STREAM) {
+		r->closed = 1;
+		return rc;
+	}
+	if (rc == HPOOL_E_INCOMPLETE_READ && r->chunked) {
+		r->closed = 1;
+		/* readline() is IOBase's there: read(1) raises, and the
+		 * line gathered so far is dropped. */
+		if (line)
+			*nread = 0;
+		r->err.partial = *nread;
+		r->err.expected = -1;
+		snprintf(r->err.message, sizeof(r->err.message),
+		    "IncompleteRead(%zu bytes read)", *nread);
+		return resp_fail_err(r, &r->err);
+	}
+	if (rc == HPOOL_E_INCOMPLETE_READ && *nread == 0) {
+		errfmt_clear(&r->err);
+		r->closed = 1;
+		return HPOOL_OK;
+	}
+	if (rc == HPOOL_E_INCOMPLETE_READ && *nread > 0) {
+		/* The bytes now; b'' (and the end) on the next call. */
+		r->pending = 1;
+		r->pending_err = r->err;
+		errfmt_clear(&r->err);
+		return HPOOL_OK;
+	}
+	*nread = 0;
+	r->closed = 1;
+	/* http.client closes its file only on IncompleteRead. */
+	r->err_open = rc != HPOOL_E_INCOMPLETE_READ;
+	return rc;
+}
+
+int
+hpool_response_read(hpool_response *r, void *buf, size_t amt,
+    size_t *nread)
+{
+	return resp_read_some(r, buf, amt, RD_AMT, nread);
+}
+
+int
+hpool_response_read_stream(hpool_response *r, void *buf, size_t cap,
+    size_t *nread)
+{
+	return resp_read_some(r, buf, cap, RD_STREAM, nread);
+}
+
+int
+hpool_response_readinto(hpool_response *r, void *buf, size_t len,
+    size_t *nread)
+{
+	return resp_read_some(r, buf, len, RD_AMT, nread);
+}
+
+int
+hpool_response_readline(hpool_response *r, void *buf, size_t limit,
+    size_t *nread)
+{
+	return resp_read_some(r, buf, limit, RD_LINE, nread);
+}
+
+int
+hpool_response_readline_alloc(hpool_response *r, long limit, char **line,
+    size_t *len)
+{
+	char *buf = NULL, *nb;
+	size_t cap = 0, have = 0, want, got;
+	int rc = HPOOL_OK;
+
+	*line = NULL;
+	*len = 0;
+	for (;;) {
+		if (cap - have < 2) {
+			cap = cap ? cap * 2 : 256;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				free(buf);
+				return resp_fail(r, HPOOL_E_MEMORY,
+				    "out of memory");
+			}
+			buf = nb;
+		}
+		want = cap - have - 1;
+		if (limit >= 0 && want > (size_t)limit - have)
+			want = (size_t)limit - have;
+		if (want == 0)
+			break;
+		if ((rc = resp_read_some(r, buf + have, want, RD_LINE, &got)) !=
+		    HPOOL_OK) {
+			free(buf);
+			return rc;
+		}
+		have += got;
+		if (got == 0 || buf[have - 1] == '\n')
+			break;
+	}
+	buf[have] = '\0';
+	*line = buf;
+	*len = have;
+	return HPOOL_OK;
+}
+
+int
+hpool_response_next_line(hpool_response *r, char **line, size_t *len)
+{
+	int rc;
+
+	if ((rc = hpool_response_readline_alloc(r, -1, line, len)) !=
+	    HPOOL_OK)
+		return rc;
+	if (*len == 0) {
+		/* StopIteration */
+		free(*line);
+		*line = NULL;
+	}
+	return HPOOL_OK;
 }
 
 int
@@ -343,13 +485,16 @@ hpool_response_readall(hpool_response *r, char **body, size_t *len)
 	*body = NULL;
 	*len = 0;
 	errfmt_clear(&r->err);
-	if (r->pending) {
-		r->pending = 0;
-		r->closed = 1;
-		return resp_fail_err(r, &r->pending_err);
-	}
 	if (r->head_method)
 		hpool_response_close(r);
+	if (r->err_open && r->pylen > 0) {
+		/* A read() after a reset: _safe_read() finds the end. */
+		r->err_open = 0;
+		resp_fail(r, HPOOL_E_INCOMPLETE_READ, "IncompleteRead(0 bytes "
+		    "read, %lld more expected)", (long long)r->pylen);
+		r->err.expected = r->pylen;
+		return resp_fail_err(r, &r->err);
+	}
 	for (;;) {
 		if (cap - have < 2) {
 			cap = cap ? cap * 2 : 16384;
@@ -364,22 +509,26 @@ hpool_response_readall(hpool_response *r, char **body, size_t *len)
 			}
 			buf = nb;
 		}
-		if (r->closed)
-			break;
 		if (r->pending) {
 			r->pending = 0;
-			r->closed = 1;
-			rc = resp_fail_err(r, &r->pending_err);
+			r->err = r->pending_err;
+			rc = r->err.code;
 			break;
 		}
-		if ((rc = resp_fill(r, (uint8_t *)buf + have, cap - have - 1,
-		    &got)) != HPOOL_OK)
+		if (r->closed)
 			break;
+		rc = resp_fill(r, (uint8_t *)buf + have, cap - have - 1, 0,
+		    &got);
 		have += got;
-		if (got == 0 && r->closed)
+		if (rc != HPOOL_OK || (got == 0 && r->ended))
 			break;
 	}
+	r->closed = 1;
 	buf[have] = '\0';
+	if (rc == HPOOL_OK && r->pylen > 0)
+		r->pylen = 0;
+	if (rc != HPOOL_OK && rc != HPOOL_E_INCOMPLETE_READ)
+		r->err_open = 1;
 	if (rc == HPOOL_E_INCOMPLETE_READ) {
 		/* IncompleteRead.partial is what this read() got. */
 		r->err.partial = have;
@@ -397,7 +546,7 @@ hpool_response_readall(hpool_response *r, char **body, size_t *len)
 	}
 	if (rc != HPOOL_OK) {
 		free(buf);
-		return rc;
+		return resp_fail_err(r, &r->err);
 	}
 	*body = buf;
 	*len = have;
@@ -433,7 +582,10 @@ resp_drain(hpool_response *r)
 void
 hpool_response_close(hpool_response *r)
 {
-	if (r == NULL || r->closed)
+	if (r == NULL)
+		return;
+	r->err_open = 0;
+	if (r->closed)
 		return;
 	if (!r->ended && r->link != NULL) {
 		if (r->owns_link)
@@ -450,24 +602,18 @@ hpool_response_close(hpool_response *r)
 	r->chunk_off = r->chunk_len = 0;
 	r->pending = 0;
 	r->closed = 1;
+	r->err_open = 0;
 }
 
 void
 hpool_response_free(hpool_response *r)
 {
-	struct resp_joined *j, *next;
-
 	if (r == NULL)
 		return;
 	hpool_response_close(r);
 	if (r->conn != NULL)
 		conn_forget_response(r->conn, r);
-	for (j = r->joined; j != NULL; j = next) {
-		next = j->next;
-		free(j->name);
-		free(j->value);
-		free(j);
-	}
+	msg_free_joined(r);
 	free(r->chunk);
 	free(r->headers);
 	free(r->reason);
@@ -498,68 +644,60 @@ hpool_response_closed(const hpool_response *r)
 	return r->closed;
 }
 
+int
+hpool_response_isclosed(const hpool_response *r)
+{
+	return r->closed && !r->err_open;
+}
+
+int
+hpool_response_getcode(const hpool_response *r)
+{
+	return r->status;
+}
+
+/* Python's length counts down as the body is read; bytes we hold but
+ * have not handed out are still to read. */
 int64_t
 hpool_response_length(const hpool_response *r)
 {
-	return r->length;
+	return r->pylen;
+}
+
+int
+hpool_response_chunked(const hpool_response *r)
+{
+	return r->chunked;
+}
+
+int
+hpool_response_will_close(const hpool_response *r)
+{
+	return r->will_close;
+}
+
+int
+hpool_response_debuglevel(const hpool_response *r)
+{
+	return r->debuglevel;
+}
+
+void
+hpool_response_set_debuglevel(hpool_response *r, int level)
+{
+	r->debuglevel = level;
+}
+
+int
+hpool_response_fileno(const hpool_response *r)
+{
+	if (r->closed || r->link == NULL || !link_alive(r->link))
+		return -1;
+	return r->link->fd;
 }
 
 const struct hpool_error *
 hpool_response_error(const hpool_response *r)
 {
 	return &r->err;
-}
-
-const char *
-hpool_response_getheader(hpool_response *r, const char *name,
-    const char *dflt)
-{
-	struct resp_joined *j;
-	size_t i, n = 0, total = 0, first = 0;
-	char *v;
-
-	for (i = 0; i < r->nheaders; i++)
-		if (strcasecmp(r->headers[i].name, name) == 0) {
-			if (n++ == 0)
-				first = i;
-			total += strlen(r->headers[i].value) + 2;
-		}
-	if (n == 0)
-		return dflt;
-	if (n == 1)
-		return r->headers[first].value;
-	for (j = r->joined; j != NULL; j = j->next)
-		if (strcasecmp(j->name, name) == 0)
-			return j->value;
-	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    (j->name = strdup(name)) == NULL ||
-	    (j->value = v = malloc(total + 1)) == NULL) {
-		if (j != NULL)
-			free(j->name);
-		free(j);
-		return r->headers[first].value;	/* best we can do */
-	}
-	*v = '\0';
-	for (i = 0; i < r->nheaders; i++)
-		if (strcasecmp(r->headers[i].name, name) == 0) {
-			if (v != j->value) {
-				memcpy(v, ", ", 2);
-				v += 2;
-			}
-			n = strlen(r->headers[i].value);
-			memcpy(v, r->headers[i].value, n);
-			v += n;
-		}
-	*v = '\0';
-	j->next = r->joined;
-	r->joined = j;
-	return j->value;
-}
-
-size_t
-hpool_response_getheaders(const hpool_response *r,
-    const struct hpool_header **headers)
-{
-	*headers = r->headers;
-	return r->nheaders;
 }

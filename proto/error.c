@@ -75,6 +75,11 @@ static const struct err_class classes[] = {
 	{ HPOOL_E_TYPE_ERROR, "TypeError", NONE, NONE, "wrong type" },
 	{ HPOOL_E_OVERFLOW, "OverflowError", NONE, NONE,
 	    "number too large" },
+	/* UnicodeEncodeError's own base, UnicodeError, is not in the space. */
+	{ HPOOL_E_UNICODE_ENCODE, "UnicodeEncodeError", HPOOL_E_VALUE_ERROR,
+	    NONE, "text cannot be encoded" },
+	{ HPOOL_E_RUNTIME_ERROR, "RuntimeError", NONE, NONE,
+	    "call not allowed now" },
 	{ HPOOL_E_PROTOCOL, "HpoolProtocolError", HPOOL_E_OS_ERROR, NONE,
 	    "hpool wire protocol violated" },
 	{ HPOOL_E_DAEMON_UNAVAILABLE, "HpoolDaemonUnavailable",

@@ -48,6 +48,8 @@ enum hpool_err {
 	HPOOL_E_SSL_CERT_VERIFICATION	= 45,	/* ssl.SSLCertVerificationError */
 	HPOOL_E_TYPE_ERROR		= 46,
 	HPOOL_E_OVERFLOW		= 47,	/* OverflowError */
+	HPOOL_E_UNICODE_ENCODE		= 48,	/* UnicodeEncodeError(ValueError) */
+	HPOOL_E_RUNTIME_ERROR		= 49,	/* RuntimeError */
 	/* hpool's own: the daemon or the link to it misbehaved */
 	HPOOL_E_PROTOCOL		= 64,	/* HpoolProtocolError(OSError) */
 	HPOOL_E_DAEMON_UNAVAILABLE	= 65,	/* HpoolDaemonUnavailable(ConnectionError) */

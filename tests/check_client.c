@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "hpool.h"
 #include "proto.h"
 
@@ -1073,7 +1075,8 @@ script_incomplete(struct fake *f)
 	/* The session survives: one more request. */
 	if (fk_request(f) == -1)
 		return;
-	fk_head(f, 200, "OK", PROTO_RESP_CHUNKED, -1, NULL);
+	fk_head(f, 200, "OK", PROTO_RESP_CHUNKED, -1, "Transfer-Encoding",
+	    "chunked", NULL);
 	fk_body(f, "abcd", 4);
 	fk_error(f, HPOOL_E_INCOMPLETE_READ, "IncompleteRead(4 bytes read)",
 	    4, -1);
@@ -1108,21 +1111,26 @@ START_TEST(test_incomplete_read)
 	free(body);
 	hpool_response_free(r);
 
-	/* read(amt): the bytes first, the error on the next call. */
+	/* read(amt) of a chunked body: IncompleteRead at once, its partial
+	 * the bytes of this call (python3's _read_chunked). */
 	ck_assert_int_eq(hpool_conn_request(c, "GET", "/", NULL, 0, NULL, 0),
 	    HPOOL_OK);
 	ck_assert_int_eq(hpool_conn_getresponse(c, &r), HPOOL_OK);
+	ck_assert(hpool_response_chunked(r));
 	ck_assert_int_eq(hpool_response_read(r, buf, 2, &n), HPOOL_OK);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(hpool_response_read(r, buf, sizeof(buf), &n),
-	    HPOOL_OK);
-	ck_assert_uint_eq(n, 2);
-	ck_assert(!hpool_response_closed(r));
-	ck_assert_int_eq(hpool_response_read(r, buf, sizeof(buf), &n),
 	    HPOOL_E_INCOMPLETE_READ);
-	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert(memcmp(buf, "cd", 2) == 0);
+	ck_assert_uint_eq(hpool_response_error(r)->partial, 2);
 	ck_assert_int_eq(hpool_response_error(r)->expected, -1);
+	ck_assert_str_eq(hpool_response_error(r)->message,
+	    "IncompleteRead(2 bytes read)");
 	ck_assert(hpool_response_closed(r));
+	ck_assert_int_eq(hpool_response_read(r, buf, sizeof(buf), &n),
+	    HPOOL_OK);
+	ck_assert_uint_eq(n, 0);
 	hpool_response_free(r);
 	hpool_conn_free(c);
 	fake_finish(&f);
@@ -1984,6 +1992,475 @@ START_TEST(test_http_port_443_host)
 }
 END_TEST
 
+/* ---- the rest of the module: constants, bodies, tunnel, debug ---- */
+
+START_TEST(test_status_constants)
+{
+	static const int codes[] = { HPOOL_HTTP_CONTINUE,
+	    HPOOL_HTTP_EARLY_HINTS, HPOOL_HTTP_OK, HPOOL_HTTP_IM_USED,
+	    HPOOL_HTTP_PERMANENT_REDIRECT, HPOOL_HTTP_MISDIRECTED_REQUEST,
+	    HPOOL_HTTP_TOO_EARLY, HPOOL_HTTP_PRECONDITION_REQUIRED,
+	    HPOOL_HTTP_TOO_MANY_REQUESTS,
+	    HPOOL_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+	    HPOOL_HTTP_UNAVAILABLE_FOR_LEGAL_REASONS,
+	    HPOOL_HTTP_NETWORK_AUTHENTICATION_REQUIRED };
+	size_t i;
+
+	ck_assert_int_eq(HPOOL_HTTP_OK, 200);
+	ck_assert_int_eq(HPOOL_HTTP_PERMANENT_REDIRECT, 308);
+	ck_assert_int_eq(HPOOL_HTTP_TOO_EARLY, 425);
+	ck_assert_int_eq(HPOOL_HTTP_IM_A_TEAPOT, 418);
+	ck_assert_int_eq(HPOOL_HTTP_NETWORK_AUTHENTICATION_REQUIRED, 511);
+	ck_assert_int_eq(HPOOL_HTTP_PORT, 80);
+	ck_assert_int_eq(HPOOL_HTTPS_PORT, 443);
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		ck_assert_ptr_nonnull(hpool_responses(codes[i]));
+	ck_assert_str_eq(hpool_responses(HPOOL_HTTP_TOO_EARLY), "Too Early");
+	ck_assert_str_eq(hpool_error_name(HPOOL_E_UNICODE_ENCODE),
+	    "UnicodeEncodeError");
+	ck_assert(hpool_error_is(HPOOL_E_UNICODE_ENCODE, HPOOL_E_VALUE_ERROR));
+	ck_assert_str_eq(hpool_error_name(HPOOL_E_RUNTIME_ERROR),
+	    "RuntimeError");
+	ck_assert(!hpool_error_is(HPOOL_E_RUNTIME_ERROR,
+	    HPOOL_E_HTTP_EXCEPTION));
+	ck_assert(hpool_error_is(HPOOL_E_UNIMPLEMENTED_FILE_MODE,
+	    HPOOL_E_HTTP_EXCEPTION));
+	ck_assert(hpool_error_is(HPOOL_E_UNKNOWN_PROTOCOL,
+	    HPOOL_E_HTTP_EXCEPTION));
+	ck_assert(hpool_error_is(HPOOL_E_LINE_TOO_LONG,
+	    HPOOL_E_HTTP_EXCEPTION));
+}
+END_TEST
+
+static const struct {
+	const char	*text;
+	int		 code;
+	const char	*msg;
+} texts[] = {
+	{ "ab\xe2\x82\xac", HPOOL_E_UNICODE_ENCODE,
+	    "'latin-1' codec can't encode character '\\u20ac' in position 2: "
+	    "Body ('\xe2\x82\xac') is not valid Latin-1. Use "
+	    "body.encode('utf-8') if you want to send it encoded in UTF-8." },
+	{ "\xe2\x82\xac\xe2\x82\xacx", HPOOL_E_UNICODE_ENCODE,
+	    "'latin-1' codec can't encode characters in position 0-1: "
+	    "Body ('\xe2\x82\xac\xe2\x82\xac') is not valid Latin-1. Use "
+	    "body.encode('utf-8') if you want to send it encoded in UTF-8." },
+	{ "\xf0\x9f\x98\x80", HPOOL_E_UNICODE_ENCODE,
+	    "'latin-1' codec can't encode character '\\U0001f600' in "
+	    "position 0: Body ('\xf0\x9f\x98\x80') is not valid Latin-1. Use "
+	    "body.encode('utf-8') if you want to send it encoded in UTF-8." },
+	{ "a\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+	    "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+	    "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+	    "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+	    "\xe2\x82\xac\xe2\x82\xac", HPOOL_E_UNICODE_ENCODE,
+	    "'latin-1' codec can't encode characters in position 1-22: "
+	    "Body ('\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+	    "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+	    "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+	    "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac) "
+	    "is not valid Latin-1. Use body.encode('utf-8') if you want to "
+	    "send it encoded in UTF-8." },
+	{ "caf\xc3", HPOOL_E_VALUE_ERROR, "body is not valid UTF-8 text" },
+};
+
+START_TEST(test_text_body_errors)
+{
+	hpool_conn *c = offline_conn();
+
+	ck_assert_int_eq(hpool_conn_request_text(c, "POST", "/",
+	    texts[_i].text, NULL, 0), texts[_i].code);
+	ck_assert_str_eq(hpool_conn_error(c)->message, texts[_i].msg);
+	/* As Python: raised after putrequest, in Request-started. */
+	ck_assert_int_eq(hpool_conn_request(c, "GET", "/", NULL, 0, NULL, 0),
+	    HPOOL_E_CANNOT_SEND_REQUEST);
+	ck_assert_str_eq(hpool_conn_error(c)->message, "Request-started");
+	hpool_conn_free(c);
+}
+END_TEST
+
+/* Every order of calls: what http.client allows and what it raises. */
+static void
+script_two(struct fake *f)
+{
+	script_n_requests(f, 2);
+}
+
+START_TEST(test_state_orders)
+{
+	struct fake f;
+	hpool_conn *c;
+	hpool_response *r, *r2;
+	char buf[8];
+	size_t n;
+
+	fake_start(&f, script_two);
+	c = fake_conn(&f, "h", 0);
+	/* Idle: only putrequest/request/connect/close. */
+	ck_assert_int_eq(hpool_conn_putheader_long(c, "X", 1),
+	    HPOOL_E_CANNOT_SEND_HEADER);
+	ck_assert_int_eq(hpool_conn_endheaders(c, NULL, 0),
+	    HPOOL_E_CANNOT_SEND_HEADER);
+	ck_assert_int_eq(hpool_conn_send(c, "x", 1),
+	    HPOOL_E_IMPROPER_CONNECTION_STATE);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r),
+	    HPOOL_E_RESPONSE_NOT_READY);
+	/* Request-started: headers, then endheaders; no second request, no
+	 * response, no send. */
+	ck_assert_int_eq(hpool_conn_putrequest(c, "GET", "/1", 0, 0), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_putheader_long(c, "X-N", -42), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_putrequest(c, "GET", "/", 0, 0),
+	    HPOOL_E_CANNOT_SEND_REQUEST);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r),
+	    HPOOL_E_RESPONSE_NOT_READY);
+	ck_assert_str_eq(hpool_conn_error(c)->message, "Request-started");
+	ck_assert_int_eq(hpool_conn_endheaders(c, NULL, 0), HPOOL_OK);
+	/* Request-sent: no header, no endheaders, no new request. */
+	ck_assert_int_eq(hpool_conn_putheader(c, "X", "1"),
+	    HPOOL_E_CANNOT_SEND_HEADER);
+	ck_assert_int_eq(hpool_conn_endheaders(c, NULL, 0),
+	    HPOOL_E_CANNOT_SEND_HEADER);
+	ck_assert_int_eq(hpool_conn_request(c, "GET", "/", NULL, 0, NULL, 0),
+	    HPOOL_E_CANNOT_SEND_REQUEST);
+	ck_assert_str_eq(hpool_conn_error(c)->message, "Request-sent");
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r), HPOOL_OK);
+	/* Idle again with a response open (204: already closed). */
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r2),
+	    HPOOL_E_RESPONSE_NOT_READY);
+	ck_assert_str_eq(hpool_conn_error(c)->message, "Idle");
+	ck_assert_int_eq(hpool_response_read(r, buf, sizeof(buf), &n),
+	    HPOOL_OK);
+	hpool_response_free(r);
+	/* Step by step with a body through send(). */
+	ck_assert_int_eq(hpool_conn_putrequest(c, "PUT", "/2", 0, 0), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_putheader(c, "Content-Length", "2"),
+	    HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_endheaders(c, NULL, 0), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_send(c, "a", 1), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_send(c, "b", 1), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r), HPOOL_OK);
+	hpool_response_free(r);
+	/* close() in any state goes back to Idle. */
+	ck_assert_int_eq(hpool_conn_putrequest(c, "GET", "/", 0, 0), HPOOL_OK);
+	hpool_conn_close(c);
+	ck_assert_int_eq(hpool_conn_putheader(c, "X", "1"),
+	    HPOOL_E_CANNOT_SEND_HEADER);
+	hpool_conn_free(c);
+	fake_finish(&f);
+	assert_header(rx_req(&f, 0), 2, "X-N", "-42");
+	fake_free(&f);
+}
+END_TEST
+
+struct iter_state {
+	int		 i;
+	int		 fail_at;
+};
+
+static int
+iter_next(void *arg, const void **data, size_t *len)
+{
+	static const char *const parts[] = { "ab", "", "cde", NULL };
+	struct iter_state *st = arg;
+
+	if (st->i == st->fail_at)
+		return HPOOL_E_VALUE_ERROR;
+	*data = parts[st->i];
+	*len = parts[st->i] != NULL ? strlen(parts[st->i]) : 0;
+	if (parts[st->i] != NULL)
+		st->i++;
+	return HPOOL_OK;
+}
+
+static void
+script_four(struct fake *f)
+{
+	script_n_requests(f, 4);
+}
+
+START_TEST(test_body_kinds)
+{
+	static const char *const two[] = { "v1", "v2" };
+	struct iter_state st = { 0, -1 };
+	struct proto_req_head *h;
+	struct fake f;
+	hpool_conn *c;
+	hpool_response *r;
+	char path[128], body[64];
+	int fd;
+
+	fake_start(&f, script_four);
+	c = fake_conn(&f, "h", 0);
+	/* str: Content-Length is len(str); the bytes are Latin-1. */
+	ck_assert_int_eq(hpool_conn_request_text(c, "POST", "/", "caf\xc3\xa9",
+	    NULL, 0), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r), HPOOL_OK);
+	hpool_response_free(r);
+	/* a file: the length from fstat, from the current offset. */
+	snprintf(path, sizeof(path), "%s/body", f.dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "0123456789", 10), 10);
+	ck_assert_int_eq(lseek(fd, 4, SEEK_SET), 4);
+	ck_assert_int_eq(hpool_conn_request_fd(c, "PUT", "/f", fd, NULL, 0),
+	    HPOOL_OK);
+	close(fd);
+	unlink(path);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r), HPOOL_OK);
+	hpool_response_free(r);
+	/* an iterable: chunked; empty chunks skipped. */
+	ck_assert_int_eq(hpool_conn_request_iter(c, "POST", "/i", iter_next,
+	    &st, NULL, 0), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r), HPOOL_OK);
+	hpool_response_free(r);
+	/* several values: continuation lines */
+	ck_assert_int_eq(hpool_conn_putrequest(c, "GET", "/m", 1, 1), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_putheaderv(c, "X-M", two, 2), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_endheaders(c, NULL, 0), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r), HPOOL_OK);
+	hpool_response_free(r);
+	hpool_conn_free(c);
+	fake_finish(&f);
+	h = rx_req(&f, 0);
+	assert_header(h, 2, "Content-Length", "4");
+	ck_assert_uint_eq(rx_body(&f, 0, body, sizeof(body)), 4);
+	ck_assert(memcmp(body, "caf\xe9", 4) == 0);
+	h = rx_req(&f, 1);
+	assert_header(h, 2, "Content-Length", "6");
+	ck_assert_uint_eq(rx_body(&f, 1, body, sizeof(body)), 6);
+	ck_assert(memcmp(body, "456789", 6) == 0);
+	h = rx_req(&f, 2);
+	assert_header(h, 2, "Transfer-Encoding", "chunked");
+	ck_assert_uint_eq(rx_body(&f, 2, body, sizeof(body)), 5);
+	ck_assert(memcmp(body, "abcde", 5) == 0);
+	h = rx_req(&f, 3);
+	ck_assert_uint_eq(h->nheaders, 1);
+	assert_header(h, 0, "X-M", "v1\r\n\tv2");
+	fake_free(&f);
+}
+END_TEST
+
+static void
+script_abort(struct fake *f)
+{
+	uint8_t type;
+
+	if (fk_handshake(f) == -1)
+		return;
+	/* What was queued of the request may come or not; never its end. */
+	while (fk_read(f, &type) == 0)
+		if (type == PROTO_REQ_END)
+			fk_failf(f, "an aborted request was ended");
+}
+
+START_TEST(test_body_iter_fails)
+{
+	struct iter_state st = { 0, 2 };
+	struct fake f;
+	hpool_conn *c;
+	hpool_response *r;
+
+	fake_start(&f, script_abort);
+	c = fake_conn(&f, "h", 0);
+	ck_assert_int_eq(hpool_conn_request_iter(c, "POST", "/", iter_next,
+	    &st, NULL, 0), HPOOL_E_VALUE_ERROR);
+	/* Request-sent, as Python leaves it; no answer will come. */
+	ck_assert_int_eq(hpool_conn_request(c, "GET", "/", NULL, 0, NULL, 0),
+	    HPOOL_E_CANNOT_SEND_REQUEST);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r),
+	    HPOOL_E_REMOTE_DISCONNECTED);
+	hpool_conn_free(c);
+	fake_finish(&f);
+	fake_free(&f);
+}
+END_TEST
+
+static void
+script_one(struct fake *f)
+{
+	script_n_requests(f, 1);
+}
+
+START_TEST(test_tunnel)
+{
+	struct hpool_header th[] = { { "Proxy-Authorization", "Basic eA==" } };
+	struct proto_open o;
+	struct fake f;
+	hpool_conn *c;
+	hpool_response *r;
+
+	fake_start(&f, script_one);
+	c = fake_conn(&f, "proxy.example:3128", 0);
+	ck_assert_int_eq(hpool_conn_set_tunnel(c, "target.example:8443", 0,
+	    th, 1), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_set_tunnel(c, "target.example:x", 0, NULL,
+	    0), HPOOL_E_INVALID_URL);
+	ck_assert_int_eq(hpool_conn_request(c, "GET", "/", NULL, 0, NULL, 0),
+	    HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_set_tunnel(c, "other", 80, NULL, 0),
+	    HPOOL_E_RUNTIME_ERROR);
+	ck_assert_str_eq(hpool_conn_error(c)->message,
+	    "Can't set up tunnel for established connection");
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r), HPOOL_OK);
+	hpool_response_free(r);
+	hpool_conn_free(c);
+	fake_finish(&f);
+	ck_assert_int_eq(proto_dec_open(f.rx[1].p, f.rx[1].len, &o), 0);
+	ck_assert(proto_str_eq(&o.host, "proxy.example"));
+	ck_assert_int_eq(o.port, 3128);
+	ck_assert(proto_str_eq(&o.tunnel_host, "target.example"));
+	ck_assert_int_eq(o.tunnel_port, 8443);
+	ck_assert_uint_eq(o.ntunnel_headers, 1);
+	ck_assert(proto_str_eq(&o.tunnel_headers[0].name,
+	    "Proxy-Authorization"));
+	/* Host names the tunnel's target, as http.client writes it. */
+	assert_header(rx_req(&f, 0), 0, "Host", "target.example:8443");
+	fake_free(&f);
+}
+END_TEST
+
+static void
+script_lines(struct fake *f)
+{
+	if (fk_handshake(f) == -1 || fk_request(f) == -1)
+		return;
+	fk_head(f, 200, "OK", 0, 9, "Content-Length", "9", "Set-Cookie",
+	    "a=1", "set-cookie", "b=2", NULL);
+	fk_body(f, "ab\ncd", 5);
+	fk_body(f, "\nef\n", 4);
+	fk_end(f);
+	fk_wait_eof(f);
+}
+
+START_TEST(test_response_api)
+{
+	static const char *const dl[] = { "x", "y" };
+	const char *vals[4];
+	const hpool_message *m;
+	struct fake f;
+	hpool_conn *c;
+	hpool_response *r;
+	char buf[16], *line;
+	size_t n;
+
+	fake_start(&f, script_lines);
+	c = fake_conn(&f, "h", 0);
+	ck_assert_int_eq(hpool_conn_request(c, "GET", "/", NULL, 0, NULL, 0),
+	    HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r), HPOOL_OK);
+	ck_assert_int_eq(hpool_response_getcode(r), 200);
+	ck_assert(!hpool_response_chunked(r));
+	ck_assert(!hpool_response_will_close(r));
+	ck_assert_int_ge(hpool_response_fileno(r), 0);
+	m = hpool_response_msg(r);
+	ck_assert_ptr_eq(m, hpool_response_info(r));
+	ck_assert_str_eq(hpool_message_get(m, "SET-COOKIE", NULL), "a=1");
+	ck_assert_str_eq(hpool_message_get(m, "nope", "fail"), "fail");
+	ck_assert_uint_eq(hpool_message_get_all(m, "set-cookie", vals, 4), 2);
+	ck_assert_str_eq(vals[1], "b=2");
+	ck_assert_uint_eq(hpool_message_get_all(m, "nope", vals, 4), 0);
+	ck_assert_str_eq(hpool_response_getheaderv(r, "nope", dl, 2), "x, y");
+	ck_assert_str_eq(hpool_response_getheaderv(r, "nope", dl, 0), "");
+	ck_assert_str_eq(hpool_response_getheaderv(r, "set-cookie", dl, 2),
+	    "a=1, b=2");
+	ck_assert_int_eq(hpool_response_length(r), 9);
+	/* readline(limit) and a line across two frames */
+	ck_assert_int_eq(hpool_response_readline(r, buf, 2, &n), HPOOL_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(hpool_response_length(r), 7);
+	ck_assert_int_eq(hpool_response_readline(r, buf, sizeof(buf), &n),
+	    HPOOL_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(hpool_response_next_line(r, &line, &n), HPOOL_OK);
+	ck_assert_str_eq(line, "cd\n");
+	free(line);
+	ck_assert_int_eq(hpool_response_readinto(r, buf, sizeof(buf), &n),
+	    HPOOL_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(hpool_response_length(r), 0);
+	ck_assert(hpool_response_isclosed(r));
+	ck_assert_int_eq(hpool_response_fileno(r), -1);
+	ck_assert_int_eq(hpool_response_next_line(r, &line, &n), HPOOL_OK);
+	ck_assert_ptr_null(line);
+	hpool_response_free(r);
+	hpool_conn_free(c);
+	fake_finish(&f);
+	fake_free(&f);
+}
+END_TEST
+
+/* stdout of fn(), as set_debuglevel prints it. */
+static void
+capture_stdout(void (*fn)(void *), void *arg, char *out, size_t cap)
+{
+	char path[] = "/tmp/hpool-check-out-XXXXXX";
+	int fd, saved;
+	ssize_t n;
+
+	fflush(stdout);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	saved = dup(STDOUT_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	fn(arg);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	n = pread(fd, out, cap - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+}
+
+static void
+debug_round(void *arg)
+{
+	hpool_conn *c = arg;
+	hpool_response *r;
+
+	hpool_conn_set_debuglevel(c, 1);
+	ck_assert_int_eq(hpool_conn_request(c, "POST", "/d", "it's", 4, NULL,
+	    0), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r), HPOOL_OK);
+	ck_assert_int_eq(hpool_response_debuglevel(r), 1);
+	hpool_response_free(r);
+}
+
+static void
+script_debug(struct fake *f)
+{
+	if (fk_handshake(f) == -1 || fk_request(f) == -1)
+		return;
+	fk_head(f, 200, "Fine \xe9", 0, 0, "Content-Length", "0", "X-A",
+	    "b\xe9", NULL);
+	fk_end(f);
+	fk_wait_eof(f);
+}
+
+START_TEST(test_debuglevel)
+{
+	struct fake f;
+	hpool_conn *c;
+	char out[2048];
+
+	fake_start(&f, script_debug);
+	c = fake_conn(&f, "h", 0);
+	ck_assert_int_eq(hpool_conn_debuglevel(c), 0);
+	capture_stdout(debug_round, c, out, sizeof(out));
+	hpool_conn_free(c);
+	fake_finish(&f);
+	fake_free(&f);
+	/* What python3 prints for the same exchange. */
+	ck_assert_str_eq(out,
+	    "send: b'POST /d HTTP/1.1\\r\\nHost: h\\r\\nAccept-Encoding: "
+	    "identity\\r\\nContent-Length: 4\\r\\n\\r\\n'\n"
+	    "send: b\"it's\"\n"
+	    "reply: 'HTTP/1.1 200 Fine \xc3\xa9\\r\\n'\n"
+	    "header: Content-Length: 0\n"
+	    "header: X-A: b\xc3\xa9\n");
+}
+END_TEST
+
 static Suite *
 client_suite(void)
 {
@@ -1993,6 +2470,7 @@ client_suite(void)
 	tc = tcase_create("names");
 	tcase_add_test(tc, test_error_names);
 	tcase_add_test(tc, test_responses_table);
+	tcase_add_test(tc, test_status_constants);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("conn");
@@ -2010,6 +2488,8 @@ client_suite(void)
 	tcase_add_test(tc, test_validate_headers);
 	tcase_add_test(tc, test_request_bad_header_no_send);
 	tcase_add_test(tc, test_body_needs_framing);
+	tcase_add_loop_test(tc, test_text_body_errors, 0,
+	    sizeof(texts) / sizeof(texts[0]));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("frames");
@@ -2027,6 +2507,12 @@ client_suite(void)
 	tcase_add_test(tc, test_daemon_gone);
 	tcase_add_test(tc, test_hello_refused);
 	tcase_add_test(tc, test_request_bodies);
+	tcase_add_test(tc, test_state_orders);
+	tcase_add_test(tc, test_body_kinds);
+	tcase_add_test(tc, test_body_iter_fails);
+	tcase_add_test(tc, test_tunnel);
+	tcase_add_test(tc, test_response_api);
+	tcase_add_test(tc, test_debuglevel);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("https");
@@ -2047,13 +2533,5 @@ client_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(client_suite());
-	int run, failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	run = srunner_ntests_run(sr);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	printf("# hpool-count: passed=%d failed=%d\n", run - failed, failed);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(client_suite());
 }

@@ -508,7 +508,7 @@ START_TEST(every_error_has_a_name)
 		ck_assert(hpool_error_is(code, code));
 		ck_assert_str_ne(hpool_strerror(code), "unknown error");
 	}
-	ck_assert_int_eq(named, 33);
+	ck_assert_int_eq(named, 35);
 }
 END_TEST
 
