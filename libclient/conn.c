@@ -37,7 +37,7 @@ static int	add_header(hpool_conn *, const char *, size_t, const char *,
 		    size_t);
 static int	put_host(hpool_conn *, const char *url);
 static const char *find_header(const hpool_conn *, const char *);
-static int	conn_ensure_link(hpool_conn *);
+static int	conn_ensure_link(hpool_conn *, int lazy);
 static int	conn_end_request(hpool_conn *);
 static int	conn_no_response(hpool_conn *);
 static int	is_space(int);
@@ -397,7 +397,7 @@ conn_clear_request(hpool_conn *c)
 
 /* A new session, replacing a dead one (its response, if any, ends). */
 static int
-conn_ensure_link(hpool_conn *c)
+conn_ensure_link(hpool_conn *c, int lazy)
 {
 	struct proto_open o;
 	char *path;
@@ -461,8 +461,8 @@ conn_ensure_link(hpool_conn *c)
 			    strlen(c->tunnel_hdrs[i].value);
 		}
 	}
-	if ((c->link = link_open(c->socket_path, &o, c->wait_ms, &c->err)) ==
-	    NULL)
+	if ((c->link = link_open(c->socket_path, &o, c->wait_ms, lazy,
+	    &c->err)) == NULL)
 		return c->err.code;
 	return HPOOL_OK;
 }
@@ -471,7 +471,7 @@ int
 hpool_conn_connect(hpool_conn *c)
 {
 	errfmt_clear(&c->err);
-	return conn_ensure_link(c);
+	return conn_ensure_link(c, 0);	/* connect() reports refusals now */
 }
 
 void
@@ -806,7 +806,8 @@ conn_endheaders(hpool_conn *c, const struct hpool_body *body,
 			    "a request body needs Content-Length or "
 			    "Transfer-Encoding: chunked");
 	}
-	if ((rc = conn_ensure_link(c)) != HPOOL_OK)
+	/* The handshake's answers are read with the response. */
+	if ((rc = conn_ensure_link(c, 1)) != HPOOL_OK)
 		return rc;
 	if ((rh = malloc(sizeof(*rh))) == NULL)
 		return conn_fail(c, HPOOL_E_MEMORY, "out of memory");

@@ -23,8 +23,9 @@
 #define WBUF_FLUSH_AT	(256u * 1024)
 
 static int	link_connect(struct link *, struct hpool_error *);
-static int	link_handshake(struct link *, const struct proto_open *,
+static int	link_handshake_queue(struct link *, const struct proto_open *,
 		    struct hpool_error *);
+static int	link_handshake_finish(struct link *, struct hpool_error *);
 static int	link_wait(struct link *, short events, struct hpool_error *);
 static int	link_fill(struct link *, size_t need, struct hpool_error *);
 static int	link_lost(struct link *, struct hpool_error *, int errnum);
@@ -32,7 +33,7 @@ static void	link_salvage_error(struct link *, struct hpool_error *);
 
 struct link *
 link_open(const char *path, const struct proto_open *open, int wait_ms,
-    struct hpool_error *err)
+    int lazy, struct hpool_error *err)
 {
 	struct link *l;
 
@@ -50,7 +51,8 @@ link_open(const char *path, const struct proto_open *open, int wait_ms,
 	l->wait_ms = wait_ms;
 	proto_wbuf_init(&l->w);
 	if (link_connect(l, err) != HPOOL_OK ||
-	    link_handshake(l, open, err) != HPOOL_OK) {
+	    link_handshake_queue(l, open, err) != HPOOL_OK ||
+	    (!lazy && link_handshake_finish(l, err) != HPOOL_OK)) {
 		link_free(l);
 		return NULL;
 	}
@@ -104,16 +106,10 @@ link_connect(struct link *l, struct hpool_error *err)
 
 /* HELLO and OPEN go out together; their answers come back in order. */
 static int
-link_handshake(struct link *l, const struct proto_open *open,
+link_handshake_queue(struct link *l, const struct proto_open *open,
     struct hpool_error *err)
 {
 	struct proto_hello hello = { PROTO_VERSION_MIN, PROTO_VERSION };
-	struct proto_error pe;
-	const uint8_t *p;
-	uint16_t version;
-	uint8_t type, want[2] = { PROTO_HELLO_OK, PROTO_OPEN_OK };
-	size_t len;
-	int i, rc;
 
 	if (proto_enc_hello(&l->w, PROTO_HELLO, &hello) == -1 ||
 	    proto_enc_open(&l->w, open) == -1) {
@@ -121,6 +117,24 @@ link_handshake(struct link *l, const struct proto_open *open,
 		return errfmt_set(err, HPOOL_E_VALUE_ERROR,
 		    "connection parameters too large");
 	}
+	l->handshake_due = 1;
+	return HPOOL_OK;
+}
+
+/* Read HELLO_OK and OPEN_OK (flushing what is queued first). A lazy link
+ * gets here from its first link_recv, so HELLO, OPEN and the first
+ * request leave in one write and cost one round trip, not two. */
+static int
+link_handshake_finish(struct link *l, struct hpool_error *err)
+{
+	struct proto_error pe;
+	const uint8_t *p;
+	uint16_t version;
+	uint8_t type, want[2] = { PROTO_HELLO_OK, PROTO_OPEN_OK };
+	size_t len;
+	int i, rc;
+
+	l->handshake_due = 0;
 	if ((rc = link_flush(l, err)) != HPOOL_OK)
 		return rc;
 	for (i = 0; i < 2; i++) {
@@ -162,9 +176,11 @@ link_close(struct link *l)
 
 	if (l == NULL || l->fd == -1)
 		return;
-	/* Best effort: the daemon treats a plain close the same way. */
-	(void)send(l->fd, closefr, sizeof(closefr), MSG_NOSIGNAL |
-	    MSG_DONTWAIT);
+	/* Best effort: the daemon treats a plain close the same way. Before
+	 * anything was written there is no session to close. */
+	if (l->wrote)
+		(void)send(l->fd, closefr, sizeof(closefr), MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
 	close(l->fd);
 	l->fd = -1;
 	l->roff = l->rlen = 0;
@@ -257,6 +273,7 @@ link_flush(struct link *l, struct hpool_error *err)
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n >= 0) {
 			off += (size_t)n;
+			l->wrote = 1;
 			continue;
 		}
 		if (errno == EINTR)
@@ -364,6 +381,9 @@ link_recv(struct link *l, uint8_t *type, const uint8_t **payload,
 
 	if (l->fd == -1)
 		return link_lost(l, err, 0);
+	if (l->handshake_due && (rc = link_handshake_finish(l, err)) !=
+	    HPOOL_OK)
+		return rc;
 	if (l->roff == l->rlen)
 		l->roff = l->rlen = 0;
 	for (;;) {

@@ -23,11 +23,15 @@ struct link {
 	size_t		 roff;		/* start of unconsumed bytes */
 	size_t		 rlen;		/* end of received bytes */
 	unsigned	 inflight;	/* requests whose end is unread */
+	int		 handshake_due;	/* HELLO_OK / OPEN_OK not read yet */
+	int		 wrote;		/* any byte went to the daemon */
 };
 
-/* Connect to path and do HELLO / OPEN; NULL on error (err filled). */
+/* Connect to path and send HELLO / OPEN; NULL on error (err filled).
+ * lazy: do not wait for the answers; the first link_recv reads them (and
+ * reports a refusal). Otherwise they are read before this returns. */
 struct link	*link_open(const char *path, const struct proto_open *open,
-		    int wait_ms, struct hpool_error *err);
+		    int wait_ms, int lazy, struct hpool_error *err);
 /* Send CLOSE (best effort) and close the socket; the struct stays. */
 void		 link_close(struct link *);
 void		 link_free(struct link *);
