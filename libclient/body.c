@@ -42,21 +42,6 @@ static int	cp_printable(uint32_t);
 static int	send_bytes(hpool_conn *, const void *, size_t, int);
 static int	send_fd(hpool_conn *, int, int);
 static int	send_iter(hpool_conn *, hpool_body_next, void *, int);
-static int	body_fail(hpool_conn *, int, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static int
-body_fail(hpool_conn *c, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	errfmt_clear(&c->err);
-	c->err.code = code;
-	va_start(ap, fmt);
-	vsnprintf(c->err.message, sizeof(c->err.message), fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 /* One UTF-8 sequence at s[*i] (strict: no overlong, no surrogate). */
 static int
@@ -201,12 +186,12 @@ text_encode(hpool_conn *c, const char *s, size_t len, struct latin1 *out)
 	int bad = 0;
 
 	if ((out->p = malloc(len + 1)) == NULL)
-		return body_fail(c, HPOOL_E_MEMORY, "out of memory");
+		return errfmt_set(&c->err, HPOOL_E_MEMORY, "out of memory");
 	while (i < len) {
 		if (utf8_next(u, len, &i, &cp) == -1) {
 			free(out->p);
 			out->p = NULL;
-			return body_fail(c, HPOOL_E_VALUE_ERROR,
+			return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
 			    "body is not valid UTF-8 text");
 		}
 		if (cp > 0xff) {
@@ -244,7 +229,7 @@ text_encode(hpool_conn *c, const char *s, size_t len, struct latin1 *out)
 		char cut[128];
 
 		put_cp_repr(cut, sizeof(cut), s, len, bad_a, bad_b);
-		return body_fail(c, HPOOL_E_UNICODE_ENCODE,
+		return errfmt_set(&c->err, HPOOL_E_UNICODE_ENCODE,
 		    "'latin-1' codec can't encode %s in %s: Body (%s) is not "
 		    "valid Latin-1. Use body.encode('utf-8') if you want to "
 		    "send it encoded in UTF-8.", what, rep, cut);
@@ -281,7 +266,7 @@ send_fd(hpool_conn *c, int fd, int chunked)
 	if (c->debuglevel > 0 && chunked >= 0)
 		debug_note("reading a readable");
 	if ((buf = malloc(FILE_READ)) == NULL)
-		return body_fail(c, HPOOL_E_MEMORY, "out of memory");
+		return errfmt_set(&c->err, HPOOL_E_MEMORY, "out of memory");
 	for (;;) {
 		n = read(fd, buf, FILE_READ);
 		if (n == -1 && errno == EINTR)
@@ -318,7 +303,7 @@ send_iter(hpool_conn *c, hpool_body_next next, void *arg, int chunked)
 		len = 0;
 		if ((rc = next(arg, &p, &len)) != HPOOL_OK) {
 			if (c->err.code == HPOOL_OK)
-				body_fail(c, rc, "the body iterator failed "
+				errfmt_set(&c->err, rc, "the body iterator failed "
 				    "(%s)", hpool_error_name(rc));
 			return rc;
 		}
@@ -450,7 +435,7 @@ hpool_conn_request_body(hpool_conn *c, const char *method, const char *url,
 	b = body != NULL ? *body : none;
 	if (b.kind == HPOOL_BODY_TEXT) {
 		if (b.data == NULL)
-			return body_fail(c, HPOOL_E_TYPE_ERROR,
+			return errfmt_set(&c->err, HPOOL_E_TYPE_ERROR,
 			    "text body is NULL");
 		tlen = b.len == HPOOL_TEXT_NUL ? strlen(b.data) : b.len;
 	}
@@ -487,7 +472,7 @@ hpool_conn_request_body(hpool_conn *c, const char *method, const char *url,
 		case HPOOL_BODY_TEXT:
 			/* len(str), counted before encoding, as Python. */
 			if (text_chars(b.data, tlen, &i) == -1)
-				return body_fail(c, HPOOL_E_VALUE_ERROR,
+				return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
 				    "body is not valid UTF-8 text");
 			cl = (int64_t)i;
 			break;

@@ -25,8 +25,6 @@ static const char *const state_names[] = {
 	[CS_REQ_SENT] = "Request-sent",
 };
 
-static int	conn_fail(hpool_conn *, int code, const char *fmt, ...)
-		    __attribute__((format(printf, 3, 4)));
 static void	conn_set_state(hpool_conn *, enum conn_state);
 static void	conn_clear_request(hpool_conn *);
 static int	conn_new(hpool_conn **, const char *, int, int,
@@ -46,19 +44,6 @@ void
 hpool_set_default_timeout(double seconds)
 {
 	default_timeout = seconds;
-}
-
-static int
-conn_fail(hpool_conn *c, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	errfmt_clear(&c->err);
-	c->err.code = code;
-	va_start(ap, fmt);
-	vsnprintf(c->err.message, sizeof(c->err.message), fmt, ap);
-	va_end(ap);
-	return code;
 }
 
 void
@@ -412,7 +397,7 @@ conn_ensure_link(hpool_conn *c, int lazy)
 	}
 	/* The search runs again: a daemon may have started since. */
 	if ((path = sockpath_find(c->socket_opt)) == NULL)
-		return conn_fail(c, HPOOL_E_MEMORY, "out of memory");
+		return errfmt_set(&c->err, HPOOL_E_MEMORY, "out of memory");
 	free(c->socket_path);
 	c->socket_path = path;
 	memset(&o, 0, sizeof(o));
@@ -497,7 +482,7 @@ check_ascii(hpool_conn *c, const char *s, size_t pos0)
 
 	for (i = 0; s[i] != '\0'; i++)
 		if ((unsigned char)s[i] >= 0x80)
-			return conn_fail(c, HPOOL_E_VALUE_ERROR,
+			return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
 			    "'ascii' codec can't encode character '\\x%02x' "
 			    "in position %zu: ordinal not in range(128)",
 			    (unsigned char)s[i], pos0 + i);
@@ -512,12 +497,12 @@ add_header(hpool_conn *c, const char *name, size_t nlen, const char *value,
 	size_t ncap;
 
 	if (c->nhdrs >= PROTO_MAX_HEADERS)
-		return conn_fail(c, HPOOL_E_VALUE_ERROR,
+		return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
 		    "got more than %d request headers", PROTO_MAX_HEADERS);
 	if (c->nhdrs == c->hdrs_cap) {
 		ncap = c->hdrs_cap ? c->hdrs_cap * 2 : 8;
 		if ((h = realloc(c->hdrs, ncap * sizeof(*h))) == NULL)
-			return conn_fail(c, HPOOL_E_MEMORY, "out of memory");
+			return errfmt_set(&c->err, HPOOL_E_MEMORY, "out of memory");
 		c->hdrs = h;
 		c->hdrs_cap = ncap;
 	}
@@ -525,7 +510,7 @@ add_header(hpool_conn *c, const char *name, size_t nlen, const char *value,
 	if ((h->name = strndup(name, nlen)) == NULL ||
 	    (h->value = strndup(value, vlen)) == NULL) {
 		free(h->name);
-		return conn_fail(c, HPOOL_E_MEMORY, "out of memory");
+		return errfmt_set(&c->err, HPOOL_E_MEMORY, "out of memory");
 	}
 	c->nhdrs++;
 	return HPOOL_OK;
@@ -560,7 +545,7 @@ put_host(hpool_conn *c, const char *url)
 	}
 	if (netloc != NULL && nlen > 0) {
 		if (nlen >= sizeof(buf))
-			return conn_fail(c, HPOOL_E_INVALID_URL,
+			return errfmt_set(&c->err, HPOOL_E_INVALID_URL,
 			    "URL host part too long");
 		memcpy(buf, netloc, nlen);
 		buf[nlen] = '\0';
@@ -570,7 +555,7 @@ put_host(hpool_conn *c, const char *url)
 	} else
 		n = snprintf(buf, sizeof(buf), "%s", host);
 	if (n < 0 || (size_t)n >= sizeof(buf))
-		return conn_fail(c, HPOOL_E_INVALID_URL, "host name too long");
+		return errfmt_set(&c->err, HPOOL_E_INVALID_URL, "host name too long");
 	/* _strip_ipv6_iface: "[fe80::1%eth0]" -> "[fe80::1]" */
 	if (buf[0] == '[' && (pct = strchr(buf, '%')) != NULL &&
 	    (rb = strchr(pct, ']')) != NULL)
@@ -598,18 +583,18 @@ hpool_conn_putrequest(hpool_conn *c, const char *method, const char *url,
 		c->cur = NULL;
 	/* http.client changes state before it validates anything. */
 	if (c->state != CS_IDLE)
-		return conn_fail(c, HPOOL_E_CANNOT_SEND_REQUEST, "%s",
+		return errfmt_set(&c->err, HPOOL_E_CANNOT_SEND_REQUEST, "%s",
 		    state_names[c->state]);
 	conn_set_state(c, CS_REQ_STARTED);
 	conn_clear_request(c);
 	if (method == NULL)
-		return conn_fail(c, HPOOL_E_TYPE_ERROR, "method must be a "
+		return errfmt_set(&c->err, HPOOL_E_TYPE_ERROR, "method must be a "
 		    "string, not NULL");
 	for (i = 0; method[i] != '\0'; i++)
 		if ((unsigned char)method[i] < 0x20) {
 			errfmt_repr(rb, sizeof(rb), method, strlen(method), 0);
 			errfmt_repr(fb, sizeof(fb), method + i, 1, 0);
-			return conn_fail(c, HPOOL_E_VALUE_ERROR,
+			return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
 			    "method can't contain control characters. %s "
 			    "(found at least %s)", rb, fb);
 		}
@@ -620,7 +605,7 @@ hpool_conn_putrequest(hpool_conn *c, const char *method, const char *url,
 		    (unsigned char)url[i] == 0x7f) {
 			errfmt_repr(rb, sizeof(rb), url, strlen(url), 0);
 			errfmt_repr(fb, sizeof(fb), url + i, 1, 0);
-			return conn_fail(c, HPOOL_E_INVALID_URL,
+			return errfmt_set(&c->err, HPOOL_E_INVALID_URL,
 			    "URL can't contain control characters. %s "
 			    "(found at least %s)", rb, fb);
 		}
@@ -629,7 +614,7 @@ hpool_conn_putrequest(hpool_conn *c, const char *method, const char *url,
 		return rc;
 	if ((c->method = strdup(method)) == NULL ||
 	    (c->url = strdup(url)) == NULL)
-		return conn_fail(c, HPOOL_E_MEMORY, "out of memory");
+		return errfmt_set(&c->err, HPOOL_E_MEMORY, "out of memory");
 	if (!skip_host && (rc = put_host(c, url)) != HPOOL_OK)
 		return rc;
 	if (!skip_accept_encoding &&
@@ -668,9 +653,9 @@ hpool_conn_putheaderv(hpool_conn *c, const char *header,
 
 	errfmt_clear(&c->err);
 	if (c->state != CS_REQ_STARTED)
-		return conn_fail(c, HPOOL_E_CANNOT_SEND_HEADER, "%s", "");
+		return errfmt_set(&c->err, HPOOL_E_CANNOT_SEND_HEADER, "%s", "");
 	if (header == NULL)
-		return conn_fail(c, HPOOL_E_TYPE_ERROR, "header name must be "
+		return errfmt_set(&c->err, HPOOL_E_TYPE_ERROR, "header name must be "
 		    "a string, not NULL");
 	if ((rc = check_ascii(c, header, 0)) != HPOOL_OK)
 		return rc;
@@ -679,12 +664,12 @@ hpool_conn_putheaderv(hpool_conn *c, const char *header,
 	if (len == 0 || header[0] == ':' || strchr(" \t\n\r\f\v",
 	    header[0]) != NULL || strpbrk(header + 1, ":\r\n") != NULL) {
 		errfmt_repr(rb, sizeof(rb), header, len, 1);
-		return conn_fail(c, HPOOL_E_VALUE_ERROR,
+		return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
 		    "Invalid header name %s", rb);
 	}
 	for (i = 0; i < nvalues; i++) {
 		if ((v = values[i]) == NULL)
-			return conn_fail(c, HPOOL_E_TYPE_ERROR, "header value "
+			return errfmt_set(&c->err, HPOOL_E_TYPE_ERROR, "header value "
 			    "must be a string, not NULL");
 		/* _is_illegal_header_value: \n(?![ \t])|\r(?![ \t\n]) */
 		for (j = 0; v[j] != '\0'; j++)
@@ -693,14 +678,14 @@ hpool_conn_putheaderv(hpool_conn *c, const char *header,
 			    v[j + 1] != ' ' && v[j + 1] != '\t' &&
 			    v[j + 1] != '\n')) {
 				errfmt_repr(rb, sizeof(rb), v, strlen(v), 1);
-				return conn_fail(c, HPOOL_E_VALUE_ERROR,
+				return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
 				    "Invalid header value %s", rb);
 			}
 		total += j + 3;
 	}
 	/* Several values become one, folded with "\r\n\t" as http.client. */
 	if ((joined = malloc(total + 1)) == NULL)
-		return conn_fail(c, HPOOL_E_MEMORY, "out of memory");
+		return errfmt_set(&c->err, HPOOL_E_MEMORY, "out of memory");
 	p = joined;
 	for (i = 0; i < nvalues; i++) {
 		if (i > 0) {
@@ -765,19 +750,19 @@ conn_endheaders(hpool_conn *c, const struct hpool_body *body,
 
 	errfmt_clear(&c->err);
 	if (c->state != CS_REQ_STARTED)
-		return conn_fail(c, HPOOL_E_CANNOT_SEND_HEADER, "%s", "");
+		return errfmt_set(&c->err, HPOOL_E_CANNOT_SEND_HEADER, "%s", "");
 	conn_set_state(c, CS_REQ_SENT);
 	c->head_method = strcmp(c->method, "HEAD") == 0;
 	c->answered = 0;
 	c->encode_chunked = encode_chunked;
 	if (body->kind == HPOOL_BODY_TEXT)
-		return conn_fail(c, HPOOL_E_TYPE_ERROR, "a bytes-like object "
+		return errfmt_set(&c->err, HPOOL_E_TYPE_ERROR, "a bytes-like object "
 		    "is required, not 'str'");
 	if (body->kind < HPOOL_BODY_NONE || body->kind > HPOOL_BODY_ITER ||
 	    (body->kind == HPOOL_BODY_ITER && body->next == NULL) ||
 	    (body->kind == HPOOL_BODY_BYTES && body->data == NULL &&
 	    body->len > 0))
-		return conn_fail(c, HPOOL_E_TYPE_ERROR, "message_body should "
+		return errfmt_set(&c->err, HPOOL_E_TYPE_ERROR, "message_body should "
 		    "be a bytes-like object or an iterable");
 	/* An iterable or a file may turn out empty; bytes are known. */
 	has_body = body->kind == HPOOL_BODY_FD ||
@@ -791,18 +776,18 @@ conn_endheaders(hpool_conn *c, const struct hpool_body *body,
 		c->body_left = -1;
 	else if ((cl = find_header(c, "Content-Length")) != NULL) {
 		if (py_int(cl, strlen(cl), &v) == -1 || v < 0)
-			return conn_fail(c, HPOOL_E_VALUE_ERROR,
+			return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
 			    "Content-Length is not a non-negative integer: "
 			    "'%.100s'", cl);
 		c->body_left = v;
 		if (body->kind == HPOOL_BODY_BYTES && (int64_t)body->len > v)
-			return conn_fail(c, HPOOL_E_VALUE_ERROR,
+			return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
 			    "body of %zu bytes is longer than Content-Length "
 			    "%ld", body->len, v);
 	} else {
 		c->body_left = 0;
 		if (has_body)
-			return conn_fail(c, HPOOL_E_VALUE_ERROR,
+			return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
 			    "a request body needs Content-Length or "
 			    "Transfer-Encoding: chunked");
 	}
@@ -810,7 +795,7 @@ conn_endheaders(hpool_conn *c, const struct hpool_body *body,
 	if ((rc = conn_ensure_link(c, 1)) != HPOOL_OK)
 		return rc;
 	if ((rh = malloc(sizeof(*rh))) == NULL)
-		return conn_fail(c, HPOOL_E_MEMORY, "out of memory");
+		return errfmt_set(&c->err, HPOOL_E_MEMORY, "out of memory");
 	rh->method.p = c->method;
 	rh->method.len = strlen(c->method);
 	rh->url.p = c->url;
@@ -825,7 +810,7 @@ conn_endheaders(hpool_conn *c, const struct hpool_body *body,
 	enc = proto_enc_req_head(&c->link->w, rh);
 	free(rh);
 	if (enc == -1)
-		return conn_fail(c, HPOOL_E_VALUE_ERROR,
+		return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
 		    "request head too large for the hpool protocol");
 	if (c->debuglevel > 0)
 		debug_send_head(c);
@@ -855,15 +840,15 @@ conn_write_body(hpool_conn *c, const void *data, size_t len)
 	int rc;
 
 	if (c->body_left >= 0 && (uint64_t)len > (uint64_t)c->body_left)
-		return conn_fail(c, HPOOL_E_VALUE_ERROR,
+		return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
 		    "%zu more body bytes than Content-Length allows",
 		    len - (size_t)c->body_left);
 	if (!link_alive(c->link))
-		return conn_fail(c, HPOOL_E_NOT_CONNECTED, "%s", "");
+		return errfmt_set(&c->err, HPOOL_E_NOT_CONNECTED, "%s", "");
 	while (len > 0) {
 		n = len < PROTO_MAX_BODY_CHUNK ? len : PROTO_MAX_BODY_CHUNK;
 		if (proto_enc_body(&c->link->w, PROTO_REQ_BODY, p, n) == -1)
-			return conn_fail(c, HPOOL_E_MEMORY, "out of memory");
+			return errfmt_set(&c->err, HPOOL_E_MEMORY, "out of memory");
 		p += n;
 		len -= n;
 		if (c->body_left >= 0)
@@ -901,9 +886,9 @@ conn_end_request(hpool_conn *c)
 {
 	c->req_open = 0;
 	if (!link_alive(c->link))
-		return conn_fail(c, HPOOL_E_NOT_CONNECTED, "%s", "");
+		return errfmt_set(&c->err, HPOOL_E_NOT_CONNECTED, "%s", "");
 	if (proto_enc_empty(&c->link->w, PROTO_REQ_END) == -1)
-		return conn_fail(c, HPOOL_E_MEMORY, "out of memory");
+		return errfmt_set(&c->err, HPOOL_E_MEMORY, "out of memory");
 	return HPOOL_OK;
 }
 
@@ -927,10 +912,10 @@ hpool_conn_send_body(hpool_conn *c, const struct hpool_body *body)
 	if (body == NULL || body->kind == HPOOL_BODY_NONE ||
 	    body->kind == HPOOL_BODY_TEXT || body->kind > HPOOL_BODY_ITER ||
 	    (body->kind == HPOOL_BODY_ITER && body->next == NULL))
-		return conn_fail(c, HPOOL_E_TYPE_ERROR, "data should be a "
+		return errfmt_set(&c->err, HPOOL_E_TYPE_ERROR, "data should be a "
 		    "bytes-like object or an iterable");
 	if (!conn_body_open(c))
-		return conn_fail(c, HPOOL_E_IMPROPER_CONNECTION_STATE,
+		return errfmt_set(&c->err, HPOOL_E_IMPROPER_CONNECTION_STATE,
 		    "send() needs a request whose body is still open "
 		    "(after endheaders(), before the body is complete)");
 	/* send() never frames chunks itself, whatever endheaders() did. */
@@ -946,7 +931,7 @@ static int
 conn_no_response(hpool_conn *c)
 {
 	hpool_conn_close(c);
-	return conn_fail(c, HPOOL_E_REMOTE_DISCONNECTED,
+	return errfmt_set(&c->err, HPOOL_E_REMOTE_DISCONNECTED,
 	    "Remote end closed connection without response");
 }
 
@@ -966,7 +951,7 @@ hpool_conn_getresponse(hpool_conn *c, hpool_response **out)
 	if (c->cur != NULL && c->cur->closed)
 		c->cur = NULL;
 	if (c->state != CS_REQ_SENT || c->cur != NULL)
-		return conn_fail(c, HPOOL_E_RESPONSE_NOT_READY, "%s",
+		return errfmt_set(&c->err, HPOOL_E_RESPONSE_NOT_READY, "%s",
 		    state_names[c->state]);
 	if (c->answered || !link_alive(c->link) || c->link->inflight == 0)
 		return conn_no_response(c);
@@ -997,7 +982,7 @@ hpool_conn_getresponse(hpool_conn *c, hpool_response **out)
 	}
 	if ((rh = malloc(sizeof(*rh))) == NULL) {
 		link_close(l);
-		rc = conn_fail(c, HPOOL_E_MEMORY, "out of memory");
+		rc = errfmt_set(&c->err, HPOOL_E_MEMORY, "out of memory");
 		goto fail;
 	}
 	if (proto_dec_resp_head(p, len, rh) == -1) {

@@ -46,6 +46,7 @@ static int	ca_add_dir(hpool_ssl_context *, const char *,
 		    struct hpool_error *);
 static int	is_hashed_name(const char *);
 static int	version_ok(int);
+static int	set_version(int *, int, struct hpool_error *);
 static void	buf_wipe(struct sslbuf *);
 
 static void
@@ -490,17 +491,24 @@ version_ok(int v)
 	    v == HPOOL_TLS_VERSION_1_2 || v == HPOOL_TLS_VERSION_1_3;
 }
 
-int
-hpool_ssl_context_set_minimum_version(hpool_ssl_context *ctx, int version,
-    struct hpool_error *err)
+/* Python's minimum_version / maximum_version setters share one rule. */
+static int
+set_version(int *slot, int version, struct hpool_error *err)
 {
 	if (err != NULL)
 		errfmt_clear(err);
 	if (!version_ok(version))
 		return errfmt_set(err, HPOOL_E_VALUE_ERROR,
 		    "Unsupported TLS/SSL version 0x%x", (unsigned)version);
-	ctx->min_version = version;
+	*slot = version;
 	return HPOOL_OK;
+}
+
+int
+hpool_ssl_context_set_minimum_version(hpool_ssl_context *ctx, int version,
+    struct hpool_error *err)
+{
+	return set_version(&ctx->min_version, version, err);
 }
 
 int
@@ -513,13 +521,7 @@ int
 hpool_ssl_context_set_maximum_version(hpool_ssl_context *ctx, int version,
     struct hpool_error *err)
 {
-	if (err != NULL)
-		errfmt_clear(err);
-	if (!version_ok(version))
-		return errfmt_set(err, HPOOL_E_VALUE_ERROR,
-		    "Unsupported TLS/SSL version 0x%x", (unsigned)version);
-	ctx->max_version = version;
-	return HPOOL_OK;
+	return set_version(&ctx->max_version, version, err);
 }
 
 int
