@@ -89,6 +89,8 @@ struct opts {
 	const char	*key;		/* --key: its key (else in --cert) */
 	const char	*pass;		/* --pass: the key's password */
 	int		 insecure;	/* -k */
+	const char	*proxy;		/* -x HOST:PORT: CONNECT tunnel */
+	const char	*proxy_user;	/* --proxy-user USER:PASSWORD */
 };
 
 /* What the command printed so far, for the progress bar. */
@@ -108,6 +110,8 @@ static int	fail_msg(int ex, const char *name, const char *fmt, ...)
 static int	fail_err(const struct hpool_error *);
 static int	exit_code(int code);
 static int	add_data(struct opts *, const char *arg, int binary);
+static void	basic_auth(const char *, char *, size_t);
+static int	tunnel(hpool_conn *, const struct opts *, const char *);
 static int	read_all(FILE *, char **, size_t *);
 static int	split_url(const char *, char **authority, char **path,
 		    int *https);
@@ -140,6 +144,9 @@ usage(FILE *fp)
 "      --key FILE         HTTPS: the client certificate's key (PEM)\n"
 "      --pass PHRASE      HTTPS: password of the key\n"
 "  -k, --insecure         HTTPS: no certificate or host name verification\n"
+"  -x, --proxy HOST:PORT  go through this proxy with a CONNECT tunnel\n"
+"                         (http.client's set_tunnel; curl's -p -x)\n"
+"      --proxy-user U:P   Proxy-Authorization: Basic for the tunnel\n"
 "  -f, --fail             exit 22 without output on a status >= 400\n"
 "  -s, --silent           no progress bar, no error messages\n"
 "  -S, --show-error       with -s, still print error messages\n"
@@ -319,6 +326,52 @@ split_url(const char *url, char **authority, char **path, int *https)
  * with --cacert, create_default_context(cafile=...) which trusts that file
  * only (so does curl). Files are read here, with our own permissions.
  */
+/* Basic credentials, base64 of "user:password" (RFC 7617). */
+static void
+basic_auth(const char *userpass, char *out, size_t outlen)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)userpass;
+	size_t n = strlen(userpass), i, o;
+	uint32_t v;
+
+	o = (size_t)snprintf(out, outlen, "Basic ");
+	for (i = 0; i < n && o + 5 < outlen; i += 3) {
+		v = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+		out[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+/* -x: the connection goes to the proxy, the tunnel to the URL's host. */
+static int
+tunnel(hpool_conn *c, const struct opts *o, const char *authority)
+{
+	struct hpool_header h = { "Proxy-Authorization", NULL };
+	char auth[1024];
+
+	if (o->proxy_user != NULL) {
+		if (strlen(o->proxy_user) > 700)
+			return fail_msg(EX_USAGE, "ValueError",
+			    "--proxy-user is longer than 700 bytes");
+		basic_auth(o->proxy_user, auth, sizeof(auth));
+		h.value = auth;
+	}
+	/* port 0: from the authority, else the scheme's (set_tunnel's None) */
+	if (hpool_conn_set_tunnel(c, authority, 0, h.value ? &h : NULL,
+	    h.value ? 1 : 0) != HPOOL_OK)
+		return fail_err(hpool_conn_error(c));
+	return EX_OK;
+}
+
 static int
 make_context(const struct opts *o, hpool_ssl_context **out)
 {
@@ -435,13 +488,17 @@ run(struct opts *o)
 		if ((ex = make_context(o, &ctx)) != EX_OK)
 			goto out;
 		so.conn = co;
-		rc = hpool_https_conn_new(&c, authority, 0, &so, ctx, &e);
+		rc = hpool_https_conn_new(&c, o->proxy ? o->proxy : authority,
+		    0, &so, ctx, &e);
 	} else
-		rc = hpool_conn_new(&c, authority, 0, &co, &e);
+		rc = hpool_conn_new(&c, o->proxy ? o->proxy : authority, 0,
+		    &co, &e);
 	if (rc != HPOOL_OK) {
 		ex = fail_err(&e);
 		goto out;
 	}
+	if (o->proxy != NULL && (ex = tunnel(c, o, authority)) != EX_OK)
+		goto out;
 	/* Which headers the user set (or removed with "Name:"). */
 	for (i = 0; i < o->nheaders; i++) {
 		nlen = strcspn(o->headers[i], ":;");
@@ -580,7 +637,7 @@ int
 main(int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_TIMEOUT, OPT_DATA_BINARY, OPT_CACERT,
-	    OPT_CERT, OPT_KEY, OPT_PASS };
+	    OPT_CERT, OPT_KEY, OPT_PASS, OPT_PROXY_USER };
 	static const struct option longopts[] = {
 		{ "request", required_argument, NULL, 'X' },
 		{ "header", required_argument, NULL, 'H' },
@@ -596,6 +653,8 @@ main(int argc, char **argv)
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "pass", required_argument, NULL, OPT_PASS },
 		{ "insecure", no_argument, NULL, 'k' },
+		{ "proxy", required_argument, NULL, 'x' },
+		{ "proxy-user", required_argument, NULL, OPT_PROXY_USER },
 		{ "fail", no_argument, NULL, 'f' },
 		{ "silent", no_argument, NULL, 's' },
 		{ "show-error", no_argument, NULL, 'S' },
@@ -611,7 +670,7 @@ main(int argc, char **argv)
 	o.timeout = HPOOL_TIMEOUT_DEFAULT;
 	/* A closed stdout is reported as a write error, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt_long(argc, argv, "X:H:d:iIo:kfsSVh", longopts,
+	while ((ch = getopt_long(argc, argv, "X:H:d:iIo:kx:fsSVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'X':
@@ -663,6 +722,12 @@ main(int argc, char **argv)
 			break;
 		case 'k':
 			o.insecure = 1;
+			break;
+		case 'x':
+			o.proxy = optarg;
+			break;
+		case OPT_PROXY_USER:
+			o.proxy_user = optarg;
 			break;
 		case 'f':
 			o.fail = 1;

@@ -416,9 +416,11 @@ conn_ensure_link(hpool_conn *c, int lazy)
 			o.tls_key_pem.len = c->key.len;
 			o.tls_key_password.len = 0;
 		}
-		/* server_hostname: SNI and the name checked. */
-		o.tls_sni.p = c->host;
-		o.tls_sni.len = strlen(c->host);
+		/* server_hostname: SNI and the name checked; through a
+		 * tunnel it is the target's, as in http.client. */
+		o.tls_sni.p = c->tunnel_host != NULL ? c->tunnel_host :
+		    c->host;
+		o.tls_sni.len = strlen(o.tls_sni.p);
 	}
 	o.host.p = c->host;
 	o.host.len = strlen(c->host);

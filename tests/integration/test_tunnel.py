@@ -146,6 +146,35 @@ def body(res):
 	    headers=[("X-Bad", "a\r\nb")])
 	res.check("a CONNECT header with CR LF is refused at OPEN",
 	    r["status"] is None and r["error"][0] == "open", r)
+	# The same through libhpool's set_tunnel, from the command line.
+	cp = env.hpool(["-s", "-x", "127.0.0.1:%d" % px.port,
+	    env.url("/files/small.txt")])
+	res.check("hpool -x: plain HTTP through the tunnel",
+	    cp.returncode == 0 and cp.stdout == b"tunnelled\n",
+	    harness.describe(cp))
+	cp = env.hpool(["-s", "-x", "127.0.0.1:%d" % px.port, "--cacert",
+	    certs.path("ca.pem"), "https://localhost:%d/index.html" %
+	    ng.ports["good"]])
+	res.check("hpool -x: HTTPS through the tunnel",
+	    cp.returncode == 0 and cp.stdout == b"hello over tls\n",
+	    harness.describe(cp))
+	cp = env.hpool(["-sS", "-x", "127.0.0.1:%d" % px.port, "--cacert",
+	    certs.path("ca.pem"), "https://localhost:%d/index.html" %
+	    ng.ports["wronghost"]])
+	res.check("hpool -x: the target's name is checked, not the proxy's",
+	    cp.returncode != 0 and b"not valid for 'localhost'" in cp.stderr,
+	    harness.describe(cp))
+	want = python_tunnel_error(pxa.port, "127.0.0.1", env.nginx_port)
+	cp = env.hpool(["-sS", "-x", "127.0.0.1:%d" % pxa.port,
+	    env.url("/files/small.txt")])
+	res.check("hpool -x without --proxy-user: python's OSError",
+	    cp.returncode != 0 and cp.stderr.decode() ==
+	    "hpool: %s: %s\n" % want, (want, harness.describe(cp)))
+	cp = env.hpool(["-s", "-x", "127.0.0.1:%d" % pxa.port, "--proxy-user",
+	    "%s:%s" % (USER, PASSWORD), env.url("/files/small.txt")])
+	res.check("hpool -x --proxy-user opens the tunnel",
+	    cp.returncode == 0 and cp.stdout == b"tunnelled\n",
+	    harness.describe(cp))
 	res.check("hpoold still running", env.daemon_alive())
 
 
