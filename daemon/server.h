@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/time.h>
 
 #include "config.h"
 #include "proto.h"
@@ -39,5 +40,15 @@ struct server {
 	struct proto_wbuf	 wbuf;		/* scratch for encoding frames */
 	char			 socket_path[CONFIG_PATH_MAX]; /* bound */
 };
+
+/* Milliseconds from the config or a client as a libevent timeval. */
+static inline struct timeval
+ms_tv(unsigned ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000) * 1000 };
+
+	return tv;
+}
 
 #endif

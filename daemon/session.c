@@ -148,10 +148,8 @@ set_state(struct session *s, enum sess_state st)
 		rms = 0;	/* nothing is due from the client */
 		break;
 	}
-	rd.tv_sec = rms / 1000;
-	rd.tv_usec = (rms % 1000) * 1000;
-	wr.tv_sec = cfg->client_write_timeout_ms / 1000;
-	wr.tv_usec = (cfg->client_write_timeout_ms % 1000) * 1000;
+	rd = ms_tv(rms);
+	wr = ms_tv(cfg->client_write_timeout_ms);
 	bufferevent_set_timeouts(s->bev, rms ? &rd : NULL, &wr);
 }
 
@@ -276,9 +274,7 @@ process_frames(struct session *s)
 		rc = proto_frame_peek(hdr, sizeof(hdr), &type, &plen);
 		if (rc == -1) {
 			protocol_error(s, "frame of %u bytes exceeds the "
-			    "%u byte limit", (unsigned)((uint32_t)hdr[0] << 24 |
-			    (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 |
-			    hdr[3]), PROTO_MAX_PAYLOAD);
+			    "%u byte limit", plen, PROTO_MAX_PAYLOAD);
 			return;
 		}
 		if (evbuffer_get_length(in) < PROTO_FRAME_HDR + plen) {
@@ -713,11 +709,7 @@ sess_resp_body(struct session *s, struct evbuffer *src, size_t len)
 
 	while (len > 0) {
 		n = len < PROTO_MAX_BODY_CHUNK ? len : PROTO_MAX_BODY_CHUNK;
-		hdr[0] = (uint8_t)(n >> 24);
-		hdr[1] = (uint8_t)(n >> 16);
-		hdr[2] = (uint8_t)(n >> 8);
-		hdr[3] = (uint8_t)n;
-		hdr[4] = PROTO_RESP_BODY;
+		proto_frame_hdr(hdr, PROTO_RESP_BODY, (uint32_t)n);
 		evbuffer_add(out, hdr, sizeof(hdr));
 		evbuffer_remove_buffer(src, out, n);
 		s->resp_body += n;

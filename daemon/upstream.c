@@ -147,8 +147,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		/* The whole connect (DNS and TCP) runs under one timer. */
 		ms = connect_timeout(c);
-		tv.tv_sec = ms / 1000;
-		tv.tv_usec = (ms % 1000) * 1000;
+		tv = ms_tv(ms);
 		evtimer_add(c->idle_timer, &tv);
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_family = AF_UNSPEC;
@@ -300,8 +299,7 @@ errno_message(char *buf, size_t len, int err)
 static void
 set_timeout(struct upconn *c, unsigned rd_ms, unsigned wr_ms)
 {
-	struct timeval rd = { rd_ms / 1000, (rd_ms % 1000) * 1000 };
-	struct timeval wr = { wr_ms / 1000, (wr_ms % 1000) * 1000 };
+	struct timeval rd = ms_tv(rd_ms), wr = ms_tv(wr_ms);
 
 	bufferevent_set_timeouts(c->bev, rd_ms ? &rd : NULL,
 	    wr_ms ? &wr : NULL);
@@ -380,7 +378,7 @@ void
 up_set_idle(struct upconn *c)
 {
 	unsigned ms = c->pool->srv->cfg.idle_timeout_ms;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval tv = ms_tv(ms);
 
 	/* Idle: any byte or EOF from the server retires the connection. */
 	set_timeout(c, 0, 0);

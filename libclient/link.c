@@ -391,8 +391,8 @@ link_recv(struct link *l, uint8_t *type, const uint8_t **payload,
 		    type, &plen);
 		if (r == -1)
 			return link_protocol_error(l, err,
-			    "frame from hpoold longer than %u bytes",
-			    PROTO_MAX_PAYLOAD);
+			    "frame of %u bytes from hpoold exceeds the %u "
+			    "byte limit", plen, PROTO_MAX_PAYLOAD);
 		if (r == 1)
 			break;
 		if (l->rlen - l->roff < PROTO_FRAME_HDR)

@@ -155,6 +155,17 @@ proto_put_str(struct proto_wbuf *w, const void *p, size_t n)
 	proto_put_bytes(w, p, n);
 }
 
+void
+proto_frame_hdr(uint8_t hdr[PROTO_FRAME_HDR], enum proto_type type,
+    uint32_t payload_len)
+{
+	hdr[0] = (uint8_t)(payload_len >> 24);
+	hdr[1] = (uint8_t)(payload_len >> 16);
+	hdr[2] = (uint8_t)(payload_len >> 8);
+	hdr[3] = (uint8_t)payload_len;
+	hdr[4] = (uint8_t)type;
+}
+
 int
 proto_end(struct proto_wbuf *w)
 {
@@ -168,10 +179,8 @@ proto_end(struct proto_wbuf *w)
 		return -1;
 	}
 	plen = w->len - w->frame - PROTO_FRAME_HDR;
-	w->data[w->frame] = (uint8_t)(plen >> 24);
-	w->data[w->frame + 1] = (uint8_t)(plen >> 16);
-	w->data[w->frame + 2] = (uint8_t)(plen >> 8);
-	w->data[w->frame + 3] = (uint8_t)plen;
+	proto_frame_hdr(w->data + w->frame, (enum proto_type)w->data[w->frame +
+	    4], (uint32_t)plen);
 	w->frame = w->len;
 	return 0;
 }
@@ -186,10 +195,10 @@ proto_frame_peek(const uint8_t *p, size_t avail, uint8_t *type,
 		return 0;
 	len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | p[3];
+	*type = p[4];
+	*payload_len = len;	/* set on -1 too, for the error message */
 	if (len > PROTO_MAX_PAYLOAD)
 		return -1;
-	*type = p[4];
-	*payload_len = len;
 	return avail - PROTO_FRAME_HDR >= len ? 1 : 0;
 }
 

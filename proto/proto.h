@@ -167,6 +167,9 @@ void	proto_wbuf_init(struct proto_wbuf *);
 void	proto_wbuf_free(struct proto_wbuf *);
 void	proto_wbuf_reset(struct proto_wbuf *);
 void	proto_begin(struct proto_wbuf *, enum proto_type);
+/* A frame header alone, for a payload the caller sends itself. */
+void	proto_frame_hdr(uint8_t hdr[PROTO_FRAME_HDR], enum proto_type,
+	    uint32_t payload_len);
 void	proto_put_u8(struct proto_wbuf *, uint8_t);
 void	proto_put_u16(struct proto_wbuf *, uint16_t);
 void	proto_put_u32(struct proto_wbuf *, uint32_t);
@@ -186,7 +189,7 @@ struct proto_rbuf {
 /*
  * Look at the start of a byte stream: 1 when a whole frame is there
  * (*type, *payload_len set), 0 when more bytes are needed, -1 when the
- * length exceeds PROTO_MAX_PAYLOAD.
+ * length exceeds PROTO_MAX_PAYLOAD (*payload_len then says how long).
  */
 int	proto_frame_peek(const uint8_t *, size_t, uint8_t *type,
 	    uint32_t *payload_len);
