@@ -20,6 +20,7 @@
  * number of requests in flight is exactly the number of sessions (a
  * closed loop, like wrk's connections).
  */
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -65,6 +66,7 @@ struct opts {
 	int		 insecure;
 	int		 conns;
 	int		 procs;
+	int		 event;		/* -m event: one poll loop per process */
 	double		 duration;
 	double		 timeout;
 	long		 sessions;	/* --sessions */
@@ -86,6 +88,7 @@ struct worker {
 	pthread_t	 tid;
 	const struct opts *o;
 	hpool_ssl_context *ctx;
+	int		 nsess;		/* sessions this worker drives */
 	struct timespec	 start;
 	struct timespec	 end;
 	uint64_t	 requests;
@@ -106,7 +109,11 @@ static int	conn_make(const struct opts *, hpool_ssl_context *,
 		    const char *, hpool_conn **, struct hpool_error *);
 static int	one_request(hpool_conn *, const char *, char *, uint64_t *,
 		    char *, size_t);
+static int	send_request(hpool_conn *, const char *, char *, size_t);
+static int	read_response(hpool_conn *, char *, uint64_t *, char *,
+		    size_t);
 static void	*worker_main(void *);
+static void	*worker_event(void *);
 static int	run_process(const struct opts *, int nthreads,
 		    struct timespec start, struct timespec end,
 		    struct result *);
@@ -119,6 +126,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: load [-S SOCKET] [-c SESSIONS] [-P PROCS] [-d SECONDS]\n"
+	    "            [-m threads|event]\n"
 	    "            [--cacert FILE] [-k] [--timeout SECONDS] URL\n"
 	    "       load --sessions M [-S SOCKET] [--cacert FILE] URL\n"
 	    "       load --idle-conns N [--batch K] [--sources A,B,...]\n"
@@ -264,12 +272,36 @@ static int
 one_request(hpool_conn *c, const char *path, char *buf, uint64_t *bytes,
     char *why, size_t whylen)
 {
+	if (send_request(c, path, why, whylen) == -1)
+		return -1;
+	return read_response(c, buf, bytes, why, whylen);
+}
+
+/* request("GET", path): the request is on its way to hpoold. */
+static int
+send_request(hpool_conn *c, const char *path, char *why, size_t whylen)
+{
+	int rc;
+
+	if ((rc = hpool_conn_request(c, "GET", path, NULL, 0, NULL, 0)) !=
+	    HPOOL_OK) {
+		snprintf(why, whylen, "%s: %s", hpool_error_name(rc),
+		    hpool_conn_error(c)->message);
+		return -1;
+	}
+	return 0;
+}
+
+/* getresponse() and read() to the end: 0 on a 200 answer. */
+static int
+read_response(hpool_conn *c, char *buf, uint64_t *bytes, char *why,
+    size_t whylen)
+{
 	hpool_response *r = NULL;
 	size_t n;
 	int rc, status;
 
-	if ((rc = hpool_conn_request(c, "GET", path, NULL, 0, NULL, 0)) !=
-	    HPOOL_OK || (rc = hpool_conn_getresponse(c, &r)) != HPOOL_OK)
+	if ((rc = hpool_conn_getresponse(c, &r)) != HPOOL_OK)
 		goto fail;
 	status = hpool_response_status(r);
 	do {
@@ -345,26 +377,152 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * -m event: this thread drives w->nsess sessions at once, as a wrk thread
+ * drives its connections: every session has one request in flight; epoll
+ * says whose response has come, that response is read with the ordinary
+ * blocking calls (getresponse, read), then the session's next request
+ * goes out.
+ */
+static void *
+worker_event(void *arg)
+{
+	struct worker *w = arg;
+	const struct opts *o = w->o;
+	struct hpool_error e;
+	struct epoll_event ev, *evs = NULL;
+	struct timespec now, *t0 = NULL;
+	hpool_conn **c;
+	char *buf = NULL, why[640];
+	uint64_t us;
+	int i, k, n = w->nsess, ms, nev, fd, epfd, *fds = NULL, *due = NULL;
+
+	c = calloc((size_t)n, sizeof(*c));
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 || c == NULL ||
+	    (evs = calloc((size_t)n, sizeof(*evs))) == NULL ||
+	    (t0 = calloc((size_t)n, sizeof(*t0))) == NULL ||
+	    (fds = calloc((size_t)n, sizeof(*fds))) == NULL ||
+	    (due = calloc((size_t)n, sizeof(*due))) == NULL ||
+	    (buf = malloc(READ_CHUNK)) == NULL) {
+		w->errors++;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		fds[i] = -1;
+		if (conn_make(o, w->ctx, NULL, &c[i], &e) != HPOOL_OK ||
+		    hpool_conn_connect(c[i]) != HPOOL_OK) {
+			snprintf(w->first_error, sizeof(w->first_error),
+			    "%s: %s", hpool_error_name(c[i] ?
+			    hpool_conn_error(c[i])->code : e.code),
+			    c[i] ? hpool_conn_error(c[i])->message :
+			    e.message);
+			w->errors++;
+			goto out;
+		}
+		due[i] = 1;		/* a request is to be sent */
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &w->start,
+	    NULL) == EINTR)
+		;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (ts_sec(&now) >= ts_sec(&w->end) ||
+		    w->errors >= MAX_ERRORS)
+			break;
+		for (i = 0; i < n; i++) {
+			if (!due[i])
+				continue;
+			clock_gettime(CLOCK_MONOTONIC, &t0[i]);
+			if (send_request(c[i], o->url.path, why,
+			    sizeof(why)) == -1) {
+				if (w->errors++ == 0)
+					snprintf(w->first_error,
+					    sizeof(w->first_error), "%s", why);
+				hpool_conn_close(c[i]);
+				continue;	/* still due: sent again */
+			}
+			due[i] = 0;
+			/* a new session (after an error) has a new socket */
+			if ((fd = hpool_conn_fileno(c[i])) != fds[i]) {
+				memset(&ev, 0, sizeof(ev));
+				ev.events = EPOLLIN;
+				ev.data.u32 = (uint32_t)i;
+				if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ==
+				    -1) {
+					w->errors++;
+					goto out;
+				}
+				fds[i] = fd;
+			}
+		}
+		ms = (int)((ts_sec(&w->end) - ts_sec(&now)) * 1000) + 1;
+		nev = epoll_wait(epfd, evs, n, ms > 1000 ? 1000 : ms);
+		if (nev == -1 && errno != EINTR) {
+			w->errors++;
+			break;
+		}
+		for (k = 0; k < nev; k++) {
+			i = (int)evs[k].data.u32;
+			due[i] = 1;
+			if (read_response(c[i], buf, &w->body_bytes, why,
+			    sizeof(why)) == -1) {
+				if (w->errors++ == 0)
+					snprintf(w->first_error,
+					    sizeof(w->first_error), "%s", why);
+				(void)epoll_ctl(epfd, EPOLL_CTL_DEL, fds[i],
+				    NULL);
+				fds[i] = -1;
+				hpool_conn_close(c[i]);
+				continue;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			us = (uint64_t)((ts_sec(&now) - ts_sec(&t0[i])) *
+			    1e6 + 0.5);
+			w->hist[hist_bucket(us)]++;
+			w->requests++;
+		}
+	}
+out:
+	for (i = 0; c != NULL && i < n; i++)
+		hpool_conn_free(c[i]);
+	if (epfd != -1)
+		close(epfd);
+	free(c);
+	free(evs);
+	free(t0);
+	free(fds);
+	free(due);
+	free(buf);
+	return NULL;
+}
+
 static int
 run_process(const struct opts *o, int nthreads, struct timespec start,
     struct timespec end, struct result *res)
 {
 	struct worker *w;
 	hpool_ssl_context *ctx;
-	int i, j, started = 0;
+	int i, j, nsess = 1, started = 0;
 
 	if (make_ctx(o, &ctx) == -1)
 		return -1;
+	if (o->event) {
+		/* one thread drives every session of this process */
+		nsess = nthreads;
+		nthreads = 1;
+	}
 	if ((w = calloc((size_t)nthreads, sizeof(*w))) == NULL)
 		return -1;
 	for (i = 0; i < nthreads; i++) {
 		w[i].o = o;
+		w[i].nsess = nsess;
 		w[i].ctx = ctx;
 		w[i].start = start;
 		w[i].end = end;
 		if ((w[i].hist = calloc(HIST_N, sizeof(uint64_t))) == NULL)
 			break;
-		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i]) != 0) {
+		if (pthread_create(&w[i].tid, NULL, o->event ? worker_event :
+		    worker_main, &w[i]) != 0) {
 			free(w[i].hist);
 			break;
 		}
@@ -638,6 +796,7 @@ main(int argc, char *argv[])
 		{ "conns", required_argument, NULL, 'c' },
 		{ "procs", required_argument, NULL, 'P' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "cacert", required_argument, NULL, 'C' },
 		{ "insecure", no_argument, NULL, 'k' },
 		{ "timeout", required_argument, NULL, 'T' },
@@ -656,13 +815,21 @@ main(int argc, char *argv[])
 	o.duration = 10;
 	o.timeout = 60;
 	o.batch = 5000;
-	while ((ch = getopt_long(argc, argv, "S:c:P:d:k", longopts,
+	while ((ch = getopt_long(argc, argv, "S:c:P:d:km:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'S': o.socket = optarg; break;
 		case 'c': o.conns = atoi(optarg); break;
 		case 'P': o.procs = atoi(optarg); break;
 		case 'd': o.duration = atof(optarg); break;
+		case 'm':
+			if (strcmp(optarg, "event") == 0)
+				o.event = 1;
+			else if (strcmp(optarg, "threads") == 0)
+				o.event = 0;
+			else
+				usage();
+			break;
 		case 'C': o.cacert = optarg; break;
 		case 'k': o.insecure = 1; break;
 		case 'T': o.timeout = atof(optarg); break;

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include <openssl/evp.h>
@@ -24,6 +23,7 @@
 #include "proto.h"
 #include "server.h"
 #include "session.h"
+#include "stream.h"
 #include "tls.h"
 #include "upstream.h"
 
@@ -36,11 +36,10 @@
 #define SESS_OUT_LOW	(64 * 1024)
 #define SESS_IN_HIGH	(256 * 1024)
 #define UP_OUT_HIGH	(256 * 1024)
-#define SESS_IO_MAX	(256 * 1024)	/* bytes per read/write syscall */
 
-static void	read_cb(struct bufferevent *, void *);
-static void	write_cb(struct bufferevent *, void *);
-static void	event_cb(struct bufferevent *, short, void *);
+static void	read_cb(struct stream *, void *);
+static void	write_cb(struct stream *, void *);
+static void	event_cb(struct stream *, short, void *);
 static void	defer_cb(evutil_socket_t, short, void *);
 static void	process(struct session *);
 static void	process_frames(struct session *);
@@ -91,11 +90,11 @@ sess_accept(struct server *srv, int fd)
 		s->peer_uid = cred.uid;
 		s->peer_gid = cred.gid;
 	}
-	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	s->st = stream_new(srv->base, fd);
 	s->head = evbuffer_new();
 	s->defer = evtimer_new(srv->base, defer_cb, s);
-	if (s->bev == NULL || s->head == NULL || s->defer == NULL) {
-		if (s->bev == NULL)
+	if (s->st == NULL || s->head == NULL || s->defer == NULL) {
+		if (s->st == NULL)
 			close(fd);
 		sess_free(s);
 		return;
@@ -103,15 +102,10 @@ sess_accept(struct server *srv, int fd)
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
 	s->read_high = SESS_IN_HIGH;
-	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, s->read_high);
-	bufferevent_setwatermark(s->bev, EV_WRITE, SESS_OUT_LOW, 0);
-	/* libevent moves 16 KiB per syscall by default; a body frame is
-	 * 64 KiB, so let one write carry several. */
-	bufferevent_set_max_single_write(s->bev, SESS_IO_MAX);
-	bufferevent_set_max_single_read(s->bev, SESS_IO_MAX);
+	stream_setcb(s->st, read_cb, write_cb, event_cb, s);
+	stream_set_watermarks(s->st, s->read_high, SESS_OUT_LOW);
 	set_state(s, SESS_HELLO);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	stream_read_enable(s->st, 1);
 	log_debug("session %llu: pid %d uid %d gid %d",
 	    (unsigned long long)s->id, (int)s->peer_pid, (int)s->peer_uid,
 	    (int)s->peer_gid);
@@ -122,13 +116,12 @@ static void
 set_state(struct session *s, enum sess_state st)
 {
 	const struct config *cfg = &s->srv->cfg;
-	struct timeval rd, wr;
 	unsigned rms;
 
 	log_debug("session %llu: %s -> %s", (unsigned long long)s->id,
 	    state_names[s->state], state_names[st]);
 	s->state = st;
-	if (s->bev == NULL)
+	if (s->st == NULL)
 		return;
 	switch (st) {
 	case SESS_ACTIVE:
@@ -148,9 +141,7 @@ set_state(struct session *s, enum sess_state st)
 		rms = 0;	/* nothing is due from the client */
 		break;
 	}
-	rd = ms_tv(rms);
-	wr = ms_tv(cfg->client_write_timeout_ms);
-	bufferevent_set_timeouts(s->bev, rms ? &rd : NULL, &wr);
+	stream_set_timeouts(s->st, rms, cfg->client_write_timeout_ms);
 }
 
 unsigned
@@ -172,7 +163,7 @@ sess_io_timeout(const struct session *s)
 size_t
 sess_output_len(const struct session *s)
 {
-	return evbuffer_get_length(bufferevent_get_output(s->bev));
+	return evbuffer_get_length(stream_output(s->st));
 }
 
 /* Run process() on the next loop turn, outside any pool or upstream
@@ -193,7 +184,7 @@ defer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (s->state == SESS_CLOSING) {
-		if (s->bev == NULL || sess_output_len(s) == 0)
+		if (s->st == NULL || sess_output_len(s) == 0)
 			sess_free(s);
 		return;
 	}
@@ -201,18 +192,18 @@ defer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-read_cb(struct bufferevent *bev, void *arg)
+read_cb(struct stream *st, void *arg)
 {
-	(void)bev;
+	(void)st;
 	process(arg);
 }
 
 static void
-write_cb(struct bufferevent *bev, void *arg)
+write_cb(struct stream *st, void *arg)
 {
 	struct session *s = arg;
 
-	(void)bev;
+	(void)st;
 	if (s->state == SESS_CLOSING) {
 		if (sess_output_len(s) == 0)
 			sess_free(s);
@@ -223,21 +214,21 @@ write_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-event_cb(struct bufferevent *bev, short what, void *arg)
+event_cb(struct stream *st, short what, void *arg)
 {
 	struct session *s = arg;
 
-	(void)bev;
-	if (what & BEV_EVENT_TIMEOUT)
+	(void)st;
+	if (what & STREAM_TIMEOUT)
 		log_info("session %llu: client timed out in %s",
 		    (unsigned long long)s->id, state_names[s->state]);
-	else if ((what & BEV_EVENT_ERROR) && errno != ECONNRESET &&
+	else if ((what & STREAM_ERROR) && errno != ECONNRESET &&
 	    errno != EPIPE)
 		log_info("session %llu: %s", (unsigned long long)s->id,
 		    strerror(errno));
 	/* The client is gone or stuck: nothing more can reach it. */
-	bufferevent_free(s->bev);
-	s->bev = NULL;
+	stream_free(s->st);
+	s->st = NULL;
 	sess_close(s);
 }
 
@@ -261,16 +252,19 @@ process_frames(struct session *s)
 	const uint8_t *payload;
 	int rc;
 
-	while (s->state != SESS_CLOSING && s->bev != NULL) {
+	while (s->state != SESS_CLOSING && s->st != NULL) {
 		if (s->state == SESS_WAITING)
 			return;
 		if (s->state == SESS_ACTIVE &&
 		    (s->req_end || up_output_len(s->conn) >= UP_OUT_HIGH))
 			return;
-		in = bufferevent_get_input(s->bev);
+		in = stream_input(s->st);
 		if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ev_ssize_t)
-		    sizeof(hdr))
+		    sizeof(hdr)) {
+			if (evbuffer_get_length(in) > 0)
+				stream_read_more(s->st);	/* a part */
 			return;
+		}
 		rc = proto_frame_peek(hdr, sizeof(hdr), &type, &plen);
 		if (rc == -1) {
 			protocol_error(s, "frame of %u bytes exceeds the "
@@ -281,9 +275,10 @@ process_frames(struct session *s)
 			/* A frame larger than the watermark must still fit. */
 			if (PROTO_FRAME_HDR + plen > s->read_high) {
 				s->read_high = PROTO_FRAME_HDR + plen;
-				bufferevent_setwatermark(s->bev, EV_READ, 0,
-				    s->read_high);
+				stream_set_watermarks(s->st, s->read_high,
+				    SESS_OUT_LOW);
 			}
+			stream_read_more(s->st);
 			return;
 		}
 		payload = evbuffer_pullup(in, PROTO_FRAME_HDR + plen);
@@ -292,16 +287,16 @@ process_frames(struct session *s)
 			return;
 		}
 		rc = handle_frame(s, type, payload + PROTO_FRAME_HDR, plen);
-		if (s->bev == NULL)
+		if (s->st == NULL)
 			return;
-		evbuffer_drain(bufferevent_get_input(s->bev),
+		evbuffer_drain(stream_input(s->st),
 		    PROTO_FRAME_HDR + plen);
 		if (rc == -1)
 			return;
 		if (s->read_high != SESS_IN_HIGH) {
 			s->read_high = SESS_IN_HIGH;
-			bufferevent_setwatermark(s->bev, EV_READ, 0,
-			    s->read_high);
+			stream_set_watermarks(s->st, s->read_high,
+			    SESS_OUT_LOW);
 		}
 	}
 }
@@ -373,7 +368,7 @@ on_hello(struct session *s, const uint8_t *p, size_t len)
 	proto_wbuf_reset(w);
 	proto_enc_hello_ok(w, h.max_version < PROTO_VERSION ? h.max_version :
 	    PROTO_VERSION);
-	bufferevent_write(s->bev, w->data, w->len);
+	evbuffer_add(stream_output(s->st), w->data, w->len);
 	set_state(s, SESS_OPEN);
 	return 0;
 }
@@ -480,7 +475,7 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	s->timeout_ms = o.timeout_ms;
 	proto_wbuf_reset(w);
 	proto_enc_empty(w, PROTO_OPEN_OK);
-	bufferevent_write(s->bev, w->data, w->len);
+	evbuffer_add(stream_output(s->st), w->data, w->len);
 	set_state(s, SESS_IDLE);
 	return 0;
 }
@@ -691,7 +686,7 @@ sess_resp_head(struct session *s, const struct hp_head *h)
 		schedule(s);
 		return;
 	}
-	bufferevent_write(s->bev, w->data, w->len);
+	evbuffer_add(stream_output(s->st), w->data, w->len);
 }
 
 /*
@@ -703,7 +698,7 @@ sess_resp_head(struct session *s, const struct hp_head *h)
 void
 sess_resp_body(struct session *s, struct evbuffer *src, size_t len)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *out = stream_output(s->st);
 	uint8_t hdr[PROTO_FRAME_HDR];
 	size_t n;
 
@@ -726,7 +721,7 @@ sess_resp_end(struct session *s, uint8_t flags)
 	s->resp_end = 1;
 	proto_wbuf_reset(w);
 	proto_enc_resp_end(w, flags);
-	bufferevent_write(s->bev, w->data, w->len);
+	evbuffer_add(stream_output(s->st), w->data, w->len);
 	set_state(s, s->req_end ? SESS_IDLE : SESS_DRAIN);
 	schedule(s);
 }
@@ -737,7 +732,7 @@ sess_upstream_error(struct session *s, int code, const char *msg,
 {
 	s->conn = NULL;
 	s->resp_end = 1;
-	if (s->bev == NULL)
+	if (s->st == NULL)
 		return;
 	send_error(s, code, msg, partial, expected);
 	set_state(s, s->req_end ? SESS_IDLE : SESS_DRAIN);
@@ -752,7 +747,7 @@ send_error(struct session *s, int code, const char *msg, uint64_t partial,
 	struct proto_error e;
 	const char *name = hpool_error_name(code);
 
-	if (s->bev == NULL)
+	if (s->st == NULL)
 		return;
 	memset(&e, 0, sizeof(e));
 	e.code = (uint16_t)code;
@@ -764,7 +759,7 @@ send_error(struct session *s, int code, const char *msg, uint64_t partial,
 	e.expected = expected;
 	proto_wbuf_reset(w);
 	proto_enc_error(w, &e);
-	bufferevent_write(s->bev, w->data, w->len);
+	evbuffer_add(stream_output(s->st), w->data, w->len);
 	log_debug("session %llu: error %s: %s", (unsigned long long)s->id,
 	    name, msg);
 }
@@ -799,8 +794,8 @@ sess_close(struct session *s)
 	if (c != NULL)
 		up_abort(c);
 	set_state(s, SESS_CLOSING);
-	if (s->bev != NULL)
-		bufferevent_disable(s->bev, EV_READ);
+	if (s->st != NULL)
+		stream_read_enable(s->st, 0);
 	/* Freed from the loop, never under a caller's feet. */
 	schedule(s);
 }
@@ -819,8 +814,8 @@ sess_free(struct session *s)
 	}
 	if (s->pool != NULL)
 		pool_unref(s->pool);
-	if (s->bev != NULL)
-		bufferevent_free(s->bev);
+	if (s->st != NULL)
+		stream_free(s->st);
 	if (s->head != NULL)
 		evbuffer_free(s->head);
 	if (s->defer != NULL)

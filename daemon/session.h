@@ -13,7 +13,7 @@
 
 #include "pool.h"
 
-struct bufferevent;
+struct stream;
 struct evbuffer;
 struct server;
 struct upconn;
@@ -42,7 +42,7 @@ struct session {
 	TAILQ_ENTRY(session)	 entry;		/* server->sessions */
 	TAILQ_ENTRY(session)	 wentry;	/* pool->waiters */
 	struct server		*srv;
-	struct bufferevent	*bev;
+	struct stream		*st;
 	enum sess_state		 state;
 	uint64_t		 id;
 	pid_t			 peer_pid;	/* SO_PEERCRED */

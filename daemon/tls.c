@@ -268,9 +268,8 @@ tls_ctx_new(const struct proto_open *o, int *code, char *err, size_t errlen)
 	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	/* No read-ahead: bytes OpenSSL buffered beyond a record raise no
-	 * socket event, and a bufferevent paused by backpressure would not
-	 * come back for them. */
+	/* Read-ahead is turned on per connection by stream.c, which knows
+	 * to look for records OpenSSL buffered when reading resumes. */
 	ERR_clear_error();
 	return ctx;
 fail:

@@ -5,8 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include <sys/uio.h>
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +12,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
@@ -29,26 +25,26 @@
 #include "pool.h"
 #include "server.h"
 #include "session.h"
+#include "stream.h"
 #include "tls.h"
 #include "upstream.h"
 
 /*
- * Backpressure: libevent stops reading the upstream socket once this much
+ * Backpressure: the stream stops reading the upstream socket once this much
  * response is buffered; the session pauses us earlier when the client is
  * slow (see up_resume). The write low-water mark wakes the session to
  * send more request body once the socket has taken most of what we gave.
  */
 #define UP_READ_HIGH	(256 * 1024)
 #define UP_WRITE_LOW	(64 * 1024)
-#define UP_IO_MAX	(128 * 1024)	/* bytes per read/write syscall */
 
 static void	timer_cb(evutil_socket_t, short, void *);
 static void	dns_cb(int, struct evutil_addrinfo *, void *);
 static void	try_next_addr(struct upconn *);
 static void	connect_failed(struct upconn *, int, const char *);
-static void	read_cb(struct bufferevent *, void *);
-static void	write_cb(struct bufferevent *, void *);
-static void	event_cb(struct bufferevent *, short, void *);
+static void	read_cb(struct stream *, void *);
+static void	write_cb(struct stream *, void *);
+static void	event_cb(struct stream *, short, void *);
 static void	process_input(struct upconn *, int eof);
 static void	exchange_error(struct upconn *, int, const char *, uint64_t,
 		    int64_t);
@@ -60,7 +56,6 @@ static void	connected(struct upconn *);
 static void	tcp_up(struct upconn *);
 static void	tunnel_input(struct upconn *, int eof);
 static int	head_complete(struct evbuffer *, size_t *);
-static void	read_more(struct upconn *);
 
 struct upconn *
 up_new(struct pool *p)
@@ -70,7 +65,6 @@ up_new(struct pool *p)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->pool = p;
-	c->fd = -1;
 	c->id = p->srv->stats.upstream_connects + 1;
 	c->state = UP_CLOSED;
 	c->idle_timer = evtimer_new(p->srv->base, timer_cb, c);
@@ -88,19 +82,16 @@ up_free(struct upconn *c)
 		evdns_getaddrinfo_cancel(c->dns);	/* calls dns_cb */
 	if (c->addrs != NULL)
 		evutil_freeaddrinfo(c->addrs);
-	if (c->bev != NULL && c->tls_clean) {
+	if (c->st != NULL && c->tls_clean && stream_ssl(c->st) != NULL) {
 		/* OpenSSL forgets the session of a connection freed without a
 		 * shutdown; a clean close keeps it for resumption. */
-		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		SSL *ssl = stream_ssl(c->st);
 
 		if (SSL_shutdown(ssl) < 0)
 			ERR_clear_error();
 		SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 	}
-	if (c->bev != NULL)
-		bufferevent_free(c->bev);
-	if (c->fd != -1)
-		close(c->fd);
+	stream_free(c->st);
 	event_free(c->idle_timer);
 	free(c);
 }
@@ -141,7 +132,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		pool_conn_gone(c);
 		return;
 	case UP_CONNECTING:
-		if (c->dns != NULL || c->bev != NULL || c->addrs != NULL) {
+		if (c->dns != NULL || c->st != NULL || c->addrs != NULL) {
 			connect_failed(c, HPOOL_E_TIMEOUT, "timed out");
 			return;
 		}
@@ -251,28 +242,20 @@ try_next_addr(struct upconn *c)
 		}
 		/* Requests are written whole; don't hold the last segment. */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		/* The fd stays ours: a TLS bufferevent takes it over once
-		 * TCP is up. */
-		c->bev = bufferevent_socket_new(c->pool->srv->base, fd, 0);
-		if (c->bev == NULL) {
+		/* The stream owns the socket from here, TLS or not. */
+		if ((c->st = stream_new(c->pool->srv->base, fd)) == NULL) {
 			close(fd);
 			c->last_errno = ENOMEM;
 			continue;
 		}
-		c->fd = fd;
-		bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-		bufferevent_setwatermark(c->bev, EV_READ, 0, UP_READ_HIGH);
-		bufferevent_setwatermark(c->bev, EV_WRITE, UP_WRITE_LOW, 0);
-		bufferevent_set_max_single_read(c->bev, UP_IO_MAX);
-		bufferevent_set_max_single_write(c->bev, UP_IO_MAX);
-		if (bufferevent_socket_connect(c->bev, ai->ai_addr,
-		    (int)ai->ai_addrlen) == 0)
+		stream_setcb(c->st, read_cb, write_cb, event_cb, c);
+		stream_set_watermarks(c->st, UP_READ_HIGH, UP_WRITE_LOW);
+		if (stream_connect(c->st, ai->ai_addr,
+		    (socklen_t)ai->ai_addrlen) == 0)
 			return;
 		c->last_errno = errno ? errno : ECONNREFUSED;
-		bufferevent_free(c->bev);
-		c->bev = NULL;
-		close(c->fd);
-		c->fd = -1;
+		stream_free(c->st);
+		c->st = NULL;
 	}
 	errno_message(msg, sizeof(msg), c->last_errno);
 	connect_failed(c, hpool_error_from_errno(c->last_errno), msg);
@@ -299,10 +282,7 @@ errno_message(char *buf, size_t len, int err)
 static void
 set_timeout(struct upconn *c, unsigned rd_ms, unsigned wr_ms)
 {
-	struct timeval rd = ms_tv(rd_ms), wr = ms_tv(wr_ms);
-
-	bufferevent_set_timeouts(c->bev, rd_ms ? &rd : NULL,
-	    wr_ms ? &wr : NULL);
+	stream_set_timeouts(c->st, rd_ms, wr_ms);
 }
 
 void
@@ -322,20 +302,20 @@ up_begin(struct upconn *c, struct session *s, int is_head)
 	c->eof_seen = 0;
 	c->nrequests++;
 	set_timeout(c, ms, ms);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	stream_read_enable(c->st, 1);
 }
 
 void
 up_write(struct upconn *c, const void *p, size_t n)
 {
-	if (evbuffer_add(bufferevent_get_output(c->bev), p, n) == -1)
+	if (evbuffer_add(stream_output(c->st), p, n) == -1)
 		c->reusable = 0;	/* the exchange fails on its own */
 }
 
 size_t
 up_output_len(const struct upconn *c)
 {
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
+	return evbuffer_get_length(stream_output(c->st));
 }
 
 void
@@ -350,7 +330,7 @@ up_resume(struct upconn *c)
 	if (!c->paused)
 		return;
 	c->paused = 0;
-	bufferevent_enable(c->bev, EV_READ);
+	stream_read_enable(c->st, 1);
 	/* Bytes already buffered raise no new read event. */
 	process_input(c, 0);
 }
@@ -361,14 +341,14 @@ up_check_idle(struct upconn *c)
 	char b;
 	ssize_t n;
 
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+	if (evbuffer_get_length(stream_input(c->st)) != 0)
 		return 0;
 	/* TLS: session tickets may sit unread in the socket; an EOF or a
-	 * stray record is seen by the bufferevent's callbacks instead. */
+	 * stray record is seen by the stream's callbacks instead. */
 	if (c->pool->tls_ctx != NULL)
 		return 1;
 	/* The server may have closed since the loop last looked. */
-	n = recv(bufferevent_getfd(c->bev), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	n = recv(stream_fd(c->st), &b, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n == 0 || n > 0)
 		return 0;
 	return errno == EAGAIN || errno == EWOULDBLOCK;
@@ -382,7 +362,7 @@ up_set_idle(struct upconn *c)
 
 	/* Idle: any byte or EOF from the server retires the connection. */
 	set_timeout(c, 0, 0);
-	bufferevent_enable(c->bev, EV_READ);
+	stream_read_enable(c->st, 1);
 	evtimer_add(c->idle_timer, &tv);
 }
 
@@ -394,20 +374,20 @@ up_abort(struct upconn *c)
 }
 
 static void
-read_cb(struct bufferevent *bev, void *arg)
+read_cb(struct stream *st, void *arg)
 {
 	struct upconn *c = arg;
 
-	(void)bev;
+	(void)st;
 	switch (c->state) {
 	case UP_IDLE:
 		log_debug("conn %llu: %zu unexpected bytes while idle",
 		    (unsigned long long)c->id,
-		    evbuffer_get_length(bufferevent_get_input(c->bev)));
+		    evbuffer_get_length(stream_input(c->st)));
 		pool_conn_gone(c);
 		return;
 	case UP_ACTIVE:
-		read_more(c);
+		process_input(c, 0);
 		return;
 	case UP_CONNECTING:
 		if (c->tunnel_state == 1)
@@ -419,25 +399,25 @@ read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-write_cb(struct bufferevent *bev, void *arg)
+write_cb(struct stream *st, void *arg)
 {
 	struct upconn *c = arg;
 
-	(void)bev;
+	(void)st;
 	if (c->state == UP_ACTIVE && c->sess != NULL && !c->req_done)
 		sess_upstream_writable(c->sess);
 }
 
 static void
-event_cb(struct bufferevent *bev, short what, void *arg)
+event_cb(struct stream *st, short what, void *arg)
 {
 	struct upconn *c = arg;
 	char msg[128];
-	int err = EVUTIL_SOCKET_ERROR();
+	int err = errno;
 
-	(void)bev;
+	(void)st;
 	if (c->state == UP_CONNECTING) {
-		if (what & BEV_EVENT_CONNECTED) {
+		if (what & STREAM_CONNECTED) {
 			if (c->tls_handshaking)
 				connected(c);
 			else
@@ -445,7 +425,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		if (c->tunnel_state == 1) {
-			if (what & BEV_EVENT_EOF) {
+			if (what & STREAM_EOF) {
 				tunnel_input(c, 1);
 				return;
 			}
@@ -456,11 +436,10 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		}
 		if (c->tls_handshaking) {
 			/* No other address: the server is there, TLS failed. */
-			int code = tls_error(bufferevent_openssl_get_ssl(c->bev),
-			    bufferevent_get_openssl_error(c->bev), msg,
-			    sizeof(msg));
+			int code = tls_error(stream_ssl(c->st),
+			    stream_ssl_error(c->st), msg, sizeof(msg));
 
-			if (what & BEV_EVENT_EOF && code == HPOOL_E_SSL_ERROR &&
+			if (what & STREAM_EOF && code == HPOOL_E_SSL_ERROR &&
 			    err == 0)
 				snprintf(msg, sizeof(msg), "[SSL: "
 				    "UNEXPECTED_EOF_WHILE_READING] EOF occurred "
@@ -469,10 +448,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		c->last_errno = err ? err : ECONNREFUSED;
-		bufferevent_free(c->bev);
-		c->bev = NULL;
-		close(c->fd);
-		c->fd = -1;
+		stream_free(c->st);
+		c->st = NULL;
 		try_next_addr(c);
 		return;
 	}
@@ -482,11 +459,11 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (c->state != UP_ACTIVE)
 		return;
-	if (what & BEV_EVENT_EOF) {
+	if (what & STREAM_EOF) {
 		process_input(c, 1);
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
+	if (what & STREAM_TIMEOUT) {
 		exchange_error(c, HPOOL_E_TIMEOUT, "timed out", 0, -1);
 		return;
 	}
@@ -494,17 +471,17 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	 * server dropped it while idle; the session may retry. */
 	if (c->phase == UP_PH_HEAD && c->resp_bytes == 0 &&
 	    c->nrequests > 1 && evbuffer_get_length(
-	    bufferevent_get_input(c->bev)) == 0 &&
+	    stream_input(c->st)) == 0 &&
 	    (err == ECONNRESET || err == EPIPE)) {
 		exchange_error(c, -1, NULL, 0, -1);
 		return;
 	}
 	if (c->pool->tls_ctx != NULL) {
-		unsigned long e = bufferevent_get_openssl_error(c->bev);
+		unsigned long e = stream_ssl_error(c->st);
 
 		if (e != 0) {
-			int code = tls_error(bufferevent_openssl_get_ssl(c->bev),
-			    e, msg, sizeof(msg));
+			int code = tls_error(stream_ssl(c->st), e, msg,
+			    sizeof(msg));
 
 			exchange_error(c, code, msg, 0, -1);
 			return;
@@ -524,9 +501,9 @@ tcp_up(struct upconn *c)
 	if (p->tunnel_request != NULL && c->tunnel_state == 0) {
 		c->tunnel_state = 1;
 		c->head_scanned = 0;
-		bufferevent_write(c->bev, p->tunnel_request,
+		evbuffer_add(stream_output(c->st), p->tunnel_request,
 		    p->tunnel_request_len);
-		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+		stream_read_enable(c->st, 1);
 		return;
 	}
 	if (p->tls_ctx != NULL)
@@ -540,7 +517,7 @@ tcp_up(struct upconn *c)
 static void
 tunnel_input(struct upconn *c, int eof)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = stream_input(c->st);
 	struct hp_head head;
 	struct hp_error err;
 	size_t len = evbuffer_get_length(in), want, consumed;
@@ -590,14 +567,14 @@ tunnel_input(struct upconn *c, int eof)
 		return;
 	}
 	c->tunnel_state = 2;
-	bufferevent_disable(c->bev, EV_READ);
+	stream_read_enable(c->st, 0);
 	if (c->pool->tls_ctx != NULL)
 		start_tls(c);
 	else
 		connected(c);
 }
 
-/* TCP is up: hand the socket to a TLS bufferevent for the handshake. */
+/* TCP is up: run the TLS handshake on the same stream. */
 static void
 start_tls(struct upconn *c)
 {
@@ -609,23 +586,10 @@ start_tls(struct upconn *c)
 		connect_failed(c, HPOOL_E_SSL_ERROR, msg);
 		return;
 	}
-	bufferevent_free(c->bev);
-	c->bev = bufferevent_openssl_socket_new(c->pool->srv->base, c->fd, ssl,
-	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		SSL_free(ssl);
-		connect_failed(c, HPOOL_E_MEMORY, "hpoold: out of memory");
-		return;
-	}
-	c->fd = -1;		/* the bufferevent closes it now */
 	c->tls_handshaking = 1;
-	/* Servers often close without close_notify: that is EOF, as with
-	 * Python's suppress_ragged_eofs. */
-	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, UP_READ_HIGH);
-	bufferevent_setwatermark(c->bev, EV_WRITE, UP_WRITE_LOW, 0);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	/* Servers often close without close_notify: the stream reports that
+	 * as EOF, as Python's suppress_ragged_eofs does. */
+	stream_start_tls(c->st, ssl);
 }
 
 static void
@@ -640,7 +604,7 @@ connected(struct upconn *c)
 	if (c->tls_handshaking) {
 		c->tls_handshaking = 0;
 		c->tls_clean = 1;
-		ssl = bufferevent_openssl_get_ssl(c->bev);
+		ssl = stream_ssl(c->st);
 		if (SSL_session_reused(ssl))
 			srv->stats.tls_resumed++;
 		else
@@ -649,68 +613,8 @@ connected(struct upconn *c)
 		    (unsigned long long)c->id, SSL_session_reused(ssl) ?
 		    "resumed" : "full", SSL_get_version(ssl));
 	}
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	stream_read_enable(c->st, 0);
 	pool_conn_ready(c->pool, c);
-}
-
-/*
- * libevent 2.1 reads at most 4 KiB per read event (EVBUFFER_MAX_READ), so
- * a plain connection would cost an epoll round and two syscalls per 4 KiB
- * of body. Once woken, take what the socket holds, up to the watermark,
- * in 64 KiB reads. (TLS bufferevents read whole records on their own.)
- */
-static void
-read_more(struct upconn *c)
-{
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	struct evbuffer_iovec v[2];
-	size_t left;
-	ssize_t n;
-	char msg[128];
-	int nv, i, eof = 0;
-
-	if (c->pool->tls_ctx != NULL || c->paused) {
-		process_input(c, 0);
-		return;
-	}
-	/* A socket bufferevent keeps its input's end frozen outside its own
-	 * reads; open it for ours. */
-	evbuffer_unfreeze(in, 0);
-	while (evbuffer_get_length(in) < UP_READ_HIGH) {
-		if ((nv = evbuffer_reserve_space(in, 65536, v, 2)) <= 0)
-			break;
-		n = readv(bufferevent_getfd(c->bev), (struct iovec *)v, nv);
-		if (n <= 0) {
-			evbuffer_commit_space(in, v, 0);
-			if (n == 0)
-				eof = 1;
-			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR) {
-				int err = errno;
-
-				evbuffer_freeze(in, 0);
-				process_input(c, 0);
-				if (c->state != UP_ACTIVE || c->sess == NULL)
-					return;
-				errno_message(msg, sizeof(msg), err);
-				exchange_error(c, hpool_error_from_errno(err),
-				    msg, 0, -1);
-				return;
-			}
-			break;
-		}
-		for (left = (size_t)n, i = 0; i < nv; i++) {
-			if (v[i].iov_len > left)
-				v[i].iov_len = left;
-			left -= v[i].iov_len;
-		}
-		evbuffer_commit_space(in, v, nv);
-		if ((size_t)n < 65536)
-			break;		/* the socket is empty */
-	}
-	evbuffer_freeze(in, 0);
-	/* At EOF libevent would not tell us again: end the body here. */
-	process_input(c, eof);
 }
 
 /*
@@ -743,7 +647,7 @@ head_complete(struct evbuffer *in, size_t *scanned)
 static void
 process_input(struct upconn *c, int eof)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = stream_input(c->st);
 	struct hp_head head;
 	struct hp_error err;
 	struct evbuffer_iovec v;
@@ -759,11 +663,15 @@ process_input(struct upconn *c, int eof)
 	while (c->state == UP_ACTIVE && c->sess != NULL && !c->paused) {
 		len = evbuffer_get_length(in);
 		if (c->phase == UP_PH_HEAD) {
-			if (len == 0 && !eof)
+			if (len == 0 && !eof) {
+				stream_read_more(c->st);
 				return;
+			}
 			if (!eof && len < HP_MAXHEAD &&
-			    !head_complete(in, &c->head_scanned))
+			    !head_complete(in, &c->head_scanned)) {
+				stream_read_more(c->st);
 				return;
+			}
 			want = len < HP_MAXHEAD ? len : HP_MAXHEAD;
 			buf = evbuffer_pullup(in, (ev_ssize_t)want);
 			memset(&head, 0, sizeof(head));
@@ -775,7 +683,9 @@ process_input(struct upconn *c, int eof)
 					exchange_error(c, HPOOL_E_HTTP_EXCEPTION,
 					    "response head too large or cut",
 					    0, -1);
+					return;
 				}
+				stream_read_more(c->st);
 				return;
 			}
 			if (rc == HP_ERROR) {
@@ -839,7 +749,7 @@ process_input(struct upconn *c, int eof)
 			c->resp_bytes += consumed;
 			if (sess_output_len(c->sess) > UP_READ_HIGH) {
 				c->paused = 1;
-				bufferevent_disable(c->bev, EV_READ);
+				stream_read_enable(c->st, 0);
 			}
 			continue;
 		}
@@ -867,8 +777,10 @@ process_input(struct upconn *c, int eof)
 			    c->body.received, -1);
 			return;
 		}
-		if (consumed == 0)
+		if (consumed == 0) {
+			stream_read_more(c->st);
 			return;		/* wait for more bytes */
+		}
 	}
 }
 
@@ -898,7 +810,7 @@ static void
 exchange_done(struct upconn *c)
 {
 	struct session *s = c->sess;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = stream_input(c->st);
 	int reusable;
 	uint8_t flags = 0;
 

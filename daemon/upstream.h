@@ -12,7 +12,7 @@
 
 #include "http_parse.h"
 
-struct bufferevent;
+struct stream;
 struct event;
 struct evdns_getaddrinfo_request;
 struct evutil_addrinfo;
@@ -36,14 +36,12 @@ struct upconn {
 	TAILQ_ENTRY(upconn)	 entry;
 	struct pool		*pool;
 	enum up_state		 state;
-	struct bufferevent	*bev;
+	struct stream		*st;
 	struct event		*idle_timer;
 	struct evdns_getaddrinfo_request *dns;
 	struct evutil_addrinfo	*addrs;		/* DNS answer */
 	struct evutil_addrinfo	*next_addr;	/* next to try on failure */
 	int			 last_errno;
-	int			 fd;		/* ours to close; -1 once a TLS
-						 * bufferevent owns it */
 	int			 tls_handshaking;
 	int			 tunnel_state;	/* 0 none, 1 CONNECT sent, 2 done */
 	int			 tls_clean;	/* handshake done, no error: its

@@ -350,6 +350,12 @@ hpool_conn_socket_path(const hpool_conn *c)
 	return c->socket_path;
 }
 
+int
+hpool_conn_fileno(const hpool_conn *c)
+{
+	return link_alive(c->link) ? c->link->fd : -1;
+}
+
 /* A response is freed: the conn stops pointing at it. */
 void
 conn_forget_response(hpool_conn *c, hpool_response *r)

@@ -266,6 +266,13 @@ const char *hpool_conn_host(const hpool_conn *conn);
 int	 hpool_conn_port(const hpool_conn *conn);
 /* The socket path this connection uses (after the search). */
 const char *hpool_conn_socket_path(const hpool_conn *conn);
+/*
+ * conn.sock.fileno(): the Unix socket of this connection's session with
+ * hpoold, -1 while there is none (before the first request or connect(),
+ * after close()). Its bytes are protocol frames: use it to poll() for a
+ * response before getresponse(), never to read or write.
+ */
+int	 hpool_conn_fileno(const hpool_conn *conn);
 
 /* connect(): open the session with hpoold now (request() does it too). */
 int	 hpool_conn_connect(hpool_conn *conn);
