@@ -432,6 +432,19 @@ worker_event(void *arg)
 		for (i = 0; i < n; i++) {
 			if (!due[i])
 				continue;
+			/* after an error: open the session first, so that
+			 * its socket turns readable for the response only */
+			if (hpool_conn_fileno(c[i]) == -1 &&
+			    hpool_conn_connect(c[i]) != HPOOL_OK) {
+				if (w->errors++ == 0)
+					snprintf(w->first_error,
+					    sizeof(w->first_error), "%s: %s",
+					    hpool_error_name(hpool_conn_error(
+					    c[i])->code),
+					    hpool_conn_error(c[i])->message);
+				hpool_conn_close(c[i]);
+				continue;
+			}
 			clock_gettime(CLOCK_MONOTONIC, &t0[i]);
 			if (send_request(c[i], o->url.path, why,
 			    sizeof(why)) == -1) {

@@ -534,6 +534,10 @@ do_read(struct stream *s)
 		if (s->rd_blocked)
 			break;
 	}
+	/* A read that found nothing leaves an empty chain reserved: give
+	 * it back, or every idle connection keeps one. */
+	if (got == 0 && evbuffer_get_length(s->in) == 0)
+		evbuffer_drain(s->in, 0);
 	if (got > 0) {
 		s->rd_since = now_ms();
 		if (s->readcb != NULL) {

@@ -270,7 +270,9 @@ const char *hpool_conn_socket_path(const hpool_conn *conn);
  * conn.sock.fileno(): the Unix socket of this connection's session with
  * hpoold, -1 while there is none (before the first request or connect(),
  * after close()). Its bytes are protocol frames: use it to poll() for a
- * response before getresponse(), never to read or write.
+ * response before getresponse(), never to read or write. A session opened
+ * by the first request (not by connect()) is readable early, with hpoold's
+ * replies to its handshake: connect() first to poll for responses only.
  */
 int	 hpool_conn_fileno(const hpool_conn *conn);
 
