@@ -1,7 +1,6 @@
 /* link.c: owns the Unix-socket session with hpoold: connect, handshake,
  * frame I/O with bounded waits. */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,7 +63,7 @@ link_connect(struct link *l, struct hpool_error *err)
 {
 	struct sockaddr_un sun;
 	struct timeval tv;
-	int fd, flags;
+	int fd;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -76,13 +75,25 @@ link_connect(struct link *l, struct hpool_error *err)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return errfmt_errno(err, hpool_error_from_errno(errno), errno,
 		    "socket");
-	/* A blocking AF_UNIX connect waits for backlog room at most this. */
+	/*
+	 * The socket stays blocking. A blocking AF_UNIX connect waits for
+	 * backlog room at most the timeout; a receive waits at most the
+	 * timeout too, in the recv() itself (one system call for a response
+	 * that is not there yet, where recv, poll, recv made three). Sends
+	 * use MSG_DONTWAIT and poll().
+	 */
 	if (l->wait_ms >= 0) {
 		tv.tv_sec = l->wait_ms / 1000;
 		tv.tv_usec = (l->wait_ms % 1000) * 1000;
 		if (tv.tv_sec == 0 && tv.tv_usec == 0)
 			tv.tv_usec = 1000;
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+		    sizeof(tv)) == -1 || setsockopt(fd, SOL_SOCKET,
+		    SO_RCVTIMEO, &tv, sizeof(tv)) == -1) {
+			errfmt_errno(err, HPOOL_E_OS_ERROR, errno, "setsockopt");
+			close(fd);
+			return HPOOL_E_OS_ERROR;
+		}
 	}
 	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		if (errno == EINTR)
@@ -93,12 +104,6 @@ link_connect(struct link *l, struct hpool_error *err)
 		    "cannot connect to hpoold at %s", l->path);
 		close(fd);
 		return err ? err->code : HPOOL_E_DAEMON_UNAVAILABLE;
-	}
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
-		errfmt_errno(err, HPOOL_E_OS_ERROR, errno, "fcntl");
-		close(fd);
-		return HPOOL_E_OS_ERROR;
 	}
 	l->fd = fd;
 	return HPOOL_OK;
@@ -335,7 +340,6 @@ link_fill(struct link *l, size_t need, struct hpool_error *err)
 {
 	uint8_t *nb;
 	ssize_t n;
-	int rc;
 
 	if (l->rcap - l->roff < need) {
 		memmove(l->rbuf, l->rbuf + l->roff, l->rlen - l->roff);
@@ -352,8 +356,10 @@ link_fill(struct link *l, size_t need, struct hpool_error *err)
 		l->rcap = need;
 	}
 	while (l->rlen - l->roff < need) {
+		/* blocking, for at most SO_RCVTIMEO; a zero wait (only
+		 * when salvaging an error) must not block at all */
 		n = recv(l->fd, l->rbuf + l->rlen, l->rcap - l->rlen,
-		    MSG_DONTWAIT);
+		    l->wait_ms == 0 ? MSG_DONTWAIT : 0);
 		if (n > 0) {
 			l->rlen += (size_t)n;
 			continue;
@@ -363,9 +369,10 @@ link_fill(struct link *l, size_t need, struct hpool_error *err)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if ((rc = link_wait(l, POLLIN, err)) != HPOOL_OK)
-				return rc;
-			continue;
+			/* SO_RCVTIMEO ran out: the session is in an unknown
+			 * state now, end it (as link_wait does) */
+			link_close(l);
+			return errfmt_set(err, HPOOL_E_TIMEOUT, "timed out");
 		}
 		return link_lost(l, err, errno);
 	}

@@ -185,6 +185,22 @@ def free_port():
 		s.close()
 
 
+def free_ports(n):
+	"""n distinct free loopback TCP ports: all bound at once, so that two
+	calls cannot hand out the same port (an nginx given one port twice
+	serves both names from the first server block)."""
+	socks = []
+	try:
+		for _ in range(n):
+			s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+			socks.append(s)
+			s.bind(("127.0.0.1", 0))
+		return [s.getsockname()[1] for s in socks]
+	finally:
+		for s in socks:
+			s.close()
+
+
 def closed_port():
 	"""A loopback port that refuses connections: bound, never listened."""
 	s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -7,7 +7,7 @@ import subprocess
 import time
 
 import harness
-from harness import SetupError, free_port, spawn, tcp_accepts, wait_until
+from harness import SetupError, free_ports, spawn, tcp_accepts, wait_until
 
 CA_CNF = """[ca]
 default_ca = c
@@ -98,7 +98,7 @@ class TlsNginx:
 	def __init__(self, env, certs):
 		self.env = env
 		self.certs = certs
-		self.ports = {n: free_port() for n in self.NAMES}
+		self.ports = dict(zip(self.NAMES, free_ports(len(self.NAMES))))
 		t = env.path("tls-nginx")
 		os.makedirs(os.path.join(t, "www"))
 		with open(os.path.join(t, "www", "index.html"), "w") as f:
