@@ -43,6 +43,7 @@ static void	event_cb(struct stream *, short, void *);
 static void	defer_cb(evutil_socket_t, short, void *);
 static void	process(struct session *);
 static void	process_frames(struct session *);
+static void	frame_cut(struct session *);
 static int	handle_frame(struct session *, uint8_t, const uint8_t *,
 		    size_t);
 static int	on_hello(struct session *, const uint8_t *, size_t);
@@ -262,7 +263,7 @@ process_frames(struct session *s)
 		if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ev_ssize_t)
 		    sizeof(hdr)) {
 			if (evbuffer_get_length(in) > 0)
-				stream_read_more(s->st);	/* a part */
+				frame_cut(s);
 			return;
 		}
 		rc = proto_frame_peek(hdr, sizeof(hdr), &type, &plen);
@@ -278,7 +279,7 @@ process_frames(struct session *s)
 				stream_set_watermarks(s->st, s->read_high,
 				    SESS_OUT_LOW);
 			}
-			stream_read_more(s->st);
+			frame_cut(s);
 			return;
 		}
 		payload = evbuffer_pullup(in, PROTO_FRAME_HDR + plen);
@@ -299,6 +300,20 @@ process_frames(struct session *s)
 			    SESS_OUT_LOW);
 		}
 	}
+}
+
+/*
+ * Part of a frame is in: the rest is due now. Between requests that means
+ * the I/O timeout, not the (long) idle one, as PROTOCOL.md says; the
+ * clock starts at this part.
+ */
+static void
+frame_cut(struct session *s)
+{
+	stream_read_more(s->st);
+	if (s->state == SESS_IDLE)
+		stream_set_timeouts(s->st, sess_io_timeout(s),
+		    s->srv->cfg.client_write_timeout_ms);
 }
 
 static int

@@ -301,7 +301,10 @@ up_begin(struct upconn *c, struct session *s, int is_head)
 	c->paused = 0;
 	c->eof_seen = 0;
 	c->nrequests++;
-	set_timeout(c, ms, ms);
+	/* The server's answer is due once the whole request is out (as
+	 * http.client reads only after sending): until then only writing
+	 * is timed, and the session times the client's body frames. */
+	set_timeout(c, 0, ms);
 	stream_read_enable(c->st, 1);
 }
 
@@ -321,7 +324,13 @@ up_output_len(const struct upconn *c)
 void
 up_request_done(struct upconn *c)
 {
+	unsigned ms;
+
 	c->req_done = 1;
+	if (c->sess != NULL) {
+		ms = sess_io_timeout(c->sess);
+		set_timeout(c, ms, ms);
+	}
 }
 
 void
