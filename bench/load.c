@@ -7,6 +7,10 @@
  *                                   processes for -d seconds; one JSON
  *                                   line with requests/s, latency
  *                                   percentiles and body bytes/s
+ *   load --raw [opts] http://URL    the same loop, one blocking thread
+ *                                   per plain HTTP/1.1 keep-alive
+ *                                   connection, no libhpool (a client
+ *                                   of the same shape for haproxy)
  *   load --sessions M [opts] URL    open M sessions (HELLO/OPEN done),
  *                                   print "ready M", hold them until a
  *                                   line or EOF on stdin, then close
@@ -21,6 +25,10 @@
  * closed loop, like wrk's connections).
  */
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netdb.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -67,6 +75,7 @@ struct opts {
 	int		 conns;
 	int		 procs;
 	int		 event;		/* -m event: one poll loop per process */
+	int		 raw;		/* --raw: plain HTTP over TCP, no libhpool */
 	double		 duration;
 	double		 timeout;
 	long		 sessions;	/* --sessions */
@@ -112,8 +121,14 @@ static int	one_request(hpool_conn *, const char *, char *, uint64_t *,
 static int	send_request(hpool_conn *, const char *, char *, size_t);
 static int	read_response(hpool_conn *, char *, uint64_t *, char *,
 		    size_t);
+static int	read_some(hpool_conn *, hpool_response **, char *,
+		    uint64_t *, char *, size_t);
 static void	*worker_main(void *);
 static void	*worker_event(void *);
+static void	*worker_raw(void *);
+static int	raw_connect(const struct url *, double);
+static int	raw_request(int, const struct url *, char *, size_t,
+		    uint64_t *, char *, size_t);
 static int	run_process(const struct opts *, int nthreads,
 		    struct timespec start, struct timespec end,
 		    struct result *);
@@ -126,7 +141,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: load [-S SOCKET] [-c SESSIONS] [-P PROCS] [-d SECONDS]\n"
-	    "            [-m threads|event]\n"
+	    "            [-m threads|event] [--raw]\n"
 	    "            [--cacert FILE] [-k] [--timeout SECONDS] URL\n"
 	    "       load --sessions M [-S SOCKET] [--cacert FILE] URL\n"
 	    "       load --idle-conns N [--batch K] [--sources A,B,...]\n"
@@ -323,6 +338,56 @@ fail:
 	return -1;
 }
 
+/*
+ * -m event: take what has come for c's response without waiting for more
+ * (as a wrk thread reads what a socket has): getresponse() when *rp is
+ * NULL, then read1() while hpool_response_ready() says it will not
+ * wait. 1: the response is whole (*rp freed), 0: poll again, -1: error.
+ */
+static int
+read_some(hpool_conn *c, hpool_response **rp, char *buf, uint64_t *bytes,
+    char *why, size_t whylen)
+{
+	size_t n;
+	int rc, first = 0;
+
+	if (*rp == NULL) {
+		if ((rc = hpool_conn_getresponse(c, rp)) != HPOOL_OK) {
+			snprintf(why, whylen, "%s: %s", hpool_error_name(rc),
+			    hpool_conn_error(c)->message);
+			return -1;
+		}
+		if (hpool_response_status(*rp) != 200) {
+			snprintf(why, whylen, "HTTP status %d",
+			    hpool_response_status(*rp));
+			hpool_response_free(*rp);
+			*rp = NULL;
+			return -1;
+		}
+		first = 1;
+	}
+	/* the socket was readable: one read1() takes what came; after
+	 * getresponse() only what is buffered is taken */
+	while (!first || hpool_response_ready(*rp)) {
+		first = 1;
+		if ((rc = hpool_response_read1(*rp, buf, READ_CHUNK, &n)) !=
+		    HPOOL_OK) {
+			snprintf(why, whylen, "%s: %s", hpool_error_name(rc),
+			    hpool_response_error(*rp)->message);
+			hpool_response_free(*rp);
+			*rp = NULL;
+			return -1;
+		}
+		if (n == 0) {
+			hpool_response_free(*rp);
+			*rp = NULL;
+			return 1;
+		}
+		*bytes += n;
+	}
+	return 0;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -380,9 +445,10 @@ worker_main(void *arg)
 /*
  * -m event: this thread drives w->nsess sessions at once, as a wrk thread
  * drives its connections: every session has one request in flight; epoll
- * says whose response has come, that response is read with the ordinary
- * blocking calls (getresponse, read), then the session's next request
- * goes out.
+ * says whose response has bytes, read_some() takes what has come
+ * (read1() while hpool_response_ready()), and once the body has ended the
+ * session's next request goes out. A 1 MiB body is thus read as it
+ * arrives, interleaved with the other sessions', never waited for whole.
  */
 static void *
 worker_event(void *arg)
@@ -393,12 +459,15 @@ worker_event(void *arg)
 	struct epoll_event ev, *evs = NULL;
 	struct timespec now, *t0 = NULL;
 	hpool_conn **c;
+	hpool_response **resp = NULL;
 	char *buf = NULL, why[640];
 	uint64_t us;
 	int i, k, n = w->nsess, ms, nev, fd, epfd, *fds = NULL, *due = NULL;
+	int rc;
 
 	c = calloc((size_t)n, sizeof(*c));
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 || c == NULL ||
+	    (resp = calloc((size_t)n, sizeof(*resp))) == NULL ||
 	    (evs = calloc((size_t)n, sizeof(*evs))) == NULL ||
 	    (t0 = calloc((size_t)n, sizeof(*t0))) == NULL ||
 	    (fds = calloc((size_t)n, sizeof(*fds))) == NULL ||
@@ -476,9 +545,12 @@ worker_event(void *arg)
 		}
 		for (k = 0; k < nev; k++) {
 			i = (int)evs[k].data.u32;
+			rc = read_some(c[i], &resp[i], buf, &w->body_bytes, why,
+			    sizeof(why));
+			if (rc == 0)
+				continue;	/* more of the body to come */
 			due[i] = 1;
-			if (read_response(c[i], buf, &w->body_bytes, why,
-			    sizeof(why)) == -1) {
+			if (rc == -1) {
 				if (w->errors++ == 0)
 					snprintf(w->first_error,
 					    sizeof(w->first_error), "%s", why);
@@ -496,8 +568,11 @@ worker_event(void *arg)
 		}
 	}
 out:
+	for (i = 0; resp != NULL && i < n; i++)
+		hpool_response_free(resp[i]);
 	for (i = 0; c != NULL && i < n; i++)
 		hpool_conn_free(c[i]);
+	free(resp);
 	if (epfd != -1)
 		close(epfd);
 	free(c);
@@ -509,6 +584,153 @@ out:
 	return NULL;
 }
 
+/*
+ * --raw (with -m threads): the same closed loop without libhpool or
+ * hpoold: one blocking thread per keep-alive HTTP/1.1 connection to the
+ * URL (plain http://, e.g. haproxy's frontend), GET and the whole body per
+ * request. It gives a proxy the client shape that hpool_threads gives
+ * hpoold, so the two can be compared as well as the event-loop shapes.
+ */
+static void *
+worker_raw(void *arg)
+{
+	struct worker *w = arg;
+	const struct opts *o = w->o;
+	struct timespec t0, t1;
+	char *buf, why[640];
+	uint64_t us;
+	int fd;
+
+	if ((buf = malloc(READ_CHUNK)) == NULL) {
+		w->errors++;
+		return NULL;
+	}
+	fd = raw_connect(&o->url, o->timeout);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &w->start,
+	    NULL) == EINTR)
+		;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (ts_sec(&t0) >= ts_sec(&w->end) || w->errors >= MAX_ERRORS)
+			break;
+		if (fd == -1 && (fd = raw_connect(&o->url, o->timeout)) ==
+		    -1) {
+			if (w->errors++ == 0)
+				snprintf(w->first_error,
+				    sizeof(w->first_error), "connect: %s",
+				    strerror(errno));
+			continue;
+		}
+		if (raw_request(fd, &o->url, buf, READ_CHUNK, &w->body_bytes,
+		    why, sizeof(why)) == -1) {
+			if (w->errors++ == 0)
+				snprintf(w->first_error,
+				    sizeof(w->first_error), "%s", why);
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		us = (uint64_t)((ts_sec(&t1) - ts_sec(&t0)) * 1e6 + 0.5);
+		w->hist[hist_bucket(us)]++;
+		w->requests++;
+	}
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+static int
+raw_connect(const struct url *u, double timeout)
+{
+	struct addrinfo hints, *ai;
+	struct timeval tv;
+	char port[8];
+	int fd, one = 1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", u->port);
+	if (getaddrinfo(u->host, port, &hints, &ai) != 0)
+		return -1;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	tv.tv_sec = (time_t)timeout;
+	tv.tv_usec = (suseconds_t)((timeout - (double)tv.tv_sec) * 1e6);
+	if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)) == -1 || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO,
+	    &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ==
+	    -1 || connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* GET u->path on fd and read the answer: 0 on a 200 with a
+ * Content-Length body read whole. */
+static int
+raw_request(int fd, const struct url *u, char *buf, size_t cap,
+    uint64_t *bytes, char *why, size_t whylen)
+{
+	char req[1400], *end, *cl;
+	size_t have = 0, hlen;
+	long long left;
+	ssize_t n;
+	int len;
+
+	len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s:%d\r\n"
+	    "\r\n", u->path, u->host, u->port);
+	if (len < 0 || (size_t)len >= sizeof(req) ||
+	    send(fd, req, (size_t)len, MSG_NOSIGNAL) != len) {
+		snprintf(why, whylen, "send: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (have == cap - 1) {
+			snprintf(why, whylen, "response head too large");
+			return -1;
+		}
+		if ((n = recv(fd, buf + have, cap - 1 - have, 0)) <= 0) {
+			snprintf(why, whylen, "recv: %s", n == 0 ?
+			    "connection closed" : strerror(errno));
+			return -1;
+		}
+		have += (size_t)n;
+		buf[have] = '\0';
+		if ((end = strstr(buf, "\r\n\r\n")) != NULL)
+			break;
+	}
+	hlen = (size_t)(end + 4 - buf);
+	*end = '\0';
+	if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0 ||
+	    (cl = strcasestr(buf, "\r\ncontent-length:")) == NULL) {
+		snprintf(why, whylen, "not a 200 with Content-Length: %.60s",
+		    buf);
+		return -1;
+	}
+	left = atoll(cl + 17) - (long long)(have - hlen);
+	*bytes += have - hlen;
+	while (left > 0) {
+		n = recv(fd, buf, cap < (size_t)left ? cap : (size_t)left, 0);
+		if (n <= 0) {
+			snprintf(why, whylen, "recv body: %s", n == 0 ?
+			    "connection closed" : strerror(errno));
+			return -1;
+		}
+		left -= n;
+		*bytes += (uint64_t)n;
+	}
+	if (left < 0) {
+		snprintf(why, whylen, "more bytes than Content-Length");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 run_process(const struct opts *o, int nthreads, struct timespec start,
     struct timespec end, struct result *res)
@@ -517,8 +739,10 @@ run_process(const struct opts *o, int nthreads, struct timespec start,
 	hpool_ssl_context *ctx;
 	int i, j, nsess = 1, started = 0;
 
-	if (make_ctx(o, &ctx) == -1)
+	if (!o->raw && make_ctx(o, &ctx) == -1)
 		return -1;
+	if (o->raw)
+		ctx = NULL;
 	if (o->event) {
 		/* one thread drives every session of this process */
 		nsess = nthreads;
@@ -534,8 +758,8 @@ run_process(const struct opts *o, int nthreads, struct timespec start,
 		w[i].end = end;
 		if ((w[i].hist = calloc(HIST_N, sizeof(uint64_t))) == NULL)
 			break;
-		if (pthread_create(&w[i].tid, NULL, o->event ? worker_event :
-		    worker_main, &w[i]) != 0) {
+		if (pthread_create(&w[i].tid, NULL, o->raw ? worker_raw :
+		    o->event ? worker_event : worker_main, &w[i]) != 0) {
 			free(w[i].hist);
 			break;
 		}
@@ -810,6 +1034,7 @@ main(int argc, char *argv[])
 		{ "procs", required_argument, NULL, 'P' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "raw", no_argument, NULL, 'W' },
 		{ "cacert", required_argument, NULL, 'C' },
 		{ "insecure", no_argument, NULL, 'k' },
 		{ "timeout", required_argument, NULL, 'T' },
@@ -835,6 +1060,7 @@ main(int argc, char *argv[])
 		case 'c': o.conns = atoi(optarg); break;
 		case 'P': o.procs = atoi(optarg); break;
 		case 'd': o.duration = atof(optarg); break;
+		case 'W': o.raw = 1; break;
 		case 'm':
 			if (strcmp(optarg, "event") == 0)
 				o.event = 1;
@@ -856,7 +1082,8 @@ main(int argc, char *argv[])
 	if (optind != argc - 1 || parse_url(argv[optind], &o.url) == -1 ||
 	    o.conns < 1 || o.procs < 1 || o.procs > o.conns ||
 	    o.duration <= 0 || o.duration > 3600 || o.timeout <= 0 ||
-	    o.batch < 1 || o.sessions < 0 || o.idle_conns < 0)
+	    o.batch < 1 || o.sessions < 0 || o.idle_conns < 0 ||
+	    (o.raw && (o.event || o.url.tls || o.sessions || o.idle_conns)))
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	if (o.sessions > 0)

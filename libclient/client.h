@@ -113,6 +113,10 @@ struct hpool_response {
 
 	int		 closed;	/* read to the end or closed */
 	int		 err_open;	/* isclosed() stays false after this error */
+	int		 py_open;	/* read1() ended a body of known length
+					 * (or HEAD's): Python's file stays
+					 * open, isclosed() false, until a
+					 * read of another kind or close() */
 	int		 ended;		/* RESP_END or ERROR consumed */
 	uint64_t	 received;	/* body bytes received */
 	/* Unconsumed part of the current RESP_BODY frame. */

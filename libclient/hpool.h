@@ -448,6 +448,22 @@ int	 hpool_response_read(hpool_response *resp, void *buf, size_t amt,
  */
 int	 hpool_response_read_stream(hpool_response *resp, void *buf,
 	    size_t cap, size_t *nread);
+/*
+ * read1(amt): HTTPResponse.read1 (io.BufferedIOBase's method): at least
+ * one byte unless the body has ended (*nread 0), at most amt, waiting for
+ * hpoold only when nothing is buffered, and then for one frame. Ends and
+ * errors as read(amt).
+ */
+int	 hpool_response_read1(hpool_response *resp, void *buf, size_t amt,
+	    size_t *nread);
+/*
+ * C only, for poll() loops over hpool_response_fileno(): 1 when the next
+ * read1() returns without waiting for hpoold (bytes or a whole frame are
+ * buffered here, or the body has ended), 0 when it would wait; poll the
+ * socket then. Like SSL_pending(): a readable socket alone misses what
+ * libhpool has already received.
+ */
+int	 hpool_response_ready(const hpool_response *resp);
 /* readinto(b): read(len) into buf; *nread is the count. */
 int	 hpool_response_readinto(hpool_response *resp, void *buf, size_t len,
 	    size_t *nread);

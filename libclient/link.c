@@ -380,6 +380,18 @@ link_fill(struct link *l, size_t need, struct hpool_error *err)
 }
 
 int
+link_has_frame(const struct link *l)
+{
+	uint8_t type;
+	uint32_t plen;
+
+	/* a frame too large is an error link_recv reports without waiting */
+	return l->fd != -1 && l->handshake_due == 0 &&
+	    proto_frame_peek(l->rbuf + l->roff, l->rlen - l->roff, &type,
+	    &plen) != 0;
+}
+
+int
 link_recv(struct link *l, uint8_t *type, const uint8_t **payload,
     size_t *len, struct hpool_error *err)
 {

@@ -46,6 +46,8 @@ int		 link_flush_some(struct link *, struct hpool_error *err);
  */
 int		 link_recv(struct link *, uint8_t *type, const uint8_t **payload,
 		    size_t *len, struct hpool_error *err);
+/* 1 when a whole frame is buffered: link_recv would not wait. */
+int		 link_has_frame(const struct link *);
 /* Close the link and report a malformed frame as HpoolProtocolError. */
 int		 link_protocol_error(struct link *, struct hpool_error *err,
 		    const char *fmt, ...)

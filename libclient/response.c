@@ -27,7 +27,7 @@ static int	resp_frame(hpool_response *, uint8_t *type,
 		    const uint8_t **p, size_t *len);
 static int	resp_on_end(hpool_response *, const uint8_t *, size_t);
 static int	resp_on_error(hpool_response *, const uint8_t *, size_t);
-static int	resp_more(hpool_response *);
+static int	resp_more(hpool_response *, uint8_t *, size_t, size_t *);
 static int	resp_fill(hpool_response *, uint8_t *, size_t, int, size_t *);
 static int	resp_read_some(hpool_response *, void *, size_t, int,
 		    size_t *);
@@ -36,6 +36,7 @@ static int	resp_read_some(hpool_response *, void *, size_t, int,
 #define RD_AMT		0	/* read(amt), readinto() */
 #define RD_LINE		1	/* readline() */
 #define RD_STREAM	2	/* read() handed out in pieces */
+#define RD_ONE		3	/* read1(): what one frame brings */
 static void	resp_drain(hpool_response *);
 
 int
@@ -208,17 +209,21 @@ resp_on_error(hpool_response *r, const uint8_t *p, size_t len)
 }
 
 /*
- * Make sure r->chunk holds unread body bytes, reading one frame if it
- * is empty. HPOOL_OK with nothing buffered means the body has ended.
+ * Make sure r->chunk holds unread body bytes, reading frames until a body
+ * frame or the end comes. HPOOL_OK with nothing buffered means the body
+ * has ended. A body frame that fits in dst (room bytes, dst may be NULL)
+ * goes straight there instead (*direct says how much): a large read()
+ * then copies each byte once out of the link's buffer, not twice.
  */
 static int
-resp_more(hpool_response *r)
+resp_more(hpool_response *r, uint8_t *dst, size_t room, size_t *direct)
 {
 	const uint8_t *p;
 	uint8_t type;
 	size_t len;
 	int rc;
 
+	*direct = 0;
 	while (r->chunk_off == r->chunk_len && !r->ended) {
 		if ((rc = resp_frame(r, &type, &p, &len)) != HPOOL_OK)
 			return rc;
@@ -243,6 +248,16 @@ resp_more(hpool_response *r)
 			resp_release(r);
 			return resp_fail_err(r, &r->err);
 		}
+		r->received += len;
+		if (r->left >= 0)
+			r->left -= (int64_t)len;
+		if (dst != NULL && len <= room) {
+			memcpy(dst, p, len);
+			*direct = len;
+			if (len > 0)
+				break;
+			continue;
+		}
 		if (r->chunk == NULL &&
 		    (r->chunk = malloc(PROTO_MAX_BODY_CHUNK)) == NULL) {
 			link_close(r->link);
@@ -252,26 +267,24 @@ resp_more(hpool_response *r)
 		memcpy(r->chunk, p, len);
 		r->chunk_off = 0;
 		r->chunk_len = len;
-		r->received += len;
-		if (r->left >= 0)
-			r->left -= (int64_t)len;
 	}
 	return HPOOL_OK;
 }
 
 /*
  * Copy up to amt body bytes into buf (through the first newline when
- * line is set), reading frames as needed: short only at the end of the
- * body or of a line. All announced bytes read: the end is read too, so
- * the response closes at once, as http.client's does.
+ * mode is RD_LINE), reading frames as needed: short only at the end of
+ * the body or of a line, or (RD_ONE) once any byte is there. All
+ * announced bytes read: the end is read too, so the response closes at
+ * once, as http.client's does.
  */
 static int
-resp_fill(hpool_response *r, uint8_t *buf, size_t amt, int line,
+resp_fill(hpool_response *r, uint8_t *buf, size_t amt, int mode,
     size_t *got)
 {
 	const uint8_t *nl;
-	size_t n;
-	int rc = HPOOL_OK;
+	size_t n, d;
+	int rc = HPOOL_OK, line = mode == RD_LINE;
 
 	*got = 0;
 	while (*got < amt) {
@@ -286,18 +299,21 @@ resp_fill(hpool_response *r, uint8_t *buf, size_t amt, int line,
 			memcpy(buf + *got, r->chunk + r->chunk_off, n);
 			r->chunk_off += n;
 			*got += n;
-			if (nl != NULL)
+			if (nl != NULL || mode == RD_ONE)
 				break;
 			continue;
 		}
 		if (r->ended || (r->left == 0 && *got > 0))
 			break;
-		if ((rc = resp_more(r)) != HPOOL_OK)
+		/* a line is looked for in r->chunk: no direct copy */
+		rc = resp_more(r, line ? NULL : buf + *got, amt - *got, &d);
+		*got += d;
+		if (rc != HPOOL_OK || (mode == RD_ONE && *got > 0))
 			break;
 	}
 	if (rc == HPOOL_OK && !r->ended && r->left == 0 &&
 	    r->chunk_off == r->chunk_len)
-		rc = resp_more(r);
+		rc = resp_more(r, NULL, 0, &d);
 	return rc;
 }
 
@@ -329,24 +345,33 @@ resp_read_some(hpool_response *r, void *buf, size_t amt, int mode,
 	if (r->closed) {
 		/* After a reset Python's next read finds the end: closed. */
 		r->err_open = 0;
+		if (mode != RD_ONE)
+			r->py_open = 0;
 		return HPOOL_OK;
 	}
 	if (r->head_method) {
 		hpool_response_close(r);
+		/* read1() returns b'' for HEAD without closing */
+		r->py_open = mode == RD_ONE;
 		return HPOOL_OK;
 	}
 	if (amt == 0)
 		return HPOOL_OK;
 	if (buf == NULL)
 		return resp_fail(r, HPOOL_E_TYPE_ERROR, "buffer is NULL");
-	rc = resp_fill(r, buf, amt, line, nread);
+	rc = resp_fill(r, buf, amt, mode, nread);
 	if (rc == HPOOL_OK || (rc == HPOOL_E_INCOMPLETE_READ &&
 	    !r->chunked))
 		if (r->pylen >= 0)
 			r->pylen -= (int64_t)*nread;
 	if (rc == HPOOL_OK) {
-		if (r->ended && r->chunk_off == r->chunk_len)
+		if (r->ended && r->chunk_off == r->chunk_len) {
 			r->closed = 1;
+			/* Python's read1() closes only at EOF or a chunked
+			 * body's last chunk, never at Content-Length's end */
+			if (mode == RD_ONE && r->pylen >= 0)
+				r->py_open = 1;
+		}
 		return HPOOL_OK;
 	}
 	if (mode == RD_STREAM && *nread > 0) {
@@ -403,6 +428,24 @@ hpool_response_read_stream(hpool_response *r, void *buf, size_t cap,
     size_t *nread)
 {
 	return resp_read_some(r, buf, cap, RD_STREAM, nread);
+}
+
+int
+hpool_response_read1(hpool_response *r, void *buf, size_t amt,
+    size_t *nread)
+{
+	return resp_read_some(r, buf, amt, RD_ONE, nread);
+}
+
+int
+hpool_response_ready(const hpool_response *r)
+{
+	/* read1() waits for hpoold only when nothing is buffered here and
+	 * the body is still open */
+	if (r->pending || r->closed || r->ended || r->head_method ||
+	    r->chunk_off < r->chunk_len || r->link == NULL)
+		return 1;
+	return link_has_frame(r->link);
 }
 
 int
@@ -524,6 +567,7 @@ hpool_response_readall(hpool_response *r, char **body, size_t *len)
 			break;
 	}
 	r->closed = 1;
+	r->py_open = 0;
 	buf[have] = '\0';
 	if (rc == HPOOL_OK && r->pylen > 0)
 		r->pylen = 0;
@@ -585,6 +629,7 @@ hpool_response_close(hpool_response *r)
 	if (r == NULL)
 		return;
 	r->err_open = 0;
+	r->py_open = 0;
 	if (r->closed)
 		return;
 	if (!r->ended && r->link != NULL) {
@@ -647,7 +692,7 @@ hpool_response_closed(const hpool_response *r)
 int
 hpool_response_isclosed(const hpool_response *r)
 {
-	return r->closed && !r->err_open;
+	return r->closed && !r->err_open && !r->py_open;
 }
 
 int

@@ -12,6 +12,12 @@
  * body; -1 after close(), with the fd really closed; and the same for a
  * session that request() opens by itself (no connect()).
  *
+ * Then read1() and hpool_response_ready() in a poll() loop: /split-2's
+ * body comes in two parts with the second held until `waiting: 2`, so
+ * "ready() is 0 and the socket quiet while the rest is held" is checked
+ * without a race; /big (1 MiB) is read whole by the same loop, each
+ * read1() giving at most one frame.
+ *
  * usage: conn_fileno PORT   (hpoold's socket: $HPOOL_SOCKET)
  * Prints one `name: value` line per fact; exits 1 on a libhpool error.
  */
@@ -33,6 +39,11 @@ static int	fail(hpool_conn *, const char *);
 static const char *peer(int);
 static int	ready(int, int);
 static int	get(hpool_conn *, const char *, const char *);
+static int	poll_read(hpool_conn *, const char *, size_t, size_t, int);
+
+#define SPLIT_FIRST	1000	/* /split-N: bytes before the gate */
+#define SPLIT_REST	3000	/* ...and after it */
+#define BIG		(1024 * 1024)
 
 static int
 fail(hpool_conn *conn, const char *what)
@@ -110,6 +121,73 @@ get(hpool_conn *conn, const char *prefix, const char *what)
 	return 0;
 }
 
+/*
+ * GET target and read its body (byte i is i % 251) with read1() of at
+ * most cap bytes, calling it while hpool_response_ready() says it will
+ * not wait and poll()ing the socket otherwise; when gate is nonzero,
+ * prints `waiting: GATE` once `first` bytes are in. Prints what it saw
+ * under the prefix `target`.
+ */
+static int
+poll_read(hpool_conn *conn, const char *target, size_t cap, size_t first,
+    int gate)
+{
+	hpool_response *r;
+	unsigned char *buf;
+	size_t n, got = 0, most = 0, bad = 0, i;
+	int fd, polls = 0, quiet = -1, lib = -1;
+
+	if (hpool_conn_request(conn, "GET", target, NULL, 0, NULL, 0) !=
+	    HPOOL_OK || hpool_conn_getresponse(conn, &r) != HPOOL_OK)
+		return fail(conn, target);
+	if ((buf = malloc(cap)) == NULL)
+		return 1;
+	fd = hpool_response_fileno(r);
+	for (;;) {
+		if (!hpool_response_ready(r)) {
+			if (gate && got == first && quiet == -1) {
+				/* the first part read; the rest is held */
+				lib = hpool_response_ready(r);
+				quiet = ready(fd, 0);
+				printf("waiting: %d\n", gate);
+			}
+			if (ready(fd, WAIT_MS) != 1) {
+				printf("error: %s: no POLLIN within %d ms at "
+				    "%zu bytes\n", target, WAIT_MS, got);
+				free(buf);
+				hpool_response_free(r);
+				return 1;
+			}
+			/* readable: read1() takes what came (one recv) */
+			polls++;
+		}
+		if (hpool_response_read1(r, buf, cap, &n) != HPOOL_OK) {
+			printf("error: %s read1: %s\n", target,
+			    hpool_response_error(r)->message);
+			free(buf);
+			hpool_response_free(r);
+			return 1;
+		}
+		if (n == 0)
+			break;
+		for (i = 0; i < n; i++)
+			if (buf[i] != (got + i) % 251)
+				bad++;
+		got += n;
+		most = n > most ? n : most;
+	}
+	printf("%s-body: %zu bytes, %zu wrong\n", target, got, bad);
+	printf("%s-most: %s\n", target, most <= cap && most <= 65536 ?
+	    "one frame or less" : "too many");
+	printf("%s-polled: %s\n", target, polls > 0 ? "yes" : "no");
+	printf("%s-end-ready: %d\n", target, hpool_response_ready(r));
+	if (gate)
+		printf("%s-held: lib %d socket %d\n", target, lib, quiet);
+	free(buf);
+	hpool_response_free(r);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -166,6 +244,10 @@ main(int argc, char **argv)
 		return 1;
 	hpool_conn_close(conn);
 	printf("lazy-closed: %d\n", hpool_conn_fileno(conn));
+
+	if (poll_read(conn, "/split-2", 4096, SPLIT_FIRST, 2) != 0 ||
+	    poll_read(conn, "/big", 256 * 1024, 0, 0) != 0)
+		return 1;
 	hpool_conn_free(conn);
 	return 0;
 }

@@ -13,6 +13,9 @@
  *   readloop:N        read(N) until b'' or an exception
  *   readintoloop:N    readinto(bytearray(N)) until 0 or an exception
  *   readlineloop:N    readline(N) until b'' or an exception
+ *   read1all:N        read1(N) until b'' or an exception, the bytes
+ *                     joined (how many each call gives is buffering's
+ *                     business, on both sides)
  *   lines             for line in resp
  *   getheader:NAME[:DEFAULT]  getheaderv:NAME:A,B (a list default)
  *   msgget:NAME  getall:NAME  isclosed  length  chunked  willclose
@@ -34,6 +37,7 @@ static void	put_esc(const void *, size_t);
 static void	put_bytes(const char *, const void *, size_t);
 static void	put_err(const char *, const struct hpool_error *);
 static void	put_head(hpool_response *);
+static void	read1_all(const char *, size_t);
 static int	run_op(const char *);
 
 static hpool_conn *conn;
@@ -160,6 +164,35 @@ read_loop(const char *op, int kind, size_t amt)
 	free(buf);
 }
 
+static void
+read1_all(const char *op, size_t amt)
+{
+	char *buf, *all;
+	size_t n, have = 0;
+	int i;
+
+	if ((buf = malloc(amt + 1)) == NULL ||
+	    (all = malloc(LOOP_MAX)) == NULL)
+		exit(2);
+	for (i = 0; i < LOOP_MAX; i++) {
+		if (hpool_response_read1(resp, buf, amt, &n) != HPOOL_OK) {
+			put_bytes(op, all, have);
+			put_err(op, hpool_response_error(resp));
+			break;
+		}
+		if (n == 0 || n > amt || have + n > LOOP_MAX) {
+			if (n > amt || have + n > LOOP_MAX)
+				printf("%s: read1 gave %zu bytes\n", op, n);
+			put_bytes(op, all, have);
+			break;
+		}
+		memcpy(all + have, buf, n);
+		have += n;
+	}
+	free(buf);
+	free(all);
+}
+
 static int
 run_op(const char *op)
 {
@@ -233,6 +266,8 @@ run_op(const char *op)
 		read_loop(op, 'i', strtoul(arg, NULL, 10));
 	else if (strcmp(name, "readlineloop") == 0 && arg != NULL)
 		read_loop(op, 'n', strtoul(arg, NULL, 10));
+	else if (strcmp(name, "read1all") == 0 && arg != NULL)
+		read1_all(op, strtoul(arg, NULL, 10));
 	else if (strcmp(name, "lines") == 0)
 		read_loop(op, 'l', 0);
 	else if (strcmp(name, "getheader") == 0 && arg != NULL) {

@@ -3,7 +3,9 @@
 program tests/conn_fileno.c polls the fd it returns while a scripted
 server holds its answer until the program says `waiting: N`, so "no
 POLLIN before the response, POLLIN once it has come" is checked without
-racing the server; -1 before connect() and after close()."""
+racing the server; -1 before connect() and after close(). Then read1()
+and hpool_response_ready() in a poll() loop: /split-2 holds the second
+part of its body until `waiting: 2`, /big is 1 MiB."""
 
 import os
 import select
@@ -18,6 +20,14 @@ PROG = os.path.join(os.environ.get("TOP_BUILDDIR", "."), "tests",
     "conn_fileno")
 RUN_TIMEOUT = 60	# seconds, the whole program
 GATE_TIMEOUT = 20	# seconds the server holds an answer at most
+SPLIT_FIRST = 1000	# /split-N: body bytes sent before the gate
+SPLIT_REST = 3000	# ...and after it (as in conn_fileno.c)
+BIG = 1 << 20
+
+
+def pattern(start, n):
+	"""Body bytes start..start+n-1: byte i is i % 251."""
+	return bytes((start + i) % 251 for i in range(n))
 
 
 class Gates:
@@ -45,6 +55,17 @@ def gated_server(gates):
 				return
 			server.record(idx, req)
 			target = req[1]
+			if target.startswith("/split-"):
+				conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: "
+				    b"%d\r\n\r\n" % (SPLIT_FIRST + SPLIT_REST) +
+				    pattern(0, SPLIT_FIRST))
+				gates.get(target[len("/split-"):]).wait(GATE_TIMEOUT)
+				conn.sendall(pattern(SPLIT_FIRST, SPLIT_REST))
+				continue
+			if target == "/big":
+				conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: "
+				    b"%d\r\n\r\n" % BIG + pattern(0, BIG))
+				continue
 			if target.startswith("/gated-"):
 				gates.get(target[len("/gated-"):]).wait(GATE_TIMEOUT)
 			body = ("answer to %s" % target).encode()
@@ -133,6 +154,20 @@ def main():
 		check("...getresponse() and read() give it",
 		    "lazy-response", "200 OK answer to /now")
 		check("...after close(): -1", "lazy-closed", "-1")
+		split = "%d bytes, 0 wrong" % (SPLIT_FIRST + SPLIT_REST)
+		check("read1() in a poll() loop: a body in two parts whole",
+		    "/split-2-body", split)
+		check("...ready() 0 and the socket quiet while the server holds "
+		    "the rest", "/split-2-held", "lib 0 socket 0")
+		check("...the loop polled", "/split-2-polled", "yes")
+		check("...ready() 1 once the body has ended",
+		    "/split-2-end-ready", "1")
+		check("read1() in a poll() loop: a 1 MiB body whole",
+		    "/big-body", "%d bytes, 0 wrong" % BIG)
+		check("...each read1() at most one frame (64 KiB)",
+		    "/big-most", "one frame or less")
+		check("...ready() 1 once the body has ended", "/big-end-ready",
+		    "1")
 		env.final_checks(res)
 	h.main(body)
 

@@ -3,7 +3,7 @@
 diff_cases.json is replayed by a scripted server to python3's own
 http.client (in this process) and to tests/diff_client, a C program on
 libhpool talking to a real hpoold. Both run the same sequences of calls
-(the DRIVES below: read(), read(amt), readinto, readline, iteration,
+(the DRIVES below: read(), read(amt), read1, readinto, readline, iteration,
 getheader with defaults, msg.get/get_all, length, isclosed, the state
 machine with a second request before the first response is read, and
 set_debuglevel output) and print one line per outcome; the lines must be
@@ -39,6 +39,8 @@ DRIVES = {
 	    "read", "isclosed", "length", "read"],
 	"amt": ["request", "getresponse", "readloop:3", "isclosed",
 	    "length"],
+	"read1": ["request", "getresponse", "read1all:5", "isclosed",
+	    "length", "read1all:5"],
 	"lines": ["request", "getresponse", "getheader:Content-Length",
 	    "getheader:X-Missing:dflt", "getheaderv:X-Missing:a,b",
 	    "getheaderv:Set-Cookie:a,b", "getall:Set-Cookie",
@@ -161,6 +163,24 @@ class PyRunner:
 			self.loop(op, into)
 		elif name == "readlineloop":
 			self.loop(op, lambda: r.readline(int(arg)))
+		elif name == "read1all":
+			# the bytes joined: how many each read1() gives depends
+			# on buffering, on either side
+			got = b""
+			for _ in range(LOOP_MAX):
+				try:
+					b = r.read1(int(arg))
+				except Exception as e:
+					put_bytes(out, op, got)
+					put_err(out, op, e)
+					return
+				if not b or len(b) > int(arg):
+					if b:
+						out.append("%s: read1 gave %d bytes" % (op,
+						    len(b)))
+					put_bytes(out, op, got)
+					return
+				got += b
 		elif name == "lines":
 			it = iter(r)
 			for _ in range(LOOP_MAX):
