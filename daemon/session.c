@@ -31,9 +31,11 @@
  * Backpressure toward the client: the upstream connection pauses once the
  * client has SESS_OUT_HIGH bytes queued (upstream.c checks), and resumes
  * when the socket drains under SESS_OUT_LOW (write_cb). Client frames wait
- * in the input buffer while the upstream socket has UP_OUT_HIGH queued.
+ * in the input buffer while the upstream socket has UP_OUT_HIGH queued,
+ * and between requests while the client has SESS_OUT_HIGH queued.
  */
 #define SESS_OUT_LOW	(64 * 1024)
+#define SESS_OUT_HIGH	(256 * 1024)
 #define SESS_IN_HIGH	(256 * 1024)
 #define UP_OUT_HIGH	(256 * 1024)
 
@@ -212,6 +214,9 @@ write_cb(struct stream *st, void *arg)
 	}
 	if (s->conn != NULL)
 		up_resume(s->conn);
+	else if (s->state == SESS_IDLE &&
+	    evbuffer_get_length(stream_input(s->st)) > 0)
+		schedule(s);	/* frames held while the output was full */
 }
 
 static void
@@ -230,7 +235,14 @@ event_cb(struct stream *st, short what, void *arg)
 	/* The client is gone or stuck: nothing more can reach it. */
 	stream_free(s->st);
 	s->st = NULL;
-	sess_close(s);
+	/* A session already CLOSING was waiting for its output to drain,
+	 * which now never happens: sess_close() would return at once and
+	 * nothing would free it (it kept its pool and its place in
+	 * max_sessions for good). defer_cb frees it, the stream gone. */
+	if (s->state == SESS_CLOSING)
+		schedule(s);
+	else
+		sess_close(s);
 }
 
 /* Take whole frames from the client while the state allows. Frames that
@@ -258,6 +270,15 @@ process_frames(struct session *s)
 			return;
 		if (s->state == SESS_ACTIVE &&
 		    (s->req_end || up_output_len(s->conn) >= UP_OUT_HIGH))
+			return;
+		/* Answers without a body (a refused request's ERROR, a HEAD
+		 * or 204 response) never meet upstream.c's pause, so nothing
+		 * else bounds them: a client sending such requests without
+		 * reading grew the output without end (a 24 byte request,
+		 * ~110 bytes of ERROR). Held only between requests: a body
+		 * must keep flowing while its response streams back, as
+		 * http.client sends all of it before it reads. */
+		if (s->state == SESS_IDLE && sess_output_len(s) >= SESS_OUT_HIGH)
 			return;
 		in = stream_input(s->st);
 		if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ev_ssize_t)
