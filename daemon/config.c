@@ -46,6 +46,7 @@ static const struct setting settings[] = {
 	    1000 },
 	{ "client_write_timeout", OFF(client_write_timeout_ms), 10, 1, 86400,
 	    1000 },
+	{ "workers", OFF(workers), 10, 1, 64, 1 },
 };
 #undef OFF
 
@@ -75,6 +76,7 @@ config_defaults(struct config *c)
 	c->io_timeout_ms = 300 * 1000;
 	c->session_idle_timeout_ms = 3600 * 1000;
 	c->client_write_timeout_ms = 300 * 1000;
+	c->workers = 1;
 	c->log_level = LOG_LVL_INFO;
 }
 

@@ -18,6 +18,8 @@ struct config {
 	unsigned	io_timeout_ms;		/* upstream I/O, client gave none */
 	unsigned	session_idle_timeout_ms; /* client silent between requests */
 	unsigned	client_write_timeout_ms; /* client not reading its response */
+	unsigned	workers;		/* event-loop threads; restart to
+						 * change */
 	int		log_level;
 };
 

@@ -127,7 +127,7 @@ bind_socket(struct server *srv, char *err, size_t errlen)
 }
 
 int
-listen_start(struct server *srv, char *err, size_t errlen)
+listen_open(struct server *srv, char *err, size_t errlen)
 {
 	int fd = -1;
 
@@ -153,18 +153,32 @@ listen_start(struct server *srv, char *err, size_t errlen)
 #endif
 	if (fd == -1 && (fd = bind_socket(srv, err, errlen)) == -1)
 		return -1;
-	srv->listener = evconnlistener_new(srv->base, accept_cb, srv,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 512, fd);
-	if (srv->listener == NULL) {
+	if (listen(fd, 512) == -1) {
 		snprintf(err, errlen, "listen: %s", strerror(errno));
 		close(fd);
 		if (srv->socket_path[0])
 			unlink(srv->socket_path);
+		srv->socket_path[0] = '\0';
+		return -1;
+	}
+	if (srv->socket_path[0])
+		log_info("listening on %s", srv->socket_path);
+	return fd;
+}
+
+int
+listen_attach(struct server *srv, int fd, char *err, size_t errlen)
+{
+	/* Every worker accepts on the same socket (backlog 0: it listens
+	 * already); whichever wakes first takes a session. Only
+	 * listen_close() closes it. */
+	srv->listener = evconnlistener_new(srv->base, accept_cb, srv,
+	    LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (srv->listener == NULL) {
+		snprintf(err, errlen, "listen: %s", strerror(errno));
 		return -1;
 	}
 	evconnlistener_set_error_cb(srv->listener, accept_error_cb);
-	if (srv->socket_path[0])
-		log_info("listening on %s", srv->socket_path);
 	return 0;
 }
 
@@ -175,6 +189,13 @@ listen_stop(struct server *srv)
 		evconnlistener_free(srv->listener);
 		srv->listener = NULL;
 	}
+}
+
+void
+listen_close(struct server *srv, int fd)
+{
+	if (fd != -1)
+		close(fd);
 	if (srv->socket_path[0]) {
 		unlink(srv->socket_path);
 		srv->socket_path[0] = '\0';

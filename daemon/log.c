@@ -15,7 +15,8 @@ static const char *const names[] = { "error", "warning", "info", "debug" };
 void
 log_init(int level)
 {
-	log_level = level;
+	/* SIGHUP sets it in the main thread while workers log */
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
 }
 
@@ -24,13 +25,15 @@ log_msg(int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level > log_level)
+	if (level > __atomic_load_n(&log_level, __ATOMIC_RELAXED))
 		return;
 	va_start(ap, fmt);
+	flockfile(stderr);	/* one line, whole, whichever worker logs */
 	fprintf(stderr, "%shpoold: %s: ", log_journal ? prefixes[level] : "",
 	    names[level]);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 	va_end(ap);
 }
 

@@ -24,18 +24,16 @@
 #include "server.h"
 #include "session.h"
 #include "tls.h"
+#include "worker.h"
 
-#define DRAIN_GRACE_SEC	10	/* SIGTERM: time for running requests */
 
 static void	usage(FILE *);
 static void	on_signal(evutil_socket_t, short, void *);
-static void	drain_check(evutil_socket_t, short, void *);
 static void	watchdog_cb(evutil_socket_t, short, void *);
 static void	notify(const char *);
 
-static struct event	*drain_timer;
-static int		 drain_ticks;
 static const char	*config_path;
+static int		 listen_fd = -1;
 
 static void
 usage(FILE *f)
@@ -72,35 +70,10 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	notify("WATCHDOG=1");
 }
 
-/* SIGTERM: stop accepting, let running requests finish for a while. */
-static void
-drain_check(evutil_socket_t fd, short what, void *arg)
-{
-	struct server *srv = arg;
-	struct session *s;
-	struct timeval sec = { 1, 0 };
-	int busy = 0;
-
-	(void)fd;
-	(void)what;
-	TAILQ_FOREACH(s, &srv->sessions, entry)
-		if (s->state == SESS_WAITING || s->state == SESS_ACTIVE)
-			busy++;
-	if (busy == 0 || ++drain_ticks > DRAIN_GRACE_SEC) {
-		if (busy)
-			log_warn("shutting down with %d requests running",
-			    busy);
-		event_base_loopexit(srv->base, NULL);
-		return;
-	}
-	evtimer_add(drain_timer, &sec);
-}
-
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
-	struct timeval now = { 0, 0 };
 	char err[512];
 	struct config cfg;
 
@@ -120,7 +93,12 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 				 * restart. */
 				memcpy(cfg.socket_path, srv->cfg.socket_path,
 				    sizeof(cfg.socket_path));
+				if (cfg.workers != srv->cfg.workers)
+					log_warn("workers stays %u until a "
+					    "restart", srv->cfg.workers);
+				cfg.workers = srv->cfg.workers;
 				srv->cfg = cfg;
+				workers_reload(&cfg);
 				log_init(cfg.log_level);
 				log_info("reloaded %s", config_path);
 			}
@@ -129,14 +107,18 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (srv->draining) {
-		event_base_loopexit(srv->base, NULL);	/* second signal */
+		/* second signal */
+		workers_stop();
+		event_base_loopexit(srv->base, NULL);
 		return;
 	}
 	log_info("signal %d: draining", (int)sig);
 	notify("STOPPING=1");
-	srv->draining = 1;
-	listen_stop(srv);
-	evtimer_add(drain_timer, &now);
+	server_drain(srv);
+	/* once no worker accepts: refuse new clients at once */
+	workers_drain();
+	listen_close(srv, listen_fd);
+	listen_fd = -1;
 }
 
 int
@@ -153,7 +135,6 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct server srv;
-	struct event_config *ecfg;
 	struct event *sigs[4], *wd = NULL;
 	const int signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
 	const char *socket_opt = NULL;
@@ -162,7 +143,6 @@ main(int argc, char *argv[])
 	uint64_t wd_usec = 0;
 
 	memset(&srv, 0, sizeof(srv));
-	TAILQ_INIT(&srv.sessions);
 	config_defaults(&srv.cfg);
 	while ((ch = getopt_long(argc, argv, "c:s:ftvVh", longopts,
 	    NULL)) != -1) {
@@ -223,27 +203,14 @@ main(int argc, char *argv[])
 	log_init(srv.cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* The changelist folds the enable/disable pairs a request makes on
-	 * each socket into one epoll_ctl per loop turn. */
-	if ((ecfg = event_config_new()) == NULL)
-		fatalx("event_config_new failed");
-	event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-	srv.base = event_base_new_with_config(ecfg);
-	event_config_free(ecfg);
-	if (srv.base == NULL)
-		fatalx("event_base_new failed");
-	srv.dns = evdns_base_new(srv.base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-	    EVDNS_BASE_NAMESERVERS_NO_DEFAULT);
-	if (srv.dns == NULL)
-		srv.dns = evdns_base_new(srv.base, 0);
-	if (srv.dns == NULL)
-		fatalx("evdns_base_new failed");
-	evdns_base_load_hosts(srv.dns, NULL);
 	if (tls_init() == -1)
 		log_warn("cannot load the system trust store now; each TLS "
 		    "pool will try on its own");
-	if (listen_start(&srv, err, sizeof(err)) == -1) {
+	if ((listen_fd = listen_open(&srv, err, sizeof(err))) == -1 ||
+	    server_init(&srv, listen_fd, err, sizeof(err)) == -1) {
 		log_err("%s", err);
+		if (listen_fd != -1)
+			listen_close(&srv, listen_fd);
 		return 1;
 	}
 #ifdef HAVE_SYSTEMD
@@ -259,7 +226,16 @@ main(int argc, char *argv[])
 		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) == -1)
 			fatalx("cannot handle signal %d", signums[i]);
 	}
-	drain_timer = evtimer_new(srv.base, drain_check, &srv);
+	/* after daemon(): threads do not survive a fork */
+	if (workers_start(&srv, listen_fd, srv.cfg.workers, err,
+	    sizeof(err)) == -1) {
+		log_err("%s", err);
+		workers_stop();
+		workers_join(&srv.stats);
+		server_free(&srv);
+		listen_close(&srv, listen_fd);
+		return 1;
+	}
 #ifdef HAVE_SYSTEMD
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
 		struct timeval tv = { (time_t)(wd_usec / 2000000),
@@ -271,21 +247,21 @@ main(int argc, char *argv[])
 #endif
 	(void)wd_usec;
 	notify("READY=1");
-	log_info("hpoold %s ready (max %u connections per host)",
-	    PACKAGE_VERSION, srv.cfg.max_per_host);
+	log_info("hpoold %s ready (%u worker%s, max %u connections per host "
+	    "each)", PACKAGE_VERSION, srv.cfg.workers, srv.cfg.workers == 1 ?
+	    "" : "s", srv.cfg.max_per_host);
 	event_base_dispatch(srv.base);
 
-	listen_stop(&srv);
-	sess_free_all(&srv);
-	pool_free_all(&srv);
+	/* the main worker is done: the others finish their draining (or
+	 * were told to stop by a second signal) */
+	workers_join(&srv.stats);
 	for (i = 0; signums[i] != 0; i++)
 		event_free(sigs[i]);
 	if (wd != NULL)
 		event_free(wd);
-	event_free(drain_timer);
-	evdns_base_free(srv.dns, 0);
-	event_base_free(srv.base);
-	proto_wbuf_free(&srv.wbuf);
+	server_free(&srv);
+	if (listen_fd != -1)
+		listen_close(&srv, listen_fd);
 	tls_cleanup();
 	log_info("stopped: %llu sessions, %llu requests, %llu upstream "
 	    "connections opened, %llu requests on pooled connections, "

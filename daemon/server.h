@@ -9,6 +9,7 @@
 #include "config.h"
 #include "proto.h"
 
+struct event;
 struct event_base;
 struct evdns_base;
 struct evconnlistener;
@@ -25,13 +26,18 @@ struct stats {
 	uint64_t	tls_resumed;		/* resumed TLS handshakes */
 };
 
+/* One worker's server (worker.c): workers share nothing but the
+ * listening socket. */
 struct server {
 	struct config		 cfg;
+	unsigned		 worker_id;	/* 0: the main thread's */
 	struct event_base	*base;
 	struct evdns_base	*dns;
 	struct evconnlistener	*listener;
 	unsigned		 nsessions;
 	int			 draining;	/* SIGTERM: no new sessions */
+	struct event		*drain_timer;	/* while draining, each second */
+	int			 drain_ticks;
 	struct stats		 stats;
 	TAILQ_HEAD(, session)	 sessions;	/* every live session */
 	struct pool		**pools;	/* hash table of pools */
