@@ -44,6 +44,11 @@ struct server {
 	size_t			 npool_slots;
 	size_t			 npools;
 	struct proto_wbuf	 wbuf;		/* scratch for encoding frames */
+	/* Scratch for decoding and encoding heads: large (a header table
+	 * each), one per worker, never static: two workers' threads would
+	 * write one copy at once. */
+	struct proto_req_head	 req_head;
+	struct proto_resp_head	 resp_head;
 	char			 socket_path[CONFIG_PATH_MAX]; /* bound */
 };
 

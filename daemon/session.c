@@ -519,10 +519,10 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 static int
 on_req_head(struct session *s, const uint8_t *p, size_t len)
 {
-	static struct proto_req_head h;	/* large; one loop, one user */
+	struct proto_req_head *hp = &s->srv->req_head;
 	struct req_check rc;
 
-	if (proto_dec_req_head(p, len, &h) == -1) {
+	if (proto_dec_req_head(p, len, hp) == -1) {
 		protocol_error(s, "malformed REQ_HEAD frame");
 		return -1;
 	}
@@ -532,7 +532,7 @@ on_req_head(struct session *s, const uint8_t *p, size_t len)
 	s->body_sent = 0;
 	s->resp_body = 0;
 	s->retries = 0;
-	if (req_check(&h, &rc) == -1) {
+	if (req_check(hp, &rc) == -1) {
 		/* Refused before anything was sent: the pool is untouched.
 		 * The request's body frames are read and dropped. */
 		set_state(s, SESS_DRAIN);
@@ -546,7 +546,7 @@ on_req_head(struct session *s, const uint8_t *p, size_t len)
 	    rc.framing == REQ_FRAME_LENGTH ? REQ_BODY_LENGTH : REQ_BODY_NONE;
 	s->body_left = rc.length;
 	evbuffer_drain(s->head, evbuffer_get_length(s->head));
-	if (req_write_head(s->head, &h) == -1) {
+	if (req_write_head(s->head, hp) == -1) {
 		set_state(s, SESS_DRAIN);
 		send_error(s, HPOOL_E_MEMORY, "hpoold: out of memory", 0, -1);
 		s->resp_end = 1;
@@ -686,28 +686,28 @@ sess_retry(struct session *s)
 void
 sess_resp_head(struct session *s, const struct hp_head *h)
 {
-	static struct proto_resp_head rh;	/* large; one loop, one user */
+	struct proto_resp_head *rhp = &s->srv->resp_head;
 	struct proto_wbuf *w = &s->srv->wbuf;
 	size_t i;
 
 	evbuffer_drain(s->head, evbuffer_get_length(s->head));
-	rh.version = (uint8_t)h->version;
-	rh.status = (uint16_t)h->status;
-	rh.flags = (h->will_close ? PROTO_RESP_WILL_CLOSE : 0) |
+	rhp->version = (uint8_t)h->version;
+	rhp->status = (uint16_t)h->status;
+	rhp->flags = (h->will_close ? PROTO_RESP_WILL_CLOSE : 0) |
 	    (h->framing == HP_FRAME_CHUNKED ? PROTO_RESP_CHUNKED : 0);
-	rh.length = h->framing == HP_FRAME_NONE ? 0 :
+	rhp->length = h->framing == HP_FRAME_NONE ? 0 :
 	    h->framing == HP_FRAME_LENGTH ? h->length : -1;
-	rh.reason.p = h->reason;
-	rh.reason.len = h->reason_len;
-	rh.nheaders = h->nheaders;
+	rhp->reason.p = h->reason;
+	rhp->reason.len = h->reason_len;
+	rhp->nheaders = h->nheaders;
 	for (i = 0; i < h->nheaders && i < PROTO_MAX_HEADERS; i++) {
-		rh.headers[i].name.p = h->headers[i].name;
-		rh.headers[i].name.len = h->headers[i].name_len;
-		rh.headers[i].value.p = h->headers[i].value;
-		rh.headers[i].value.len = h->headers[i].value_len;
+		rhp->headers[i].name.p = h->headers[i].name;
+		rhp->headers[i].name.len = h->headers[i].name_len;
+		rhp->headers[i].value.p = h->headers[i].value;
+		rhp->headers[i].value.len = h->headers[i].value_len;
 	}
 	proto_wbuf_reset(w);
-	if (proto_enc_resp_head(w, &rh) == -1) {
+	if (proto_enc_resp_head(w, rhp) == -1) {
 		/* Cannot happen within http.client's limits; refuse loudly
 		 * rather than send a partial head. */
 		struct upconn *c = s->conn;
