@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/dns.h>
 #include <event2/event.h>
 
 #ifdef HAVE_SYSTEMD
@@ -20,12 +19,9 @@
 #include "config.h"
 #include "listen.h"
 #include "log.h"
-#include "pool.h"
 #include "server.h"
-#include "session.h"
 #include "tls.h"
 #include "worker.h"
-
 
 static void	usage(FILE *);
 static void	on_signal(evutil_socket_t, short, void *);
