@@ -18,6 +18,7 @@ import http.server
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -656,6 +657,20 @@ def cli_error(stderr):
 		return None
 	msg = stderr[last.start(2):]
 	return last.group(1).decode("latin-1"), msg.decode("latin-1")
+
+
+def peer_hangup_at(sock, t0, limit):
+	"""Seconds from t0 until the peer of sock hangs up, without reading
+	anything (a never-reading client); None if it did not by t0 + limit."""
+	p = select.poll()
+	p.register(sock, select.POLLRDHUP)	# POLLHUP is always reported
+	while True:
+		left = t0 + limit - time.monotonic()
+		if left <= 0:
+			return None
+		for _, ev in p.poll(max(1, int(left * 1000))):
+			if ev & (select.POLLHUP | select.POLLRDHUP):
+				return time.monotonic() - t0
 
 
 # ---------------------------------------------------------------- scripted server

@@ -50,6 +50,19 @@ def req_head(method, url, headers):
 	return frame(REQ_HEAD, p)
 
 
+def split_frames(data):
+	"""Raw daemon output as [(type, payload)], and the bytes of a
+	trailing partial frame."""
+	out = []
+	while len(data) >= 5:
+		n, t = struct.unpack(">IB", data[:5])
+		if len(data) < 5 + n:
+			break
+		out.append((t, data[5:5 + n]))
+		data = data[5 + n:]
+	return out, data
+
+
 class Session:
 	def __init__(self, path, timeout=10):
 		self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -29,7 +29,6 @@ import concurrent.futures
 import os
 import random
 import re
-import select
 import socket
 import struct
 import threading
@@ -135,20 +134,9 @@ def well_formed(t, p):
 	return None if ok else "type %d, %d bytes: %r" % (t, len(p), p[:32])
 
 
-def split_frames(data):
-	out = []
-	while len(data) >= 5:
-		n, t = struct.unpack(">IB", data[:5])
-		if len(data) < 5 + n:
-			break
-		out.append((t, data[5:5 + n]))
-		data = data[5 + n:]
-	return out, data
-
-
 def answered(buf):
 	"""True if buf is whole frames, the last a RESP_END or an ERROR."""
-	frames, rest = split_frames(buf)
+	frames, rest = pc.split_frames(buf)
 	return not rest and bool(frames) and frames[-1][0] in (pc.RESP_END,
 	    pc.ERROR)
 
@@ -203,7 +191,7 @@ def exchange(path, data, after="hold", tick=None, limit=LIMIT,
 			buf += b
 	finally:
 		s.close()
-	o.frames, o.partial = split_frames(buf)
+	o.frames, o.partial = pc.split_frames(buf)
 	o.bad = [w for w in (well_formed(t, p) for t, p in o.frames) if w]
 	return o
 
@@ -539,20 +527,6 @@ REFUSED = pc.req_head("G T", "/", []) + pc.frame(pc.REQ_END)	# ValueError
 FLOOD = 4 << 20		# bytes of refused requests a never-reader tries
 
 
-def hangup_at(sock, t0, limit):
-	"""Seconds from t0 until the peer of sock hangs up, reading nothing;
-	None if it did not within limit."""
-	p = select.poll()
-	p.register(sock, select.POLLRDHUP)	# POLLHUP is always reported
-	while True:
-		left = t0 + limit - time.monotonic()
-		if left <= 0:
-			return None
-		for _, ev in p.poll(max(1, int(left * 1000))):
-			if ev & (select.POLLHUP | select.POLLRDHUP):
-				return time.monotonic() - t0
-
-
 def read_rest(sock):
 	"""All the bytes left in sock once its peer is gone."""
 	sock.settimeout(2)
@@ -606,10 +580,10 @@ def stuck_readers(h):
 				sent += s.send(data[sent:sent + 65536])
 		except OSError:
 			pass	# hpoold stopped reading (or closed)
-		gone = hangup_at(s, t0, 5)
+		gone = harness.peer_hangup_at(s, t0, 5)
 		got = read_rest(s)
 		s.close()
-		frames, _ = split_frames(got)
+		frames, _ = pc.split_frames(got)
 		if request == REFUSED:
 			fill["bytes"] = len(got)
 			fill["error"] = len(frames[2][1]) + 5 if len(frames) > 2 and \
@@ -651,10 +625,10 @@ def stuck_readers(h):
 		n = (fill["bytes"] + (32 << 10)) // fill["error"]
 		t0 = time.monotonic()
 		s.sendall(start + REFUSED * n + pc.frame(99, b"junk"))
-		gone = hangup_at(s, t0, HIGH * T + 1)
+		gone = harness.peer_hangup_at(s, t0, HIGH * T + 1)
 		got = read_rest(s)
 		s.close()
-		frames, _ = split_frames(got)
+		frames, _ = pc.split_frames(got)
 		if gone is None or not LOW * T <= gone <= HIGH * T:
 			return "hung up on after %s s, want %.1f..%.1f" % (gone,
 			    LOW * T, HIGH * T)

@@ -188,34 +188,6 @@ def watch_close(sess, t0, limit):
 		data += b
 
 
-def peer_gone_at(sess, t0, limit):
-	"""Seconds from t0 until the peer of sess's socket hangs up, without
-	reading anything (a never-reading client); None if it did not by
-	t0 + limit."""
-	p = select.poll()
-	p.register(sess.s, select.POLLRDHUP)	# POLLHUP is always reported
-	while True:
-		left = t0 + limit - time.monotonic()
-		if left <= 0:
-			return None
-		for _, ev in p.poll(max(1, int(left * 1000))):
-			if ev & (select.POLLHUP | select.POLLRDHUP):
-				return time.monotonic() - t0
-
-
-def frames_of(data):
-	"""Split raw daemon output into [(type, payload)], and the bytes of
-	a trailing partial frame."""
-	out = []
-	while len(data) >= 5:
-		n, t = struct.unpack(">IB", data[:5])
-		if len(data) < 5 + n:
-			break
-		out.append((t, data[5:5 + n]))
-		data = data[5 + n:]
-	return out, data
-
-
 def closed_in_bounds(what, took, how, data, t=T, want_data=b"",
     first=None):
 	"""None if the session ended with EOF, in [LOW*t, HIGH*t], having
@@ -232,7 +204,7 @@ def closed_in_bounds(what, took, how, data, t=T, want_data=b"",
 		problems.append("ended with %s, want EOF" % how)
 	if data != want_data:
 		problems.append("received %r (frames %r)%s before the end, want "
-		    "%r" % (data[:200], frames_of(data)[0][:4], "" if first is
+		    "%r" % (data[:200], pc.split_frames(data)[0][:4], "" if first is
 		    None else " %.3f s after t0" % first, want_data))
 	if problems:
 		return "%s: %s (the socket saw %s %.3f s after t0)" % (what,
@@ -361,7 +333,7 @@ def write_cases(res, up):
 		t0 = time.monotonic()
 		s.send(pc.req_head("GET", big, [("Host", "t")]) +
 		    pc.frame(pc.REQ_END))
-		gone = peer_gone_at(s, t0, HIGH * T + 0.5)
+		gone = harness.peer_hangup_at(s.s, t0, HIGH * T + 0.5)
 		problems = []
 		if gone is None:
 			problems.append("hpoold still had the session open %.1f s "
@@ -372,7 +344,7 @@ def write_cases(res, up):
 		# What was queued before the close, then the end.
 		took, how, data = watch_close(s, time.monotonic(), 10)
 		s.close()
-		frames, partial = frames_of(data)
+		frames, partial = pc.split_frames(data)
 		types = [t for t, _ in frames]
 		body = sum(len(p) for t, p in frames if t == pc.RESP_BODY)
 		if how != "eof":
