@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "proto.h"
 
 struct load_ctx {
 	struct config	*cfg;
@@ -30,23 +31,34 @@ struct setting {
 	unsigned long	 min;
 	unsigned long	 max;
 	unsigned	 scale;		/* file unit -> stored unit */
+	int		 autook;	/* "auto" is taken, stored as 0 */
 };
 
 #define OFF(f)	offsetof(struct config, f)
 static const struct setting settings[] = {
-	{ "socket_mode", OFF(socket_mode), 8, 0, 0777, 1 },
-	{ "max_per_host", OFF(max_per_host), 10, 1, 65535, 1 },
-	{ "max_idle_per_host", OFF(max_idle_per_host), 10, 0, 65535, 1 },
-	{ "max_queue", OFF(max_queue), 10, 0, 1000000, 1 },
-	{ "max_sessions", OFF(max_sessions), 10, 1, 1000000, 1 },
-	{ "idle_timeout", OFF(idle_timeout_ms), 10, 1, 86400, 1000 },
-	{ "connect_timeout", OFF(connect_timeout_ms), 10, 1, 3600, 1000 },
-	{ "io_timeout", OFF(io_timeout_ms), 10, 1, 86400, 1000 },
+	{ "socket_mode", OFF(socket_mode), 8, 0, 0777, 1, 0 },
+	{ "max_per_host", OFF(max_per_host), 10, 1, 65535, 1, 0 },
+	{ "max_idle_per_host", OFF(max_idle_per_host), 10, 0, 65535, 1, 0 },
+	{ "max_queue", OFF(max_queue), 10, 0, 1000000, 1, 0 },
+	{ "max_sessions", OFF(max_sessions), 10, 1, 1000000, 1, 1 },
+	{ "max_sessions_per_uid", OFF(max_sessions_per_uid), 10, 1, 1000000,
+	    1, 1 },
+	{ "max_connections", OFF(max_connections), 10, 1, 1000000, 1, 1 },
+	{ "max_connections_per_uid", OFF(max_connections_per_uid), 10, 1,
+	    1000000, 1, 1 },
+	{ "max_idle", OFF(max_idle), 10, 0, 1000000, 1, 1 },
+	/* a REQ_BODY frame (64 KiB) must fit, with room for a head */
+	{ "max_session_buffer", OFF(max_session_buffer), 10, 131072,
+	    PROTO_FRAME_HDR + PROTO_MAX_PAYLOAD, 1, 0 },
+	{ "partition_by_uid", OFF(partition_by_uid), 0, 0, 1, 1, 0 },
+	{ "idle_timeout", OFF(idle_timeout_ms), 10, 1, 86400, 1000, 0 },
+	{ "connect_timeout", OFF(connect_timeout_ms), 10, 1, 3600, 1000, 0 },
+	{ "io_timeout", OFF(io_timeout_ms), 10, 1, 86400, 1000, 0 },
 	{ "session_idle_timeout", OFF(session_idle_timeout_ms), 10, 1, 86400,
-	    1000 },
+	    1000, 0 },
 	{ "client_write_timeout", OFF(client_write_timeout_ms), 10, 1, 86400,
-	    1000 },
-	{ "workers", OFF(workers), 10, 1, 64, 1 },
+	    1000, 0 },
+	{ "workers", OFF(workers), 10, 1, 64, 1, 0 },
 };
 #undef OFF
 
@@ -70,7 +82,13 @@ config_defaults(struct config *c)
 	c->max_per_host = 32;
 	c->max_idle_per_host = 32;
 	c->max_queue = 1024;
-	c->max_sessions = 10000;
+	c->max_sessions = 0;		/* auto: from the fd limit */
+	c->max_sessions_per_uid = 0;
+	c->max_connections = 0;
+	c->max_connections_per_uid = 0;
+	c->max_idle = 0;
+	c->max_session_buffer = 1024 * 1024;
+	c->partition_by_uid = 0;
 	c->idle_timeout_ms = 60 * 1000;
 	c->connect_timeout_ms = 30 * 1000;
 	c->io_timeout_ms = 300 * 1000;
@@ -138,10 +156,29 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 
 		if (strcmp(name, st->name) != 0)
 			continue;
+		if (st->base == 0) {
+			if (strcmp(value, "yes") == 0)
+				v = 1;
+			else if (strcmp(value, "no") == 0)
+				v = 0;
+			else {
+				snprintf(ctx->err, ctx->errlen, "%s: %s: '%s' "
+				    "is not yes or no", ctx->path, name,
+				    value);
+				return 0;
+			}
+			*(unsigned *)((char *)c + st->offset) = v;
+			return 1;
+		}
+		if (st->autook && strcmp(value, "auto") == 0) {
+			*(unsigned *)((char *)c + st->offset) = 0;
+			return 1;
+		}
 		if (parse_uint(value, st->base, st->min, st->max, &v) == -1) {
 			snprintf(ctx->err, ctx->errlen, "%s: %s: '%s' is not %s"
-			    " number from %lu to %lu", ctx->path, name, value,
-			    st->base == 8 ? "an octal" : "a", st->min, st->max);
+			    " number from %lu to %lu%s", ctx->path, name, value,
+			    st->base == 8 ? "an octal" : "a", st->min, st->max,
+			    st->autook ? " or auto" : "");
 			return 0;
 		}
 		*(unsigned *)((char *)c + st->offset) = v * st->scale;

@@ -12,7 +12,18 @@ struct config {
 	unsigned	max_per_host;		/* upstream conns per pool key */
 	unsigned	max_idle_per_host;	/* idle conns kept per pool key */
 	unsigned	max_queue;		/* requests waiting per pool key */
-	unsigned	max_sessions;		/* client sessions at once */
+	unsigned	max_sessions;		/* client sessions at once; 0:
+						 * auto (quota.c) */
+	unsigned	max_sessions_per_uid;	/* of them, one caller uid's; 0:
+						 * auto */
+	unsigned	max_connections;	/* upstream conns in all; 0: auto */
+	unsigned	max_connections_per_uid; /* opened for one uid; 0: auto */
+	unsigned	max_idle;		/* idle upstream conns in all; 0:
+						 * auto */
+	unsigned	max_session_buffer;	/* bytes of one frame a session
+						 * may hold */
+	unsigned	partition_by_uid;	/* 1: pools never shared between
+						 * caller uids */
 	unsigned	idle_timeout_ms;	/* idle pooled conn lifetime */
 	unsigned	connect_timeout_ms;	/* when the client gave none */
 	unsigned	io_timeout_ms;		/* upstream I/O, client gave none */

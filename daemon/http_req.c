@@ -23,6 +23,22 @@ static const char *const idempotent_methods[] = {
 	"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE",
 };
 
+/* Methods whose body has no defined meaning (RFC 9110 9.3): a lenient
+ * server may skip the Content-Length and read the body as the next
+ * request on the connection, so a body on them is never followed by
+ * another caller's request. */
+static const char *const bodyless_methods[] = {
+	"GET", "HEAD", "DELETE", "OPTIONS", "TRACE",
+};
+
+/* Authentication schemes that authenticate the TCP connection, not the
+ * request (RFC 4559; MS-NTHT). */
+static const char *const conn_bound_schemes[] = {
+	"NTLM", "Negotiate",
+};
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
 static int
 is_tchar(unsigned char c)
 {
@@ -160,15 +176,58 @@ req_check(const struct proto_req_head *h, struct req_check *rc)
 	else
 		rc->framing = REQ_FRAME_NONE;
 	rc->is_head = proto_str_eq(&h->method, "HEAD");
-	for (i = 0; i < sizeof(idempotent_methods) /
-	    sizeof(idempotent_methods[0]); i++)
+	rc->is_connect = proto_str_eq(&h->method, "CONNECT");
+	for (i = 0; i < NELEM(idempotent_methods); i++)
 		if (proto_str_eq(&h->method, idempotent_methods[i]))
 			rc->idempotent = 1;
+	if (rc->framing != REQ_FRAME_NONE)
+		for (i = 0; i < NELEM(bodyless_methods); i++)
+			if (proto_str_eq(&h->method, bodyless_methods[i]))
+				rc->no_reuse = 1;
+	if (rc->is_connect)
+		rc->no_reuse = 1;
+	for (i = 0; i < h->nheaders; i++) {
+		hd = &h->headers[i];
+		if (name_is(&hd->name, "idempotency-key") ||
+		    name_is(&hd->name, "x-idempotency-key"))
+			rc->idempotent = 1;
+		else if ((name_is(&hd->name, "authorization") ||
+		    name_is(&hd->name, "proxy-authorization")) &&
+		    req_auth_conn_bound(hd->value.p, hd->value.len))
+			rc->conn_auth = 1;
+	}
 	return 0;
 }
 
 int
-req_write_head(struct evbuffer *out, const struct proto_req_head *h)
+req_auth_conn_bound(const char *v, size_t len)
+{
+	size_t i = 0, j, n;
+
+	/* Each challenge (or the credentials) starts with its scheme, a
+	 * token, at the start or after a comma. A comma inside a quoted
+	 * parameter may make this see a scheme that is not there: that
+	 * errs toward a private connection, never toward a shared one. */
+	while (i < len) {
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		for (j = 0; j < NELEM(conn_bound_schemes); j++) {
+			n = strlen(conn_bound_schemes[j]);
+			if (len - i >= n && strncasecmp(v + i,
+			    conn_bound_schemes[j], n) == 0 && (len - i == n ||
+			    v[i + n] == ' ' || v[i + n] == '\t' ||
+			    v[i + n] == ','))
+				return 1;
+		}
+		while (i < len && v[i] != ',')
+			i++;
+	}
+	return 0;
+}
+
+int
+req_write_head(struct evbuffer *out, const struct proto_req_head *h,
+    int close)
 {
 	size_t i;
 	int rc = 0;
@@ -177,7 +236,11 @@ req_write_head(struct evbuffer *out, const struct proto_req_head *h)
 	rc |= evbuffer_add(out, " ", 1);
 	rc |= evbuffer_add(out, h->url.p, h->url.len);
 	rc |= evbuffer_add(out, " HTTP/1.1\r\n", 11);
+	if (close)
+		rc |= evbuffer_add(out, "Connection: close\r\n", 19);
 	for (i = 0; i < h->nheaders; i++) {
+		if (close && name_is(&h->headers[i].name, "connection"))
+			continue;
 		rc |= evbuffer_add(out, h->headers[i].name.p,
 		    h->headers[i].name.len);
 		rc |= evbuffer_add(out, ": ", 2);

@@ -17,6 +17,7 @@
 #endif
 
 #include "config.h"
+#include "quota.h"
 #include "listen.h"
 #include "log.h"
 #include "server.h"
@@ -93,6 +94,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 					log_warn("workers stays %u until a "
 					    "restart", srv->cfg.workers);
 				cfg.workers = srv->cfg.workers;
+				quota_resolve(&cfg, quota_raise_nofile());
 				srv->cfg = cfg;
 				workers_reload(&cfg);
 				log_init(cfg.log_level);
@@ -198,6 +200,12 @@ main(int argc, char *argv[])
 		srv.cfg.log_level = LOG_LVL_DEBUG;
 	log_init(srv.cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
+	if (quota_init() == -1) {
+		log_err("cannot map the shared limit counters: %s",
+		    strerror(errno));
+		return 1;
+	}
+	quota_resolve(&srv.cfg, quota_raise_nofile());
 
 	if (tls_init() == -1)
 		log_warn("cannot load the system trust store now; each TLS "

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "hpool_error.h"
+#include "quota.h"
 #include "log.h"
 #include "pool.h"
 #include "server.h"
@@ -23,6 +24,9 @@
 static uint32_t	key_hash(const struct pool_key *);
 static void	pool_dispatch(struct pool *);
 static void	pool_set_state(struct upconn *, enum up_state);
+static struct upconn *idle_for(struct pool *, uid_t);
+static void	evict(struct pool *, struct upconn *);
+static int	conn_take(struct pool *, uid_t, char *, size_t);
 static void	pool_maybe_free(struct pool *);
 static void	pool_free(struct pool *);
 static void	linger_cb(evutil_socket_t, short, void *);
@@ -244,7 +248,9 @@ pool_set_state(struct upconn *c, enum up_state st)
 		break;
 	case UP_IDLE:
 		TAILQ_REMOVE(&p->idle, c, entry);
+		TAILQ_REMOVE(&p->srv->idle_lru, c, lru);
 		p->nidle--;
+		quota_idle_add(-1);
 		break;
 	case UP_ACTIVE:
 		TAILQ_REMOVE(&p->active, c, entry);
@@ -263,7 +269,9 @@ pool_set_state(struct upconn *c, enum up_state st)
 		break;
 	case UP_IDLE:
 		TAILQ_INSERT_HEAD(&p->idle, c, entry);	/* LIFO */
+		TAILQ_INSERT_HEAD(&p->srv->idle_lru, c, lru);
 		p->nidle++;
+		quota_idle_add(1);
 		break;
 	case UP_ACTIVE:
 		TAILQ_INSERT_TAIL(&p->active, c, entry);
@@ -296,11 +304,70 @@ pool_dequeue(struct pool *p, struct session *s)
 	p->nwaiters--;
 }
 
+/* The newest idle connection uid may use: one that carried another
+ * caller's connection-bound authentication serves only that caller. */
+static struct upconn *
+idle_for(struct pool *p, uid_t uid)
+{
+	struct upconn *c;
+
+	TAILQ_FOREACH(c, &p->idle, entry)
+		if (!c->private || c->private_uid == uid)
+			return c;
+	return NULL;
+}
+
+/* Close an idle connection to make room. Its pool is freed if that left
+ * it empty, unless it is the pool being dispatched (p). */
+static void
+evict(struct pool *p, struct upconn *c)
+{
+	struct pool *q = c->pool;
+
+	log_debug("pool %s: conn %llu closed to make room", q->name,
+	    (unsigned long long)c->id);
+	pool_set_state(c, UP_CLOSED);
+	up_free(c);
+	if (q != p)
+		pool_maybe_free(q);
+}
+
 /*
- * Match waiters with connections: an idle one if any (newest first, after
- * a last check that it is still usable), else a new one while under the
- * per-host cap. Connections being opened are not promised to a waiter:
- * whoever is first in line when one is ready gets it.
+ * Count a new connection for uid against max_connections and
+ * max_connections_per_uid. At a limit, idle connections of this worker
+ * give way, oldest first: uid's own before anyone's, so a caller at its
+ * own limit recycles its own pool keys and nobody else's.
+ */
+static int
+conn_take(struct pool *p, uid_t uid, char *why, size_t whylen)
+{
+	struct server *srv = p->srv;
+	struct upconn *c;
+	int round;
+
+	for (round = 0; round < 2; round++) {
+		if (quota_conn_take(uid, &srv->cfg, why, whylen) == 0)
+			return 0;
+		TAILQ_FOREACH_REVERSE(c, &srv->idle_lru, upconn_lru, lru)
+			if (c->charged && c->charged_uid == uid)
+				break;
+		if (c == NULL &&
+		    quota_conns() >= srv->cfg.max_connections)
+			c = TAILQ_LAST(&srv->idle_lru, upconn_lru);
+		if (c == NULL)
+			break;
+		evict(p, c);
+	}
+	log_info("pool %s: %s", p->name, why);
+	return -1;
+}
+
+/*
+ * Match waiters with connections: an idle one the first waiter may use
+ * (newest first, after a last check that it is still usable), else a new
+ * one while under the per-host cap. Connections being opened are not
+ * promised to a waiter: whoever is first in line when one is ready gets
+ * it.
  */
 static void
 pool_dispatch(struct pool *p)
@@ -308,9 +375,10 @@ pool_dispatch(struct pool *p)
 	struct session *s;
 	struct upconn *c;
 	unsigned total;
+	char why[160];
 
 	while ((s = TAILQ_FIRST(&p->waiters)) != NULL) {
-		if ((c = TAILQ_FIRST(&p->idle)) != NULL) {
+		if ((c = idle_for(p, s->peer_uid)) != NULL) {
 			if (!up_check_idle(c)) {
 				log_debug("pool %s: conn %llu went stale",
 				    p->name, (unsigned long long)c->id);
@@ -325,16 +393,34 @@ pool_dispatch(struct pool *p)
 			continue;
 		}
 		total = p->nidle + p->nactive + p->nconnecting;
-		if (p->nwaiters <= p->nconnecting ||
-		    total >= p->srv->cfg.max_per_host)
+		if (p->nwaiters <= p->nconnecting)
 			break;
+		if (total >= p->srv->cfg.max_per_host) {
+			/* At the cap, idle connections the first waiter may
+			 * not use (private to another caller) give way,
+			 * oldest first: else it would wait for their idle
+			 * timeout. */
+			if ((c = TAILQ_LAST(&p->idle, upconn_list)) == NULL)
+				break;
+			evict(p, c);
+			continue;
+		}
+		if (conn_take(p, s->peer_uid, why, sizeof(why)) == -1) {
+			pool_dequeue(p, s);
+			sess_upstream_error(s, HPOOL_E_POLICY, why, 0, -1,
+			    PROTO_SENT_NO);
+			continue;
+		}
 		if ((c = up_new(p)) == NULL) {
+			quota_conn_put(s->peer_uid);
 			pool_dequeue(p, s);
 			sess_upstream_error(s, HPOOL_E_MEMORY,
 			    "hpoold: out of memory opening a connection", 0,
-			    -1);
+			    -1, PROTO_SENT_NO);
 			continue;
 		}
+		c->charged = 1;
+		c->charged_uid = s->peer_uid;
 		c->state = UP_CLOSED;
 		pool_set_state(c, UP_CONNECTING);
 		p->srv->stats.upstream_connects++;
@@ -369,7 +455,7 @@ pool_conn_failed(struct pool *p, struct upconn *c, int code, const char *msg)
 	up_free(c);
 	if ((s = TAILQ_FIRST(&p->waiters)) != NULL) {
 		pool_dequeue(p, s);
-		sess_upstream_error(s, code, msg, 0, -1);
+		sess_upstream_error(s, code, msg, 0, -1, PROTO_SENT_NO);
 	}
 	pool_dispatch(p);
 }
@@ -378,8 +464,17 @@ void
 pool_release(struct upconn *c, int reusable)
 {
 	struct pool *p = c->pool;
+	struct upconn *old;
 
 	c->sess = NULL;
+	/* max_idle holds for every pool together: at it, this worker's
+	 * oldest idle connection makes room, or this one is not kept. */
+	if (reusable && quota_idle() >= p->srv->cfg.max_idle) {
+		if ((old = TAILQ_LAST(&p->srv->idle_lru, upconn_lru)) != NULL)
+			evict(p, old);
+		else
+			reusable = 0;
+	}
 	if (reusable && !p->srv->draining &&
 	    p->nidle < p->srv->cfg.max_idle_per_host) {
 		pool_set_state(c, UP_IDLE);

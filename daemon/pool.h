@@ -28,6 +28,8 @@ struct pool_key {
 	char		tunnel_host[256]; /* set_tunnel target; "" for none */
 	uint16_t	tunnel_port;
 	uint8_t		tunnel_digest[32]; /* the CONNECT headers */
+	uint32_t	uid;		/* partition_by_uid: caller uid + 1;
+					 * 0: shared by every caller */
 };
 
 TAILQ_HEAD(upconn_list, upconn);

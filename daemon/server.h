@@ -15,6 +15,8 @@ struct evdns_base;
 struct evconnlistener;
 struct pool;
 struct session;
+struct upconn;
+TAILQ_HEAD(upconn_lru, upconn);
 
 struct stats {
 	uint64_t	sessions;		/* accepted, ever */
@@ -39,6 +41,11 @@ struct server {
 	struct event		*drain_timer;	/* while draining, each second */
 	int			 drain_ticks;
 	struct stats		 stats;
+	uint64_t		 refused;	/* sessions refused at a limit */
+	time_t			 refused_logged_at; /* last warning, seconds */
+	struct upconn_lru	 idle_lru;	/* every idle conn of every pool,
+						 * newest first: the oldest goes
+						 * first when max_idle is hit */
 	TAILQ_HEAD(, session)	 sessions;	/* every live session */
 	struct pool		**pools;	/* hash table of pools */
 	size_t			 npool_slots;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -18,6 +19,7 @@
 #include "hpool_error.h"
 #include "http_parse.h"
 #include "http_req.h"
+#include "quota.h"
 #include "log.h"
 #include "pool.h"
 #include "proto.h"
@@ -56,7 +58,9 @@ static int	on_req_head(struct session *, const uint8_t *, size_t);
 static int	on_req_body(struct session *, const uint8_t *, size_t);
 static int	on_req_end(struct session *);
 static void	send_error(struct session *, int, const char *, uint64_t,
-		    int64_t);
+		    int64_t, int);
+static void	refuse_at_accept(int, const char *);
+static void	log_refusal(struct server *, const char *, pid_t);
 static void	protocol_error(struct session *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	set_state(struct session *, enum sess_state);
@@ -76,23 +80,35 @@ sess_accept(struct server *srv, int fd)
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 
-	if (srv->draining || srv->nsessions >= srv->cfg.max_sessions) {
-		log_warn("refusing session: %s", srv->draining ?
-		    "shutting down" : "max_sessions reached");
+	char why[160];
+
+	if (srv->draining) {
+		refuse_at_accept(fd, "hpoold: shutting down");
+		return;
+	}
+	/* Who it is comes from the kernel, never from the caller's words;
+	 * without it the caller cannot be held to its limits. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1) {
+		log_warn("refusing session: SO_PEERCRED: %s", strerror(errno));
 		close(fd);
 		return;
 	}
+	if (quota_session_take(cred.uid, &srv->cfg, why, sizeof(why)) == -1) {
+		log_refusal(srv, why, cred.pid);
+		refuse_at_accept(fd, why);
+		return;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		quota_session_put(cred.uid);
 		close(fd);
 		return;
 	}
 	s->srv = srv;
 	s->id = ++srv->stats.sessions;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
-		s->peer_pid = cred.pid;
-		s->peer_uid = cred.uid;
-		s->peer_gid = cred.gid;
-	}
+	s->peer_pid = cred.pid;
+	s->peer_uid = cred.uid;
+	s->peer_gid = cred.gid;
+	s->counted = 1;
 	s->st = stream_new(srv->base, fd);
 	s->head = evbuffer_new();
 	s->defer = evtimer_new(srv->base, defer_cb, s);
@@ -112,6 +128,49 @@ sess_accept(struct server *srv, int fd)
 	log_debug("session %llu: pid %d uid %d gid %d",
 	    (unsigned long long)s->id, (int)s->peer_pid, (int)s->peer_uid,
 	    (int)s->peer_gid);
+}
+
+/* A caller hammering at a limit gets a warning a second, not a line per
+ * attempt: the log must not become the next thing it exhausts. */
+static void
+log_refusal(struct server *srv, const char *why, pid_t pid)
+{
+	struct timeval now;
+
+	evutil_gettimeofday(&now, NULL);
+	srv->refused++;
+	if (now.tv_sec == srv->refused_logged_at)
+		return;
+	log_warn("refusing sessions: %s (pid %d; %llu refused so far)", why,
+	    (int)pid, (unsigned long long)srv->refused);
+	srv->refused_logged_at = now.tv_sec;
+}
+
+/*
+ * A session refused before HELLO: one ERROR frame (version 1's layout, as
+ * nothing was negotiated) that libhpool reads in place of HELLO_OK, then
+ * close. The frame is small and the socket new: it fits, or is dropped.
+ */
+static void
+refuse_at_accept(int fd, const char *why)
+{
+	struct proto_wbuf w;
+	struct proto_error e;
+	const char *name = hpool_error_name(HPOOL_E_POLICY);
+
+	memset(&e, 0, sizeof(e));
+	e.code = HPOOL_E_POLICY;
+	e.name.p = name;
+	e.name.len = strlen(name);
+	e.message.p = why;
+	e.message.len = strlen(why);
+	e.expected = -1;
+	proto_wbuf_init(&w);
+	if (proto_enc_error(&w, &e, 1) == 0 &&
+	    send(fd, w.data, w.len, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+		log_debug("refused session: %s", strerror(errno));
+	proto_wbuf_free(&w);
+	close(fd);
 }
 
 /* The one place the session state changes; timeouts follow the state. */
@@ -147,20 +206,26 @@ set_state(struct session *s, enum sess_state st)
 	stream_set_timeouts(s->st, rms, cfg->client_write_timeout_ms);
 }
 
+/* A caller's timeout may be shorter than the daemon's, never longer: a
+ * caller must not hold the daemon's memory and fds past its own limits. */
 unsigned
 sess_connect_timeout(const struct session *s)
 {
-	if (s->has_timeout && s->timeout_ms > 0)
+	unsigned own = s->srv->cfg.connect_timeout_ms;
+
+	if (s->has_timeout && s->timeout_ms > 0 && s->timeout_ms < own)
 		return s->timeout_ms;
-	return s->srv->cfg.connect_timeout_ms;
+	return own;
 }
 
 unsigned
 sess_io_timeout(const struct session *s)
 {
-	if (s->has_timeout && s->timeout_ms > 0)
+	unsigned own = s->srv->cfg.io_timeout_ms;
+
+	if (s->has_timeout && s->timeout_ms > 0 && s->timeout_ms < own)
 		return s->timeout_ms;
-	return s->srv->cfg.io_timeout_ms;
+	return own;
 }
 
 size_t
@@ -293,6 +358,17 @@ process_frames(struct session *s)
 			    "%u byte limit", plen, PROTO_MAX_PAYLOAD);
 			return;
 		}
+		/* Refused at its header, before any of it is held: each
+		 * session may park at most this much of one frame. */
+		if (PROTO_FRAME_HDR + (size_t)plen >
+		    s->srv->cfg.max_session_buffer) {
+			protocol_error(s, "%s frame (type %u) of %u bytes "
+			    "exceeds what a session may hold "
+			    "(max_session_buffer = %u bytes)",
+			    proto_type_name(type), type, plen,
+			    s->srv->cfg.max_session_buffer);
+			return;
+		}
 		if (evbuffer_get_length(in) < PROTO_FRAME_HDR + plen) {
 			/* A frame larger than the watermark must still fit. */
 			if (PROTO_FRAME_HDR + plen > s->read_high) {
@@ -401,9 +477,10 @@ on_hello(struct session *s, const uint8_t *p, size_t len)
 		    h.max_version, PROTO_VERSION_MIN, PROTO_VERSION);
 		return -1;
 	}
+	s->version = h.max_version < PROTO_VERSION ? h.max_version :
+	    PROTO_VERSION;
 	proto_wbuf_reset(w);
-	proto_enc_hello_ok(w, h.max_version < PROTO_VERSION ? h.max_version :
-	    PROTO_VERSION);
+	proto_enc_hello_ok(w, s->version);
 	evbuffer_add(stream_output(s->st), w->data, w->len);
 	set_state(s, SESS_OPEN);
 	return 0;
@@ -463,28 +540,42 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 		tls = 1;
 	else if (!proto_str_eq(&o.scheme, "http")) {
 		send_error(s, HPOOL_E_UNKNOWN_PROTOCOL, "unsupported scheme in "
-		    "OPEN (hpoold speaks http and https)", 0, -1);
+		    "OPEN (hpoold speaks http and https)", 0, -1, PROTO_SENT_UNKNOWN);
 		sess_close(s);
 		return -1;
 	}
 	if (o.tunnel_host.len > 0 && (!req_host_ok(&o.tunnel_host) ||
 	    !tunnel_headers_ok(&o))) {
 		send_error(s, HPOOL_E_VALUE_ERROR, "invalid tunnel host or "
-		    "tunnel header in OPEN", 0, -1);
+		    "tunnel header in OPEN", 0, -1, PROTO_SENT_UNKNOWN);
 		sess_close(s);
 		return -1;
 	}
 	if (!req_host_ok(&o.host) ||
 	    (o.tls_sni.len > 0 && !req_host_ok(&o.tls_sni))) {
 		send_error(s, HPOOL_E_INVALID_URL, "invalid host name in OPEN",
-		    0, -1);
+		    0, -1, PROTO_SENT_UNKNOWN);
 		sess_close(s);
 		return -1;
 	}
 	if (o.port == 0 || o.source_host.len >= sizeof(key.src_host) ||
 	    (o.source_host.len > 0 && !req_host_ok(&o.source_host))) {
 		send_error(s, HPOOL_E_INVALID_URL, "invalid port or source "
-		    "address in OPEN", 0, -1);
+		    "address in OPEN", 0, -1, PROTO_SENT_UNKNOWN);
+		sess_close(s);
+		return -1;
+	}
+	/* The daemon may run as root: a port only root may bind is bound
+	 * only for a caller that is root itself. */
+	if (o.source_port != 0 && o.source_port < 1024 && s->peer_uid != 0) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "[Errno 13] Permission denied: "
+		    "source port %u is below 1024, and only uid 0 may bind "
+		    "it (caller uid %u)", o.source_port,
+		    (unsigned)s->peer_uid);
+		send_error(s, HPOOL_E_PERMISSION, msg, 0, -1,
+		    PROTO_SENT_UNKNOWN);
 		sess_close(s);
 		return -1;
 	}
@@ -494,6 +585,8 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	if (o.source_host.len > 0)
 		memcpy(key.src_host, o.source_host.p, o.source_host.len);
 	key.src_port = o.source_port;
+	if (s->srv->cfg.partition_by_uid)
+		key.uid = (uint32_t)s->peer_uid + 1;
 	if (tls)
 		tls_settings_digest(&o, key.tls_digest);
 	if (o.tunnel_host.len > 0) {
@@ -503,7 +596,7 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	}
 	if ((s->pool = pool_ref(s->srv, &key, &o, &code, err,
 	    sizeof(err))) == NULL) {
-		send_error(s, code, err, 0, -1);
+		send_error(s, code, err, 0, -1, PROTO_SENT_UNKNOWN);
 		sess_close(s);
 		return -1;
 	}
@@ -536,19 +629,23 @@ on_req_head(struct session *s, const uint8_t *p, size_t len)
 		/* Refused before anything was sent: the pool is untouched.
 		 * The request's body frames are read and dropped. */
 		set_state(s, SESS_DRAIN);
-		send_error(s, rc.code, rc.message, 0, -1);
+		send_error(s, rc.code, rc.message, 0, -1, PROTO_SENT_NO);
 		s->resp_end = 1;
 		return 0;
 	}
 	s->is_head = rc.is_head;
+	s->is_connect = rc.is_connect;
 	s->idempotent = rc.idempotent;
+	s->no_reuse = rc.no_reuse;
+	s->conn_auth = rc.conn_auth;
 	s->body_mode = rc.framing == REQ_FRAME_CHUNKED ? REQ_BODY_CHUNKED :
 	    rc.framing == REQ_FRAME_LENGTH ? REQ_BODY_LENGTH : REQ_BODY_NONE;
 	s->body_left = rc.length;
 	evbuffer_drain(s->head, evbuffer_get_length(s->head));
-	if (req_write_head(s->head, hp) == -1) {
+	if (req_write_head(s->head, hp, s->no_reuse) == -1) {
 		set_state(s, SESS_DRAIN);
-		send_error(s, HPOOL_E_MEMORY, "hpoold: out of memory", 0, -1);
+		send_error(s, HPOOL_E_MEMORY, "hpoold: out of memory", 0, -1,
+		    PROTO_SENT_NO);
 		s->resp_end = 1;
 		return 0;
 	}
@@ -556,7 +653,8 @@ on_req_head(struct session *s, const uint8_t *p, size_t len)
 	if (pool_enqueue(s->pool, s, 0) == -1) {
 		set_state(s, SESS_DRAIN);
 		send_error(s, HPOOL_E_POLICY, "hpoold: too many requests "
-		    "waiting for this destination (max_queue)", 0, -1);
+		    "waiting for this destination (max_queue)", 0, -1,
+		    PROTO_SENT_NO);
 		s->resp_end = 1;
 	}
 	return 0;
@@ -567,7 +665,11 @@ sess_attach(struct session *s, struct upconn *c)
 {
 	s->conn = c;
 	set_state(s, SESS_ACTIVE);
-	up_begin(c, s, s->is_head);
+	up_begin(c, s, (s->is_head ? UP_REQ_HEAD : 0) |
+	    (s->is_connect ? UP_REQ_CONNECT : 0) |
+	    (s->no_reuse ? UP_REQ_NO_REUSE : 0));
+	if (s->conn_auth)
+		up_make_private(c, s->peer_uid);
 	/* The head stays in s->head until the response starts, for a retry
 	 * on a fresh connection. */
 	up_write(c, evbuffer_pullup(s->head, -1),
@@ -600,13 +702,15 @@ on_req_body(struct session *s, const uint8_t *p, size_t len)
 	switch (s->body_mode) {
 	case REQ_BODY_NONE:
 		send_error(s, HPOOL_E_VALUE_ERROR, "request body without "
-		    "Content-Length or Transfer-Encoding: chunked", 0, -1);
+		    "Content-Length or Transfer-Encoding: chunked", 0, -1,
+		    up_request_sent(s->conn));
 		request_over(s);
 		return 0;
 	case REQ_BODY_LENGTH:
 		if (len > s->body_left) {
 			send_error(s, HPOOL_E_VALUE_ERROR, "request body longer"
-			    " than its Content-Length", 0, -1);
+			    " than its Content-Length", 0, -1,
+			    up_request_sent(s->conn));
 			request_over(s);
 			return 0;
 		}
@@ -636,7 +740,7 @@ on_req_end(struct session *s)
 	}
 	if (s->body_mode == REQ_BODY_LENGTH && s->body_left != 0) {
 		send_error(s, HPOOL_E_VALUE_ERROR, "request body shorter than "
-		    "its Content-Length", 0, -1);
+		    "its Content-Length", 0, -1, up_request_sent(s->conn));
 		request_over(s);
 		return 0;
 	}
@@ -667,17 +771,29 @@ sess_upstream_writable(struct session *s)
 		schedule(s);
 }
 
+/*
+ * RFC 9110 9.2.2, as Go's Transport reads it: a request that died with a
+ * reused connection is sent again on another only if it certainly never
+ * left hpoold, or if it may be repeated (an idempotent method or an
+ * Idempotency-Key) and its body, if any, can be sent again. Bodies are
+ * streamed, not kept, so only a bodyless request can be.
+ */
 int
-sess_retry(struct session *s)
+sess_retry(struct session *s, int sent)
 {
-	if (s->body_mode != REQ_BODY_NONE || s->retries >= 3 ||
-	    s->state != SESS_ACTIVE)
+	if (s->retries >= 3 || s->state != SESS_ACTIVE)
 		return 0;
+	if (sent != PROTO_SENT_NO && (!s->idempotent ||
+	    s->body_mode != REQ_BODY_NONE || s->body_sent > 0))
+		return 0;
+	if (sent == PROTO_SENT_NO && s->body_sent > 0)
+		return 0;	/* body frames went by: they cannot be again */
 	s->retries++;
 	s->srv->stats.retries++;
 	s->conn = NULL;
-	log_debug("session %llu: pooled connection was dead, retrying",
-	    (unsigned long long)s->id);
+	log_debug("session %llu: pooled connection was dead, retrying (%s)",
+	    (unsigned long long)s->id, sent == PROTO_SENT_NO ? "not sent" :
+	    "idempotent");
 	set_state(s, SESS_WAITING);
 	pool_enqueue(s->pool, s, 1);
 	return 1;
@@ -691,6 +807,20 @@ sess_resp_head(struct session *s, const struct hp_head *h)
 	size_t i;
 
 	evbuffer_drain(s->head, evbuffer_get_length(s->head));
+	/* A challenge for a scheme that authenticates the connection: from
+	 * here on it is this caller's, whatever the caller sends next. */
+	if (s->conn != NULL && (h->status == 401 || h->status == 407)) {
+		const char *want = h->status == 401 ? "www-authenticate" :
+		    "proxy-authenticate";
+
+		for (i = 0; i < h->nheaders; i++)
+			if (h->headers[i].name_len == strlen(want) &&
+			    strncasecmp(h->headers[i].name, want,
+			    h->headers[i].name_len) == 0 &&
+			    req_auth_conn_bound(h->headers[i].value,
+			    h->headers[i].value_len))
+				up_make_private(s->conn, s->peer_uid);
+	}
 	rhp->version = (uint8_t)h->version;
 	rhp->status = (uint16_t)h->status;
 	rhp->flags = (h->will_close ? PROTO_RESP_WILL_CLOSE : 0) |
@@ -716,7 +846,7 @@ sess_resp_head(struct session *s, const struct hp_head *h)
 		if (c != NULL)
 			up_abort(c);
 		send_error(s, HPOOL_E_HTTP_EXCEPTION, "response head too large"
-		    " for hpool", 0, -1);
+		    " for hpool", 0, -1, PROTO_SENT_MAYBE);
 		s->resp_end = 1;
 		set_state(s, s->req_end ? SESS_IDLE : SESS_DRAIN);
 		schedule(s);
@@ -764,20 +894,20 @@ sess_resp_end(struct session *s, uint8_t flags)
 
 void
 sess_upstream_error(struct session *s, int code, const char *msg,
-    uint64_t partial, int64_t expected)
+    uint64_t partial, int64_t expected, int sent)
 {
 	s->conn = NULL;
 	s->resp_end = 1;
 	if (s->st == NULL)
 		return;
-	send_error(s, code, msg, partial, expected);
+	send_error(s, code, msg, partial, expected, sent);
 	set_state(s, s->req_end ? SESS_IDLE : SESS_DRAIN);
 	schedule(s);
 }
 
 static void
 send_error(struct session *s, int code, const char *msg, uint64_t partial,
-    int64_t expected)
+    int64_t expected, int sent)
 {
 	struct proto_wbuf *w = &s->srv->wbuf;
 	struct proto_error e;
@@ -793,8 +923,9 @@ send_error(struct session *s, int code, const char *msg, uint64_t partial,
 	e.message.len = strlen(msg);
 	e.partial = partial;
 	e.expected = expected;
+	e.sent = (uint8_t)sent;
 	proto_wbuf_reset(w);
-	proto_enc_error(w, &e);
+	proto_enc_error(w, &e, s->version ? s->version : 1);
 	evbuffer_add(stream_output(s->st), w->data, w->len);
 	log_debug("session %llu: error %s: %s", (unsigned long long)s->id,
 	    name, msg);
@@ -811,7 +942,7 @@ protocol_error(struct session *s, const char *fmt, ...)
 	va_end(ap);
 	log_info("session %llu (pid %d): protocol error: %s",
 	    (unsigned long long)s->id, (int)s->peer_pid, msg);
-	send_error(s, HPOOL_E_PROTOCOL, msg, 0, -1);
+	send_error(s, HPOOL_E_PROTOCOL, msg, 0, -1, PROTO_SENT_UNKNOWN);
 	sess_close(s);
 }
 
@@ -850,6 +981,8 @@ sess_free(struct session *s)
 	}
 	if (s->pool != NULL)
 		pool_unref(s->pool);
+	if (s->counted)
+		quota_session_put(s->peer_uid);
 	if (s->st != NULL)
 		stream_free(s->st);
 	if (s->head != NULL)

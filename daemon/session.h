@@ -48,6 +48,9 @@ struct session {
 	pid_t			 peer_pid;	/* SO_PEERCRED */
 	uid_t			 peer_uid;
 	gid_t			 peer_gid;
+	int			 counted;	/* holds a place in quota.c */
+	uint16_t		 version;	/* protocol version, 0 before
+						 * HELLO */
 	/* from OPEN */
 	struct pool		*pool;
 	int			 has_timeout;
@@ -56,7 +59,14 @@ struct session {
 	struct upconn		*conn;
 	struct evbuffer		*head;		/* request head until attached */
 	int			 is_head;
-	int			 idempotent;
+	int			 is_connect;	/* CONNECT: a 2xx is a tunnel */
+	int			 idempotent;	/* may be replayed (RFC 9110
+						 * 9.2.2, or an Idempotency-Key) */
+	int			 no_reuse;	/* a lenient server could misframe
+						 * it: Connection: close */
+	int			 conn_auth;	/* NTLM / Negotiate credentials:
+						 * the connection becomes the
+						 * caller's own */
 	enum req_body		 body_mode;
 	uint64_t		 body_left;	/* REQ_BODY_LENGTH: bytes due */
 	uint64_t		 body_sent;
@@ -74,15 +84,17 @@ void	 sess_free_all(struct server *);
 
 /* Called back by the pool and the upstream connection. */
 void	 sess_attach(struct session *, struct upconn *);
+/* sent: PROTO_SENT_* (did the request reach the server?) */
 void	 sess_upstream_error(struct session *, int code, const char *msg,
-	    uint64_t partial, int64_t expected);
+	    uint64_t partial, int64_t expected, int sent);
 void	 sess_resp_head(struct session *, const struct hp_head *);
 /* Moves len bytes from the front of the given buffer to the client. */
 void	 sess_resp_body(struct session *, struct evbuffer *, size_t);
 void	 sess_resp_end(struct session *, uint8_t flags);
 /* The upstream connection failed before any response byte on a reused
- * connection: 1 if the session took the request back to retry it. */
-int	 sess_retry(struct session *);
+ * connection: 1 if the session took the request back to retry it (it was
+ * certainly not sent, or it may be replayed). */
+int	 sess_retry(struct session *, int sent);
 size_t	 sess_output_len(const struct session *);
 void	 sess_upstream_writable(struct session *);
 /* Connection timeouts for this session's requests, in milliseconds. */

@@ -51,6 +51,7 @@ struct stream {
 	uint64_t	 wr_since;	/* ms: last write progress */
 	uint64_t	 armed_at;	/* ms: the timer's deadline, 0: off */
 	unsigned long	 ssl_err;
+	uint64_t	 written;	/* bytes the socket took, ever */
 	int		 err;		/* errno behind STREAM_ERROR */
 	int		 last_write;	/* TLS: an SSL_write to repeat */
 	int		 busy;		/* callbacks on the stack */
@@ -282,6 +283,12 @@ struct evbuffer *
 stream_output(struct stream *s)
 {
 	return s->out;
+}
+
+uint64_t
+stream_written(const struct stream *s)
+{
+	return s->written;
 }
 
 int
@@ -698,6 +705,8 @@ do_write(struct stream *s)
 		ev = STREAM_ERROR | STREAM_WRITING;
 		break;
 	}
+	/* counted before any error: part of a request may have gone */
+	s->written += wrote;
 	if (evbuffer_get_length(s->out) == 0 && !s->rd_wants_wr)
 		wr_wait(s, 0);
 	if (ev != 0) {

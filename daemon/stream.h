@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/ssl.h>
 
@@ -72,6 +73,8 @@ void		 stream_start_tls(struct stream *, SSL *);
 struct evbuffer	*stream_input(struct stream *);
 struct evbuffer	*stream_output(struct stream *);
 int		 stream_fd(const struct stream *);
+/* Bytes the socket has taken from the output since the stream began. */
+uint64_t	 stream_written(const struct stream *);
 SSL		*stream_ssl(const struct stream *);
 /* The first OpenSSL error code behind the last STREAM_ERROR, or 0. */
 unsigned long	 stream_ssl_error(const struct stream *);

@@ -21,6 +21,7 @@
 #include "hpool_error.h"
 #include "proto.h"
 #include "http_parse.h"
+#include "quota.h"
 #include "log.h"
 #include "pool.h"
 #include "server.h"
@@ -40,6 +41,7 @@
 
 static void	timer_cb(evutil_socket_t, short, void *);
 static void	dns_cb(int, struct evutil_addrinfo *, void *);
+static void	dns_done(struct upconn *, int, struct evutil_addrinfo *);
 static void	try_next_addr(struct upconn *);
 static void	connect_failed(struct upconn *, int, const char *);
 static void	read_cb(struct stream *, void *);
@@ -93,6 +95,8 @@ up_free(struct upconn *c)
 	}
 	stream_free(c->st);
 	event_free(c->idle_timer);
+	if (c->charged)
+		quota_conn_put(c->charged_uid);
 	free(c);
 }
 
@@ -120,6 +124,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct upconn *c = arg;
 	struct evutil_addrinfo hints;
+	struct evdns_getaddrinfo_request *req;
 	struct timeval tv;
 	char port[8];
 	unsigned ms;
@@ -145,8 +150,19 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		hints.ai_socktype = SOCK_STREAM;
 		hints.ai_protocol = IPPROTO_TCP;
 		snprintf(port, sizeof(port), "%u", c->pool->key.port);
-		c->dns = evdns_getaddrinfo(c->pool->srv->dns,
+		/* A numeric host (or one in /etc/hosts) is answered inside
+		 * this call, and the connect that follows may fail and free
+		 * c at once: the answer is kept and acted on only after the
+		 * call has returned and nothing more is written to c. */
+		c->dns_sync = 1;
+		c->dns_answered = 0;
+		req = evdns_getaddrinfo(c->pool->srv->dns,
 		    c->pool->key.host, port, &hints, dns_cb, c);
+		c->dns_sync = 0;
+		if (c->dns_answered)
+			dns_done(c, c->dns_result, c->dns_res);
+		else
+			c->dns = req;
 		return;
 	case UP_ACTIVE:
 	case UP_CLOSED:
@@ -180,11 +196,24 @@ static void
 dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 {
 	struct upconn *c = arg;
-	char msg[128];
 
 	if (result == EVUTIL_EAI_CANCEL)
 		return;		/* up_free() is running: c is going */
+	if (c->dns_sync) {
+		c->dns_answered = 1;
+		c->dns_result = result;
+		c->dns_res = res;
+		return;
+	}
 	c->dns = NULL;
+	dns_done(c, result, res);
+}
+
+static void
+dns_done(struct upconn *c, int result, struct evutil_addrinfo *res)
+{
+	char msg[128];
+
 	if (result != 0) {
 		gai_message(msg, sizeof(msg), result);
 		connect_failed(c, HPOOL_E_GAIERROR, msg);
@@ -286,16 +315,18 @@ set_timeout(struct upconn *c, unsigned rd_ms, unsigned wr_ms)
 }
 
 void
-up_begin(struct upconn *c, struct session *s, int is_head)
+up_begin(struct upconn *c, struct session *s, int flags)
 {
 	unsigned ms = sess_io_timeout(s);
 
 	evtimer_del(c->idle_timer);
 	c->sess = s;
 	c->phase = UP_PH_HEAD;
-	c->is_head = is_head;
+	c->is_head = (flags & UP_REQ_HEAD) != 0;
+	c->is_connect = (flags & UP_REQ_CONNECT) != 0;
 	c->req_done = 0;
-	c->reusable = 1;
+	c->reusable = (flags & UP_REQ_NO_REUSE) == 0;
+	c->wr_mark = stream_written(c->st);
 	c->resp_bytes = 0;
 	c->head_scanned = 0;
 	c->paused = 0;
@@ -306,6 +337,34 @@ up_begin(struct upconn *c, struct session *s, int is_head)
 	 * is timed, and the session times the client's body frames. */
 	set_timeout(c, 0, ms);
 	stream_read_enable(c->st, 1);
+}
+
+int
+up_request_sent(const struct upconn *c)
+{
+	if (c == NULL || c->st == NULL)
+		return PROTO_SENT_NO;
+	return stream_written(c->st) > c->wr_mark ? PROTO_SENT_MAYBE :
+	    PROTO_SENT_NO;
+}
+
+void
+up_make_private(struct upconn *c, uid_t uid)
+{
+	if (!c->private)
+		log_debug("conn %llu: connection-bound authentication: "
+		    "private to uid %u", (unsigned long long)c->id,
+		    (unsigned)uid);
+	else if (c->private_uid != uid) {
+		/* two callers' credentials on one connection: keep neither */
+		log_info("conn %llu: connection-bound authentication of uid "
+		    "%u on uid %u's connection: not reused",
+		    (unsigned long long)c->id, (unsigned)uid,
+		    (unsigned)c->private_uid);
+		c->reusable = 0;
+	}
+	c->private = 1;
+	c->private_uid = uid;
 }
 
 void
@@ -717,6 +776,22 @@ process_input(struct upconn *c, int eof)
 			}
 			if (!head.reusable)
 				c->reusable = 0;
+			/* A server that answers HTTP/1.0 may not frame a
+			 * request as 1.1 does (a body on GET read as the
+			 * next request): what follows on its connection
+			 * could be another caller's answer. */
+			if (head.version == 10)
+				c->reusable = 0;
+			/* A 2xx to CONNECT has no body and makes the
+			 * connection a tunnel (RFC 9110 9.3.6): nobody else
+			 * may ever write to it. */
+			if (c->is_connect && head.status >= 200 &&
+			    head.status < 300) {
+				head.framing = HP_FRAME_NONE;
+				head.length = -1;
+				head.will_close = 1;
+				c->reusable = 0;
+			}
 			hp_body_init(&c->body, &head);
 			sess_resp_head(c->sess, &head);
 			hp_head_free(&head);
@@ -800,6 +875,7 @@ exchange_error(struct upconn *c, int code, const char *msg,
     uint64_t partial, int64_t expected)
 {
 	struct session *s = c->sess;
+	int sent = up_request_sent(c);
 
 	c->sess = NULL;
 	c->tls_clean = 0;
@@ -807,12 +883,12 @@ exchange_error(struct upconn *c, int code, const char *msg,
 	if (s == NULL)
 		return;
 	if (code == -1) {
-		if (sess_retry(s))
+		if (sess_retry(s, sent))
 			return;
 		code = HPOOL_E_REMOTE_DISCONNECTED;
 		msg = "Remote end closed connection without response";
 	}
-	sess_upstream_error(s, code, msg, partial, expected);
+	sess_upstream_error(s, code, msg, partial, expected, sent);
 }
 
 static void

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/types.h>
 
 #include "http_parse.h"
 
@@ -32,8 +33,14 @@ enum up_phase {
 	UP_PH_DONE,		/* response complete */
 };
 
+/* up_begin flags: what the request means for the connection */
+#define UP_REQ_HEAD	0x01	/* HEAD: the response has no body */
+#define UP_REQ_CONNECT	0x02	/* CONNECT: a 2xx makes it a tunnel */
+#define UP_REQ_NO_REUSE	0x04	/* sent with Connection: close */
+
 struct upconn {
 	TAILQ_ENTRY(upconn)	 entry;
+	TAILQ_ENTRY(upconn)	 lru;		/* srv->idle_lru while UP_IDLE */
 	struct pool		*pool;
 	enum up_state		 state;
 	struct stream		*st;
@@ -47,11 +54,23 @@ struct upconn {
 	int			 tls_clean;	/* handshake done, no error: its
 						 * session stays resumable */
 	uint64_t		 id;		/* for logs */
+	uid_t			 charged_uid;	/* counted in quota.c for */
+	int			 charged;
+	int			 private;	/* serves private_uid only: it
+						 * carried connection-bound auth */
+	uid_t			 private_uid;
+	int			 dns_sync;	/* in evdns_getaddrinfo() */
+	int			 dns_result;	/* its answer, when it came at
+						 * once */
+	struct evutil_addrinfo	*dns_res;
+	int			 dns_answered;
 	unsigned		 nrequests;	/* served on this conn */
 	/* the current exchange */
 	struct session		*sess;
 	enum up_phase		 phase;
 	int			 is_head;	/* request method was HEAD */
+	int			 is_connect;	/* request method was CONNECT */
+	uint64_t		 wr_mark;	/* stream_written() at up_begin */
 	int			 req_done;	/* whole request written */
 	int			 reusable;	/* nothing odd seen so far */
 	uint64_t		 resp_bytes;	/* response bytes read */
@@ -67,8 +86,14 @@ struct upconn	*up_new(struct pool *);
  * through pool_conn_ready() or pool_conn_failed(). */
 void		 up_connect(struct upconn *);
 void		 up_free(struct upconn *);
-/* Start an exchange: the session's request head follows via up_write. */
-void		 up_begin(struct upconn *, struct session *, int is_head);
+/* Start an exchange (flags: UP_REQ_*): the session's request head
+ * follows via up_write. */
+void		 up_begin(struct upconn *, struct session *, int flags);
+/* PROTO_SENT_NO if no byte of this exchange's request left hpoold,
+ * else PROTO_SENT_MAYBE. */
+int		 up_request_sent(const struct upconn *);
+/* From now on c serves uid's requests only. */
+void		 up_make_private(struct upconn *, uid_t);
 void		 up_write(struct upconn *, const void *, size_t);
 size_t		 up_output_len(const struct upconn *);
 void		 up_request_done(struct upconn *);

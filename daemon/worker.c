@@ -66,6 +66,7 @@ server_init(struct server *srv, int fd, char *err, size_t errlen)
 	struct event_config *ecfg;
 
 	TAILQ_INIT(&srv->sessions);
+	TAILQ_INIT(&srv->idle_lru);
 	/* The changelist folds the enable/disable pairs a request makes on
 	 * each socket into one epoll_ctl per loop turn. */
 	if ((ecfg = event_config_new()) == NULL)

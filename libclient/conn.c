@@ -970,7 +970,8 @@ hpool_conn_getresponse(hpool_conn *c, hpool_response **out)
 	    (rc = link_recv(l, &type, &p, &len, &c->err)) != HPOOL_OK)
 		goto fail;
 	if (type == PROTO_ERROR) {
-		if (proto_dec_error(p, len, &pe) == -1) {
+		if (proto_dec_error(p, len, &pe,
+		    l->version) == -1) {
 			rc = link_protocol_error(l, &c->err,
 			    "malformed ERROR frame from hpoold");
 			goto fail;

@@ -46,6 +46,7 @@ link_open(const char *path, const struct proto_open *open, int wait_ms,
 		return NULL;
 	}
 	l->fd = -1;
+	l->version = 1;
 	l->rcap = RBUF_INITIAL;
 	l->wait_ms = wait_ms;
 	proto_wbuf_init(&l->w);
@@ -146,7 +147,7 @@ link_handshake_finish(struct link *l, struct hpool_error *err)
 		if ((rc = link_recv(l, &type, &p, &len, err)) != HPOOL_OK)
 			return rc;
 		if (type == PROTO_ERROR) {
-			if (proto_dec_error(p, len, &pe) == -1)
+			if (proto_dec_error(p, len, &pe, l->version) == -1)
 				return link_protocol_error(l, err,
 				    "malformed ERROR frame from hpoold");
 			errfmt_from_frame(err, &pe);
@@ -167,6 +168,7 @@ link_handshake_finish(struct link *l, struct hpool_error *err)
 				    "hpoold chose protocol version %u, this "
 				    "library speaks %u to %u", version,
 				    PROTO_VERSION_MIN, PROTO_VERSION);
+			l->version = version;
 		} else if (proto_dec_empty(p, len) == -1)
 			return link_protocol_error(l, err,
 			    "malformed OPEN_OK frame from hpoold");
@@ -325,7 +327,8 @@ link_salvage_error(struct link *l, struct hpool_error *err)
 	for (i = 0; i < 64 && l->fd != -1; i++) {
 		if (link_recv(l, &type, &p, &len, NULL) != HPOOL_OK)
 			break;
-		if (type == PROTO_ERROR && proto_dec_error(p, len, &pe) == 0) {
+		if (type == PROTO_ERROR &&
+		    proto_dec_error(p, len, &pe, l->version) == 0) {
 			errfmt_from_frame(err, &pe);
 			break;
 		}

@@ -25,6 +25,9 @@ struct link {
 	unsigned	 inflight;	/* requests whose end is unread */
 	int		 handshake_due;	/* HELLO_OK / OPEN_OK not read yet */
 	int		 wrote;		/* any byte went to the daemon */
+	uint16_t	 version;	/* from HELLO_OK; 1 until then (an
+					 * ERROR before it has version 1's
+					 * layout) */
 };
 
 /* Connect to path and send HELLO / OPEN; NULL on error (err filled).

@@ -194,7 +194,8 @@ resp_on_error(hpool_response *r, const uint8_t *p, size_t len)
 {
 	struct proto_error pe;
 
-	if (proto_dec_error(p, len, &pe) == -1) {
+	if (proto_dec_error(p, len, &pe,
+		    r->link->version) == -1) {
 		link_protocol_error(r->link, &r->err,
 		    "malformed ERROR frame from hpoold");
 		resp_release(r);

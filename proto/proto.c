@@ -671,7 +671,8 @@ proto_dec_resp_head(const uint8_t *p, size_t len, struct proto_resp_head *h)
 }
 
 int
-proto_enc_error(struct proto_wbuf *w, const struct proto_error *e)
+proto_enc_error(struct proto_wbuf *w, const struct proto_error *e,
+    uint16_t version)
 {
 	proto_begin(w, PROTO_ERROR);
 	proto_put_u16(w, e->code);
@@ -680,11 +681,14 @@ proto_enc_error(struct proto_wbuf *w, const struct proto_error *e)
 	proto_put_u64(w, e->partial);
 	proto_put_u64(w, (uint64_t)e->expected);
 	proto_put_str(w, e->line.p, e->line.len);
+	if (version >= 2)
+		proto_put_u8(w, e->sent);
 	return proto_end(w);
 }
 
 int
-proto_dec_error(const uint8_t *p, size_t len, struct proto_error *e)
+proto_dec_error(const uint8_t *p, size_t len, struct proto_error *e,
+    uint16_t version)
 {
 	struct proto_rbuf r;
 	uint64_t expected;
@@ -696,10 +700,13 @@ proto_dec_error(const uint8_t *p, size_t len, struct proto_error *e)
 	proto_get_u64(&r, &e->partial);
 	proto_get_u64(&r, &expected);
 	proto_get_str(&r, &e->line);
+	e->sent = PROTO_SENT_UNKNOWN;
+	if (version >= 2)
+		proto_get_u8(&r, &e->sent);
 	if (proto_get_end(&r) == -1)
 		return -1;
 	e->expected = (int64_t)expected;
-	if (e->code == 0 || e->expected < -1)
+	if (e->code == 0 || e->expected < -1 || e->sent > PROTO_SENT_MAYBE)
 		return -1;
 	return 0;
 }

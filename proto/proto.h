@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 /* Bump PROTO_VERSION when any number below or any message layout changes. */
-#define PROTO_VERSION		1
+#define PROTO_VERSION		2	/* 2: ERROR carries `sent` */
 #define PROTO_VERSION_MIN	1
 
 #define PROTO_FRAME_HDR		5		/* u32 length + u8 type */
@@ -149,7 +149,13 @@ struct proto_error {
 	uint64_t	 partial;	/* IncompleteRead: bytes received */
 	int64_t		 expected;	/* IncompleteRead: bytes missing, -1 None */
 	struct proto_str line;		/* BadStatusLine / LineTooLong subject */
+	uint8_t		 sent;		/* PROTO_SENT_*; version 2 and up */
 };
+
+/* ERROR's `sent` (version 2): did the failed request reach the server? */
+#define PROTO_SENT_UNKNOWN	0	/* not said, or no request involved */
+#define PROTO_SENT_NO		1	/* certainly not sent: safe to retry */
+#define PROTO_SENT_MAYBE	2	/* written: the server may have acted */
 
 /*
  * Writer: a growable buffer with a hard cap. Every put after an overflow is
@@ -217,8 +223,11 @@ int	proto_dec_req_head(const uint8_t *, size_t, struct proto_req_head *);
 int	proto_enc_resp_head(struct proto_wbuf *,
 	    const struct proto_resp_head *);
 int	proto_dec_resp_head(const uint8_t *, size_t, struct proto_resp_head *);
-int	proto_enc_error(struct proto_wbuf *, const struct proto_error *);
-int	proto_dec_error(const uint8_t *, size_t, struct proto_error *);
+/* ERROR's layout depends on the session's protocol version. */
+int	proto_enc_error(struct proto_wbuf *, const struct proto_error *,
+	    uint16_t version);
+int	proto_dec_error(const uint8_t *, size_t, struct proto_error *,
+	    uint16_t version);
 int	proto_enc_body(struct proto_wbuf *, enum proto_type, const void *,
 	    size_t);
 int	proto_enc_empty(struct proto_wbuf *, enum proto_type);

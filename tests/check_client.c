@@ -280,7 +280,7 @@ fk_error(struct fake *f, int code, const char *msg, uint64_t partial,
 	e.partial = partial;
 	e.expected = expected;
 	proto_wbuf_init(&w);
-	proto_enc_error(&w, &e);
+	proto_enc_error(&w, &e, 1);	/* the fake speaks version 1 */
 	fk_flush(f, &w);
 }
 

@@ -369,22 +369,41 @@ START_TEST(error_round_trip)
 	e.message = S("IncompleteRead(5 bytes read, 3 more expected)");
 	e.partial = 5;
 	e.expected = 3;
-	ck_assert_int_eq(proto_enc_error(&w, &e), 0);
+	e.sent = PROTO_SENT_MAYBE;
+	/* version 1: no `sent` byte on the wire; it decodes as unknown */
+	ck_assert_int_eq(proto_enc_error(&w, &e, 1), 0);
 	p = frame_at(0, PROTO_ERROR, &n);
-	ck_assert_int_eq(proto_dec_error(p, n, &d), 0);
+	ck_assert_int_eq(proto_dec_error(p, n, &d, 1), 0);
 	ck_assert_uint_eq(d.code, HPOOL_E_INCOMPLETE_READ);
 	ck_assert(proto_str_eq(&d.name, "IncompleteRead"));
 	ck_assert_uint_eq(d.partial, 5);
 	ck_assert_int_eq(d.expected, 3);
 	ck_assert_uint_eq(d.line.len, 0);
+	ck_assert_uint_eq(d.sent, PROTO_SENT_UNKNOWN);
+	/* a version 1 frame is one byte short for version 2 */
+	ck_assert_int_eq(proto_dec_error(p, n, &d, 2), -1);
 	/* leftover byte */
-	ck_assert_int_eq(proto_dec_error(p, n + 1, &d), -1);
+	ck_assert_int_eq(proto_dec_error(p, n + 1, &d, 1), -1);
+	/* version 2 carries it */
+	proto_wbuf_reset(&w);
+	ck_assert_int_eq(proto_enc_error(&w, &e, 2), 0);
+	p = frame_at(0, PROTO_ERROR, &n);
+	ck_assert_int_eq(proto_dec_error(p, n, &d, 2), 0);
+	ck_assert_uint_eq(d.sent, PROTO_SENT_MAYBE);
+	ck_assert_int_eq(proto_dec_error(p, n, &d, 1), -1);
+	/* an out-of-range `sent` is refused */
+	e.sent = 3;
+	proto_wbuf_reset(&w);
+	ck_assert_int_eq(proto_enc_error(&w, &e, 2), 0);
+	p = frame_at(0, PROTO_ERROR, &n);
+	ck_assert_int_eq(proto_dec_error(p, n, &d, 2), -1);
 	/* code 0 is not an error */
+	e.sent = 0;
 	e.code = 0;
 	proto_wbuf_reset(&w);
-	ck_assert_int_eq(proto_enc_error(&w, &e), 0);
+	ck_assert_int_eq(proto_enc_error(&w, &e, 2), 0);
 	p = frame_at(0, PROTO_ERROR, &n);
-	ck_assert_int_eq(proto_dec_error(p, n, &d), -1);
+	ck_assert_int_eq(proto_dec_error(p, n, &d, 2), -1);
 }
 END_TEST
 

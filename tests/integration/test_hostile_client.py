@@ -80,7 +80,7 @@ class Outcome:
 		"""(name, message) of the last ERROR frame, or None."""
 		for t, p in reversed(self.frames):
 			if t == pc.ERROR:
-				return parse_error(p)
+				return parse_error(p, negotiated(self.frames))
 		return None
 
 	def closed(self):
@@ -96,8 +96,18 @@ class Outcome:
 		    " bad=%r" % self.bad if self.bad else "")
 
 
-def parse_error(p):
-	"""(name, message) of an ERROR payload; raises on a malformed one."""
+def negotiated(frames):
+	"""The protocol version HELLO_OK chose; 1 (whose ERROR layout the
+	daemon uses before it) without one."""
+	for t, p in frames:
+		if t == pc.HELLO_OK and len(p) == 2:
+			return struct.unpack(">H", p)[0]
+	return 1
+
+
+def parse_error(p, version=1):
+	"""(name, message) of an ERROR payload; raises on a malformed one.
+	Version 2 adds a last byte, `sent` (0, 1 or 2)."""
 	code, n = struct.unpack(">HI", p[:6])
 	name = p[6:6 + n]
 	off = 6 + n
@@ -106,16 +116,23 @@ def parse_error(p):
 	off += 4 + m
 	partial, expected, n = struct.unpack(">QqI", p[off:off + 20])
 	off += 20 + n
+	if version >= 2:
+		if off >= len(p) or p[off] > 2:
+			raise ValueError("ERROR without a valid `sent` byte %r" %
+			    p[:64])
+		off += 1
 	if off != len(p) or len(name) == 0 or code == 0:
 		raise ValueError("malformed ERROR payload %r" % p[:64])
 	return name.decode("latin-1"), msg.decode("latin-1")
 
 
-def well_formed(t, p):
-	"""None if a daemon frame's payload is as PROTOCOL.md lays it out."""
+def well_formed(t, p, version):
+	"""None if a daemon frame's payload is as PROTOCOL.md lays it out
+	for the negotiated version."""
 	try:
 		if t == pc.HELLO_OK:
-			ok = len(p) == 2 and struct.unpack(">H", p)[0] == 1
+			# the highest both speak: a mutated HELLO may offer more
+			ok = len(p) == 2 and struct.unpack(">H", p)[0] in (1, 2)
 		elif t == pc.OPEN_OK:
 			ok = p == b""
 		elif t == pc.RESP_HEAD:
@@ -125,7 +142,7 @@ def well_formed(t, p):
 		elif t == pc.RESP_END:
 			ok = len(p) == 1
 		elif t == pc.ERROR:
-			parse_error(p)
+			parse_error(p, version)
 			ok = True
 		else:
 			ok = False
@@ -192,7 +209,8 @@ def exchange(path, data, after="hold", tick=None, limit=LIMIT,
 	finally:
 		s.close()
 	o.frames, o.partial = pc.split_frames(buf)
-	o.bad = [w for w in (well_formed(t, p) for t, p in o.frames) if w]
+	o.bad = [w for w in (well_formed(t, p, negotiated(o.frames))
+	    for t, p in o.frames) if w]
 	return o
 
 

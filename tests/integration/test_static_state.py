@@ -18,6 +18,8 @@ ALLOWED = {
 	("log.c", "log_journal"): "set once before any worker starts",
 	("tls.c", "system_store"): "set before the workers start, then only "
 	    "shared read-only (X509_STORE locks itself)",
+	("quota.c", "shared"): "mapped once before any worker starts; the "
+	    "counters behind it change by atomic operations only",
 	("main.c", "config_path"): "main thread only",
 	("main.c", "listen_fd"): "main thread only",
 	("worker.c", "workers"): "written by the main thread before the "
