@@ -26,6 +26,10 @@ struct stats {
 	uint64_t	retries;		/* stale pooled conn, retried */
 	uint64_t	tls_full;		/* full TLS handshakes */
 	uint64_t	tls_resumed;		/* resumed TLS handshakes */
+	/* gauges, filled in when stats are asked for */
+	uint64_t	live_sessions;		/* client sessions now */
+	uint64_t	idle_conns;		/* pooled idle connections */
+	uint64_t	busy_conns;		/* connecting or serving */
 };
 
 /* One worker's server (worker.c): workers share nothing but the
