@@ -43,9 +43,10 @@ static const struct setting settings[] = {
 	{ "max_sessions", OFF(max_sessions), 10, 1, 1000000, 1, 1 },
 	{ "max_sessions_per_uid", OFF(max_sessions_per_uid), 10, 1, 1000000,
 	    1, 1 },
-	{ "max_connections", OFF(max_connections), 10, 1, 1000000, 1, 1 },
+	/* at most half the destination table of quota.c */
+	{ "max_connections", OFF(max_connections), 10, 1, 65535, 1, 1 },
 	{ "max_connections_per_uid", OFF(max_connections_per_uid), 10, 1,
-	    1000000, 1, 1 },
+	    65535, 1, 1 },
 	{ "max_idle", OFF(max_idle), 10, 0, 1000000, 1, 1 },
 	/* a REQ_BODY frame (64 KiB) must fit, with room for a head */
 	{ "max_session_buffer", OFF(max_session_buffer), 10, 131072,

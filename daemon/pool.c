@@ -20,8 +20,17 @@
 /* An empty TLS pool is kept this long so that its TLS session can resume
  * the next connection to the key (nginx's default session timeout). */
 #define POOL_LINGER_SEC	300
+/* A pool at max_per_host because of other workers' connections looks
+ * again this often; idle ones elsewhere give way within a sweep. */
+#define POOL_RETRY_MS	50
+#define POOL_SWEEP_MS	100
 
 static uint32_t	key_hash(const struct pool_key *);
+static uint64_t	key_hash64(const struct pool_key *);
+static void	pool_block(struct pool *);
+static void	pool_unblock(struct pool *);
+static void	retry_cb(evutil_socket_t, short, void *);
+static void	sweep_cb(evutil_socket_t, short, void *);
 static void	pool_dispatch(struct pool *);
 static void	pool_set_state(struct upconn *, enum up_state);
 static struct upconn *idle_for(struct pool *, uid_t);
@@ -44,6 +53,19 @@ key_hash(const struct pool_key *k)
 	/* Keys are zero-filled structs, so hashing every byte is stable. */
 	for (i = 0; i < sizeof(*k); i++)
 		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* FNV-1a, 64 bits: the key's name among every worker's pools. */
+static uint64_t
+key_hash64(const struct pool_key *k)
+{
+	const unsigned char *p = (const unsigned char *)k;
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
 	return h;
 }
 
@@ -78,6 +100,7 @@ pool_get(struct server *srv, const struct pool_key *key,
 	}
 	p->srv = srv;
 	p->key = *key;
+	p->dest_key = key_hash64(key);
 	p->tls_ctx = ctx;
 	if (key->tunnel_host[0] && tunnel_request(p, o) == -1) {
 		SSL_CTX_free(ctx);
@@ -228,6 +251,9 @@ pool_free(struct pool *p)
 		}
 	srv->npools--;
 	log_debug("pool %s: freed", p->name);
+	pool_unblock(p);
+	if (p->retry != NULL)
+		event_free(p->retry);
 	if (p->linger != NULL)
 		event_free(p->linger);
 	tls_pool_free(p);
@@ -362,6 +388,73 @@ conn_take(struct pool *p, uid_t uid, char *why, size_t whylen)
 	return -1;
 }
 
+/* Every place of max_per_host is taken, some by other workers: say so
+ * (their idle connections give way) and look again shortly. */
+static void
+pool_block(struct pool *p)
+{
+	struct timeval tv = ms_tv(POOL_RETRY_MS);
+
+	if (p->retry == NULL &&
+	    (p->retry = evtimer_new(p->srv->base, retry_cb, p)) == NULL)
+		return;		/* the next release here dispatches again */
+	if (!p->blocked) {
+		p->blocked = 1;
+		quota_dest_want(p->dest_key, 1);
+	}
+	evtimer_add(p->retry, &tv);
+}
+
+static void
+pool_unblock(struct pool *p)
+{
+	if (!p->blocked)
+		return;
+	p->blocked = 0;
+	quota_dest_want(p->dest_key, 0);
+	evtimer_del(p->retry);
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pool_dispatch(arg);
+}
+
+int
+pool_init(struct server *srv)
+{
+	struct timeval tv = ms_tv(POOL_SWEEP_MS);
+
+	srv->sweep = event_new(srv->base, -1, EV_PERSIST, sweep_cb, srv);
+	if (srv->sweep == NULL || event_add(srv->sweep, &tv) == -1)
+		return -1;
+	return 0;
+}
+
+/* While a pool of another worker waits at max_per_host, this worker's
+ * idle connections to that destination are closed to make room. */
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct upconn *c, *prev;
+
+	(void)fd;
+	(void)what;
+	if (!quota_any_wanted())
+		return;
+	for (c = TAILQ_LAST(&srv->idle_lru, upconn_lru); c != NULL;
+	    c = prev) {
+		prev = TAILQ_PREV(c, upconn_lru, lru);
+		if (!c->pool->blocked && c->pool->nwaiters == 0 &&
+		    quota_dest_wanted(c->pool->dest_key))
+			evict(NULL, c);
+	}
+}
+
 /*
  * Match waiters with connections: an idle one the first waiter may use
  * (newest first, after a last check that it is still usable), else a new
@@ -377,6 +470,7 @@ pool_dispatch(struct pool *p)
 	unsigned total;
 	char why[160];
 
+	pool_unblock(p);
 	while ((s = TAILQ_FIRST(&p->waiters)) != NULL) {
 		if ((c = idle_for(p, s->peer_uid)) != NULL) {
 			if (!up_check_idle(c)) {
@@ -405,7 +499,18 @@ pool_dispatch(struct pool *p)
 			evict(p, c);
 			continue;
 		}
+		/* max_per_host holds for every worker together */
+		if (quota_dest_take(p->dest_key,
+		    p->srv->cfg.max_per_host) == -1) {
+			if ((c = TAILQ_LAST(&p->idle, upconn_list)) != NULL) {
+				evict(p, c);
+				continue;
+			}
+			pool_block(p);
+			break;
+		}
 		if (conn_take(p, s->peer_uid, why, sizeof(why)) == -1) {
+			quota_dest_put(p->dest_key);
 			pool_dequeue(p, s);
 			sess_upstream_error(s, HPOOL_E_POLICY, why, 0, -1,
 			    PROTO_SENT_NO);
@@ -413,6 +518,7 @@ pool_dispatch(struct pool *p)
 		}
 		if ((c = up_new(p)) == NULL) {
 			quota_conn_put(s->peer_uid);
+			quota_dest_put(p->dest_key);
 			pool_dequeue(p, s);
 			sess_upstream_error(s, HPOOL_E_MEMORY,
 			    "hpoold: out of memory opening a connection", 0,
@@ -421,6 +527,7 @@ pool_dispatch(struct pool *p)
 		}
 		c->charged = 1;
 		c->charged_uid = s->peer_uid;
+		c->dest_counted = 1;
 		c->state = UP_CLOSED;
 		pool_set_state(c, UP_CONNECTING);
 		p->srv->stats.upstream_connects++;
@@ -469,6 +576,9 @@ pool_release(struct upconn *c, int reusable)
 	c->sess = NULL;
 	/* max_idle holds for every pool together: at it, this worker's
 	 * oldest idle connection makes room, or this one is not kept. */
+	/* a pool of another worker waits for a place at max_per_host */
+	if (reusable && p->nwaiters == 0 && quota_dest_wanted(p->dest_key))
+		reusable = 0;
 	if (reusable && quota_idle() >= p->srv->cfg.max_idle) {
 		if ((old = TAILQ_LAST(&p->srv->idle_lru, upconn_lru)) != NULL)
 			evict(p, old);
@@ -526,6 +636,9 @@ pool_free_all(struct server *srv)
 				pool_set_state(c, UP_CLOSED);
 				up_free(c);
 			}
+			pool_unblock(p);
+			if (p->retry != NULL)
+				event_free(p->retry);
 			if (p->linger != NULL)
 				event_free(p->linger);
 			tls_pool_free(p);
@@ -533,6 +646,9 @@ pool_free_all(struct server *srv)
 			free(p);
 		}
 	}
+	if (srv->sweep != NULL)
+		event_free(srv->sweep);
+	srv->sweep = NULL;
 	free(srv->pools);
 	srv->pools = NULL;
 	srv->npools = 0;

@@ -56,6 +56,11 @@ struct pool {
 	char			 tls_sni[256];	/* server_hostname, "" = host */
 	int			 tls_check_hostname;
 	struct event		*linger;	/* frees an empty TLS pool */
+	uint64_t		 dest_key;	/* key hash, for quota.c's count of
+						 * connections in every worker */
+	int			 blocked;	/* waiters, max_per_host reached
+						 * by the workers together */
+	struct event		*retry;		/* while blocked: look again */
 	char			*tunnel_request; /* CONNECT head, NULL: none */
 	size_t			 tunnel_request_len;
 };
@@ -82,6 +87,9 @@ void		 pool_conn_failed(struct pool *, struct upconn *, int code,
 /* A finished exchange: reusable conns go idle, others are closed. */
 void		 pool_release(struct upconn *, int reusable);
 void		 pool_conn_gone(struct upconn *);
+/* The worker's timer that lets its idle connections give way to pools
+ * of other workers waiting at max_per_host. */
+int		 pool_init(struct server *);
 void		 pool_free_all(struct server *);
 unsigned	 pool_count_conns(struct server *);
 

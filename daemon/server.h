@@ -52,6 +52,8 @@ struct server {
 						 * first when max_idle is hit */
 	TAILQ_HEAD(, session)	 sessions;	/* every live session */
 	struct pool		**pools;	/* hash table of pools */
+	struct event		*sweep;		/* pool.c: idle conns other
+						 * workers want */
 	size_t			 npool_slots;
 	size_t			 npools;
 	struct proto_wbuf	 wbuf;		/* scratch for encoding frames */

@@ -97,6 +97,8 @@ up_free(struct upconn *c)
 	event_free(c->idle_timer);
 	if (c->charged)
 		quota_conn_put(c->charged_uid);
+	if (c->dest_counted)
+		quota_dest_put(c->pool->dest_key);
 	free(c);
 }
 

@@ -56,6 +56,7 @@ struct upconn {
 	uint64_t		 id;		/* for logs */
 	uid_t			 charged_uid;	/* counted in quota.c for */
 	int			 charged;
+	int			 dest_counted;	/* in quota.c's destination count */
 	int			 private;	/* serves private_uid only: it
 						 * carried connection-bound auth */
 	uid_t			 private_uid;

@@ -87,6 +87,8 @@ server_init(struct server *srv, int fd, char *err, size_t errlen)
 	if ((srv->drain_timer = evtimer_new(srv->base, drain_check,
 	    srv)) == NULL)
 		goto fail;
+	if (pool_init(srv) == -1)
+		goto fail;
 	return listen_attach(srv, fd, err, errlen);
 fail:
 	snprintf(err, errlen, "cannot set up an event loop: out of memory");

@@ -214,6 +214,78 @@ START_TEST(forked_processes_share_the_counters)
 }
 END_TEST
 
+START_TEST(destinations)
+{
+	/* keys 1 << 17 apart share a home slot: one chain */
+	const uint64_t k = 0x1000, step = 1ULL << 17;
+	int i;
+
+	ck_assert_int_eq(quota_dest_take(k, 2), 0);
+	ck_assert_int_eq(quota_dest_take(k, 2), 0);
+	ck_assert_int_eq(quota_dest_take(k, 2), -1);
+	ck_assert_uint_eq(quota_dest_conns(k), 2);
+	for (i = 1; i <= 5; i++)
+		ck_assert_int_eq(quota_dest_take(k + i * step, 9), 0);
+	/* the chain's head leaves: the entries behind it move back and
+	 * are still found, with their counts */
+	quota_dest_put(k);
+	quota_dest_put(k);
+	ck_assert_uint_eq(quota_dest_conns(k), 0);
+	for (i = 1; i <= 5; i++)
+		ck_assert_uint_eq(quota_dest_conns(k + i * step), 1);
+	quota_dest_put(k + 3 * step);
+	for (i = 1; i <= 5; i++)
+		ck_assert_uint_eq(quota_dest_conns(k + i * step), i == 3 ? 0 :
+		    1);
+	ck_assert_int_eq(quota_dest_take(k + 5 * step, 1), -1);
+	/* wanted: seen everywhere, and kept while nothing is open */
+	ck_assert(!quota_any_wanted());
+	quota_dest_want(k + 7 * step, 1);
+	ck_assert(quota_any_wanted());
+	ck_assert(quota_dest_wanted(k + 7 * step));
+	ck_assert(!quota_dest_wanted(k + 5 * step));
+	quota_dest_want(k + 7 * step, 0);
+	ck_assert(!quota_any_wanted());
+}
+END_TEST
+
+START_TEST(a_dead_worker_gives_back_what_it_held)
+{
+	char why[160];
+	pid_t pid;
+	int st;
+
+	cfg.max_sessions = 100;
+	cfg.max_sessions_per_uid = 100;
+	cfg.max_connections = 100;
+	cfg.max_connections_per_uid = 2;
+	quota_set_worker(1);
+	ck_assert_int_eq(quota_conn_take(5, &cfg, why, sizeof(why)), 0);
+	ck_assert_int_eq(quota_dest_take(99, 2), 0);
+	if ((pid = fork()) == 0) {
+		/* a worker: takes, then dies without giving back */
+		quota_set_worker(2);
+		_exit(quota_conn_take(5, &cfg, why, sizeof(why)) == 0 &&
+		    quota_session_take(5, &cfg, why, sizeof(why)) == 0 &&
+		    quota_dest_take(99, 2) == 0 && quota_dest_take(99, 2) == -1 ?
+		    0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_uint_eq(quota_uid_conns(5), 2);
+	ck_assert_uint_eq(quota_dest_conns(99), 2);
+	ck_assert_int_eq(quota_conn_take(5, &cfg, why, sizeof(why)), -1);
+	quota_worker_gone(2);
+	/* what the dead one held is free; what this one holds is not */
+	ck_assert_uint_eq(quota_uid_conns(5), 1);
+	ck_assert_uint_eq(quota_conns(), 1);
+	ck_assert_uint_eq(quota_dest_conns(99), 1);
+	ck_assert_int_eq(quota_session_take(5, &cfg, why, sizeof(why)), 0);
+	ck_assert_int_eq(quota_conn_take(5, &cfg, why, sizeof(why)), 0);
+	ck_assert_int_eq(quota_dest_take(99, 2), 0);
+}
+END_TEST
+
 static Suite *
 quota_suite(void)
 {
@@ -230,6 +302,8 @@ quota_suite(void)
 	tcase_add_test(tc, many_uids);
 	tcase_add_test(tc, threads_never_pass_the_limit_for_long);
 	tcase_add_test(tc, forked_processes_share_the_counters);
+	tcase_add_test(tc, destinations);
+	tcase_add_test(tc, a_dead_worker_gives_back_what_it_held);
 	suite_add_tcase(s, tc);
 	return s;
 }
