@@ -142,3 +142,193 @@ class Session:
 
 	def close(self):
 		self.s.close()
+
+
+# ---------------------------------------------------------------- additions
+# (test_isolation.py) OPEN with a source address, protocol version 2's
+# ERROR (a trailing u8 `sent`), and decoding frames read elsewhere (e.g.
+# by a child process running as another user).
+
+SOURCE_HOST, SOURCE_PORT = 5, 6
+# ERROR's `sent` (version 2): did the failed request reach the server?
+SENT_UNKNOWN, SENT_NO, SENT_MAYBE = 0, 1, 2
+
+
+def open_src(host, port, source_host=None, source_port=None, scheme="http",
+    timeout_ms=None, extra=()):
+	"""OPEN with SOURCE_HOST (key 5, string) and SOURCE_PORT (key 6, u16
+	big-endian in a 2-byte string), keys in numeric order; extra: (key,
+	value bytes) pairs appended as they are."""
+	p = tlv(1, scheme) + tlv(2, host) + tlv(3, struct.pack(">H", port))
+	if timeout_ms is not None:
+		p += tlv(4, struct.pack(">I", timeout_ms))
+	if source_host is not None:
+		p += tlv(SOURCE_HOST, source_host)
+	if source_port is not None:
+		p += tlv(SOURCE_PORT, struct.pack(">H", source_port))
+	for k, v in extra:
+		p += tlv(k, v)
+	return frame(OPEN, p)
+
+
+def decode_error(p, version=1):
+	"""An ERROR payload as a dict: code, name, message, partial, expected,
+	line, and sent (the u8 after `line`, version 2 and up; None when the
+	payload ends after `line`). Raises ValueError if the payload is not
+	laid out as `version` says (a short field, bytes left over)."""
+	try:
+		code, n = struct.unpack(">HI", p[:6])
+		name = p[6:6 + n]
+		off = 6 + n
+		m = struct.unpack(">I", p[off:off + 4])[0]
+		msg = p[off + 4:off + 4 + m]
+		off += 4 + m
+		partial, expected, k = struct.unpack(">QqI", p[off:off + 20])
+		line = p[off + 20:off + 20 + k]
+		off += 20 + k
+	except struct.error as e:
+		raise ValueError("short ERROR payload %r: %s" % (p[:64], e))
+	if len(name) != n or len(msg) != m or len(line) != k:
+		raise ValueError("short ERROR payload %r" % p[:64])
+	sent = None
+	if version >= 2 and off == len(p) - 1:
+		sent = p[off]
+		off += 1
+	if off != len(p):
+		raise ValueError("ERROR payload (version %d) has %d bytes left "
+		    "over: %r" % (version, len(p) - off, p[off:off + 16]))
+	return {"code": code, "name": name.decode("latin-1"),
+	    "message": msg.decode("utf-8", "replace"), "partial": partial,
+	    "expected": expected, "line": line, "sent": sent}
+
+
+def decode_resp_head(p):
+	"""A RESP_HEAD payload as a dict: version, flags, status, length,
+	reason, headers [(name, value) bytes]."""
+	ver, flags, status, length = struct.unpack(">BBHq", p[:12])
+	off = 12
+	n = struct.unpack(">I", p[off:off + 4])[0]
+	reason = p[off + 4:off + 4 + n]
+	off += 4 + n
+	cnt = struct.unpack(">H", p[off:off + 2])[0]
+	off += 2
+	headers = []
+	for _ in range(cnt):
+		pair = []
+		for _ in range(2):
+			n = struct.unpack(">I", p[off:off + 4])[0]
+			pair.append(p[off + 4:off + 4 + n])
+			off += 4 + n
+		headers.append(tuple(pair))
+	return {"version": ver, "flags": flags, "status": status,
+	    "length": length, "reason": reason, "headers": headers}
+
+
+def responses_from_frames(frames, version=1):
+	"""Daemon frames [(type, payload)] as what they answered: the
+	HELLO_OK version (or None), whether OPEN_OK came, and a list of
+	responses (dicts as Session.response() gives, the ERROR decoded by
+	decode_error into "err"), a response being RESP_HEAD? RESP_BODY*
+	then RESP_END or ERROR (an ERROR before any response is one too)."""
+	out = {"hello": None, "open_ok": False, "responses": []}
+	cur = None
+	for t, p in frames:
+		if t == HELLO_OK:
+			out["hello"] = struct.unpack(">H", p)[0] if len(p) == 2 \
+			    else p
+			continue
+		if t == OPEN_OK:
+			out["open_ok"] = True
+			continue
+		if cur is None:
+			cur = {"status": None, "headers": [], "body": b"",
+			    "error": None, "err": None, "flags": None}
+		if t == RESP_HEAD:
+			h = decode_resp_head(p)
+			cur.update(status=h["status"], headers=h["headers"],
+			    version=h["version"], reason=h["reason"],
+			    head_flags=h["flags"])
+		elif t == RESP_BODY:
+			cur["body"] += p
+		elif t == RESP_END:
+			cur["flags"] = p[0] if p else None
+			out["responses"].append(cur)
+			cur = None
+		elif t == ERROR:
+			e = decode_error(p, version)
+			cur["err"] = e
+			cur["error"] = (e["name"], e["message"])
+			cur["code"] = e["code"]
+			out["responses"].append(cur)
+			cur = None
+		else:
+			raise AssertionError("unexpected frame type %d" % t)
+	if cur is not None:
+		cur["cut"] = True
+		out["responses"].append(cur)
+	return out
+
+
+class Session2(Session):
+	"""A session that offers protocol versions lo..hi (HELLO(1, 2) by
+	default) and decodes ERROR frames by the version HELLO_OK chose
+	(self.version). Session itself is unchanged (version 1)."""
+
+	def __init__(self, path, timeout=10, lo=1, hi=2):
+		Session.__init__(self, path, timeout)
+		self.lo, self.hi = lo, hi
+		self.version = None
+
+	def handshake(self, open_frame):
+		"""HELLO(lo, hi) + open_frame; returns (HELLO_OK version or
+		None, the ERROR dict or None). Raises if the frames are not
+		HELLO_OK then OPEN_OK or an ERROR."""
+		self.send(hello(self.lo, self.hi) + open_frame)
+		f = self.frame()
+		if f is None:
+			raise AssertionError("EOF before HELLO_OK")
+		t, p = f
+		if t == ERROR:
+			return None, decode_error(p, 1)
+		if t != HELLO_OK or len(p) != 2:
+			raise AssertionError("want HELLO_OK, got %r" % (f,))
+		self.version = struct.unpack(">H", p)[0]
+		f = self.frame()
+		if f is None:
+			raise AssertionError("EOF before OPEN_OK")
+		t, p = f
+		if t == ERROR:
+			return self.version, decode_error(p, self.version)
+		if t != OPEN_OK:
+			raise AssertionError("want OPEN_OK, got %r" % (f,))
+		return self.version, None
+
+	def response(self):
+		"""As Session.response(), the ERROR decoded for self.version:
+		r["err"] is decode_error()'s dict (with `sent`)."""
+		r = {"status": None, "headers": [], "body": b"", "error": None,
+		    "err": None, "flags": None}
+		while True:
+			f = self.frame()
+			if f is None:
+				r["eof"] = True
+				return r
+			t, p = f
+			if t == RESP_HEAD:
+				h = decode_resp_head(p)
+				r.update(status=h["status"], headers=h["headers"],
+				    version=h["version"], reason=h["reason"],
+				    head_flags=h["flags"])
+			elif t == RESP_BODY:
+				r["body"] += p
+			elif t == RESP_END:
+				r["flags"] = p[0]
+				return r
+			elif t == ERROR:
+				e = decode_error(p, self.version or 1)
+				r["err"] = e
+				r["error"] = (e["name"], e["message"])
+				r["code"] = e["code"]
+				return r
+			else:
+				raise AssertionError("unexpected frame type %d" % t)
