@@ -6,6 +6,12 @@
 
 #include "client.h"
 
+/* request_sent is the ERROR frame's byte as it came: the public numbers
+ * are the wire's. */
+_Static_assert(HPOOL_SENT_UNKNOWN == PROTO_SENT_UNKNOWN &&
+    HPOOL_SENT_NO == PROTO_SENT_NO && HPOOL_SENT_MAYBE == PROTO_SENT_MAYBE,
+    "HPOOL_SENT_* differ from PROTO_SENT_*");
+
 void
 errfmt_clear(struct hpool_error *e)
 {
@@ -13,6 +19,8 @@ errfmt_clear(struct hpool_error *e)
 	e->message[0] = '\0';
 	e->partial = 0;
 	e->expected = -1;
+	/* Only hpoold can know whether a request left it. */
+	e->request_sent = HPOOL_SENT_UNKNOWN;
 }
 
 int
@@ -110,6 +118,8 @@ errfmt_from_frame(struct hpool_error *e, const struct proto_error *pe)
 	int code = pe->code;
 	size_t n;
 
+	if (e == NULL)
+		return;
 	/* A code from a newer daemon: trust the class name if we know it. */
 	if (strcmp(hpool_error_name(code), "UnknownError") == 0) {
 		n = pe->name.len < sizeof(name) - 1 ? pe->name.len :
@@ -121,6 +131,8 @@ errfmt_from_frame(struct hpool_error *e, const struct proto_error *pe)
 			errfmt_set(e, HPOOL_E_HTTP_EXCEPTION, "%s: %.*s", name,
 			    (int)(pe->message.len > 400 ? 400 :
 			    pe->message.len), pe->message.p);
+			/* whatever the error, whether it was sent holds */
+			e->request_sent = pe->sent;
 			return;
 		}
 	}
@@ -128,4 +140,5 @@ errfmt_from_frame(struct hpool_error *e, const struct proto_error *pe)
 	    pe->message.len), pe->message.p);
 	e->partial = pe->partial;
 	e->expected = pe->expected;
+	e->request_sent = pe->sent;
 }

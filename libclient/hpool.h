@@ -5,7 +5,8 @@
  * Conventions:
  * - Functions that can fail return an enum hpool_err code (HPOOL_OK == 0).
  *   Details of the last error on a connection (message, IncompleteRead's
- *   partial and expected counts) are in hpool_conn_error().
+ *   partial and expected counts, whether the request was sent) are in
+ *   hpool_conn_error().
  * - Strings returned by the library are owned by the object they came
  *   from and stay valid until that object is freed, unless said otherwise.
  * - One hpool_conn is used by one thread at a time.
@@ -103,12 +104,40 @@ typedef struct hpool_conn	hpool_conn;	/* HTTPConnection */
 typedef struct hpool_response	hpool_response;	/* HTTPResponse */
 typedef struct hpool_message	hpool_message;	/* HTTPMessage (resp.msg) */
 
-/* Details of the last error (the exception instance). */
+/*
+ * Did the failed request reach the server? hpoold says so (protocol
+ * version 2) with the errors it reports for a request: the network and
+ * server errors that getresponse() (or a response's read) returns, such
+ * as ConnectionRefusedError, TimeoutError, RemoteDisconnected,
+ * BadStatusLine, IncompleteRead, and a request hpoold refused
+ * (ValueError, HpoolPolicyError). Every other error, those the library
+ * finds itself and those of an older daemon, is HPOOL_SENT_UNKNOWN.
+ *
+ * hpoold already sent again, on a new connection, every request that
+ * found a pooled connection dead and could be (see libhpool(3)). What is
+ * left to the caller:
+ * - HPOOL_SENT_NO: no byte of the request left hpoold; retrying cannot
+ *   make the server act twice.
+ * - HPOOL_SENT_MAYBE: the request was written, in part or whole, and the
+ *   server may have acted on it. Retry only a request that may be
+ *   repeated (idempotent: GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or one
+ *   carrying an Idempotency-Key the server honours).
+ * - HPOOL_SENT_UNKNOWN: nothing is known; treat it as MAYBE.
+ */
+#define HPOOL_SENT_UNKNOWN	0	/* not said, or no request involved */
+#define HPOOL_SENT_NO		1	/* certainly not sent: safe to retry */
+#define HPOOL_SENT_MAYBE	2	/* sent: the server may have acted */
+
+/*
+ * Details of the last error (the exception instance). The caller may
+ * allocate it (err out-parameters): its size is part of the ABI.
+ */
 struct hpool_error {
 	int		 code;		/* enum hpool_err */
 	char		 message[512];	/* str(exception) */
 	uint64_t	 partial;	/* IncompleteRead.partial (length) */
 	int64_t		 expected;	/* IncompleteRead.expected, -1: None */
+	int		 request_sent;	/* HPOOL_SENT_* */
 };
 
 /* One header: name and value, NUL-terminated. */

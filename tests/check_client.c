@@ -44,6 +44,9 @@ struct fake {
 	char		 fail[256];
 	struct fk_frame	 rx[FK_MAXRX];
 	int		 nrx;
+	uint16_t	 offer;		/* HELLO_OK's version (0: 1); set by
+					 * the script, which runs alone */
+	uint16_t	 version;	/* the session's, for ERROR's layout */
 	uint8_t		 buf[PROTO_FRAME_HDR + PROTO_MAX_PAYLOAD / 64];
 };
 
@@ -79,6 +82,7 @@ fk_accept(struct fake *f)
 		return -1;
 	}
 	f->sessions++;
+	f->version = 1;		/* until HELLO_OK, as hpoold */
 	return 0;
 }
 
@@ -168,17 +172,27 @@ fk_flush(struct fake *f, struct proto_wbuf *w)
 	proto_wbuf_free(w);
 }
 
+/* Accept a session and answer its HELLO with HELLO_OK(offer). */
 static int
-fk_handshake(struct fake *f)
+fk_hello(struct fake *f)
 {
 	struct proto_wbuf w;
 
 	if (fk_accept(f) == -1 || fk_expect(f, PROTO_HELLO) == -1)
 		return -1;
 	proto_wbuf_init(&w);
-	proto_enc_hello_ok(&w, 1);
+	proto_enc_hello_ok(&w, f->offer ? f->offer : 1);
 	fk_flush(f, &w);
-	if (fk_expect(f, PROTO_OPEN) == -1)
+	f->version = f->offer ? f->offer : 1;
+	return 0;
+}
+
+static int
+fk_handshake(struct fake *f)
+{
+	struct proto_wbuf w;
+
+	if (fk_hello(f) == -1 || fk_expect(f, PROTO_OPEN) == -1)
 		return -1;
 	proto_wbuf_init(&w);
 	proto_enc_empty(&w, PROTO_OPEN_OK);
@@ -263,9 +277,11 @@ fk_end(struct fake *f)
 	fk_flush(f, &w);
 }
 
+/* ERROR in the layout of version `layout`; `sent` goes on the wire from
+ * version 2 on. */
 static void
-fk_error(struct fake *f, int code, const char *msg, uint64_t partial,
-    int64_t expected)
+fk_error_as(struct fake *f, uint16_t layout, int code, const char *msg,
+    uint64_t partial, int64_t expected, uint8_t sent)
 {
 	struct proto_error e;
 	struct proto_wbuf w;
@@ -279,9 +295,25 @@ fk_error(struct fake *f, int code, const char *msg, uint64_t partial,
 	e.message.len = strlen(msg);
 	e.partial = partial;
 	e.expected = expected;
+	e.sent = sent;
 	proto_wbuf_init(&w);
-	proto_enc_error(&w, &e, 1);	/* the fake speaks version 1 */
+	proto_enc_error(&w, &e, layout);
 	fk_flush(f, &w);
+}
+
+/* ERROR as the session's version lays it out. */
+static void
+fk_error_sent(struct fake *f, int code, const char *msg, uint64_t partial,
+    int64_t expected, uint8_t sent)
+{
+	fk_error_as(f, f->version, code, msg, partial, expected, sent);
+}
+
+static void
+fk_error(struct fake *f, int code, const char *msg, uint64_t partial,
+    int64_t expected)
+{
+	fk_error_sent(f, code, msg, partial, expected, PROTO_SENT_UNKNOWN);
 }
 
 /* Wait until the client ends the session (CLOSE or EOF). */
@@ -1431,8 +1463,167 @@ START_TEST(test_hello_refused)
 	ck_assert_int_eq(hpool_conn_connect(c), HPOOL_E_PROTOCOL);
 	ck_assert_ptr_nonnull(strstr(hpool_conn_error(c)->message,
 	    "no common protocol version"));
+	/* an ERROR before HELLO_OK has version 1's layout: no `sent` */
+	ck_assert_int_eq(hpool_conn_error(c)->request_sent,
+	    HPOOL_SENT_UNKNOWN);
 	hpool_conn_free(c);
 	fake_finish(&f);
+	fake_free(&f);
+}
+END_TEST
+
+#define RD_MSG	"Remote end closed connection without response"
+
+static void
+script_sent(struct fake *f)
+{
+	f->offer = 2;
+	/* a POST that died on a reused connection, then one never sent */
+	if (fk_handshake(f) == -1 || fk_request(f) == -1)
+		return;
+	fk_error_sent(f, HPOOL_E_REMOTE_DISCONNECTED, RD_MSG, 0, -1,
+	    PROTO_SENT_MAYBE);
+	fk_wait_eof(f);		/* a ConnectionError: the client closes */
+	if (fk_handshake(f) == -1 || fk_request(f) == -1)
+		return;
+	fk_error_sent(f, HPOOL_E_REMOTE_DISCONNECTED, RD_MSG, 0, -1,
+	    PROTO_SENT_NO);
+	fk_wait_eof(f);
+	/* a body cut short: the response's error carries it too */
+	if (fk_handshake(f) == -1 || fk_request(f) == -1)
+		return;
+	fk_head(f, 200, "OK", 0, 10, NULL);
+	fk_body(f, "abcd", 4);
+	fk_error_sent(f, HPOOL_E_INCOMPLETE_READ,
+	    "IncompleteRead(4 bytes read, 6 more expected)", 4, 6,
+	    PROTO_SENT_MAYBE);
+	if (fk_request(f) == -1)
+		return;
+	fk_head(f, 200, "OK", 0, 0, NULL);
+	fk_end(f);
+	/* a code this library does not know keeps it as well */
+	if (fk_request(f) == -1)
+		return;
+	fk_error_sent(f, 300, "something new", 0, -1, PROTO_SENT_NO);
+	fk_wait_eof(f);
+}
+
+START_TEST(test_request_sent)
+{
+	struct proto_hello hello;
+	struct fake f;
+	hpool_conn *c;
+	hpool_response *r;
+	char *body;
+	size_t n;
+
+	fake_start(&f, script_sent);
+	c = fake_conn(&f, "h", 0);
+	ck_assert_int_eq(hpool_conn_request(c, "POST", "/", "x", 1, NULL, 0),
+	    HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r),
+	    HPOOL_E_REMOTE_DISCONNECTED);
+	ck_assert_str_eq(hpool_conn_error(c)->message, RD_MSG);
+	ck_assert_int_eq(hpool_conn_error(c)->request_sent, HPOOL_SENT_MAYBE);
+	ck_assert_int_eq(hpool_conn_request(c, "POST", "/", "x", 1, NULL, 0),
+	    HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r),
+	    HPOOL_E_REMOTE_DISCONNECTED);
+	ck_assert_int_eq(hpool_conn_error(c)->request_sent, HPOOL_SENT_NO);
+	/* an error of the library's own says nothing, whatever came before */
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r),
+	    HPOOL_E_RESPONSE_NOT_READY);
+	ck_assert_int_eq(hpool_conn_error(c)->request_sent,
+	    HPOOL_SENT_UNKNOWN);
+
+	ck_assert_int_eq(hpool_conn_request(c, "GET", "/", NULL, 0, NULL, 0),
+	    HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r), HPOOL_OK);
+	ck_assert_int_eq(hpool_response_readall(r, &body, &n),
+	    HPOOL_E_INCOMPLETE_READ);
+	ck_assert_int_eq(hpool_response_error(r)->request_sent,
+	    HPOOL_SENT_MAYBE);
+	ck_assert_int_eq(hpool_conn_error(c)->request_sent, HPOOL_SENT_MAYBE);
+	free(body);
+	hpool_response_free(r);
+	/* a success leaves nothing behind */
+	ck_assert_int_eq(hpool_conn_request(c, "GET", "/", NULL, 0, NULL, 0),
+	    HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r), HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_error(c)->request_sent,
+	    HPOOL_SENT_UNKNOWN);
+	hpool_response_free(r);
+	ck_assert_int_eq(hpool_conn_request(c, "GET", "/", NULL, 0, NULL, 0),
+	    HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r),
+	    HPOOL_E_HTTP_EXCEPTION);
+	ck_assert_int_eq(hpool_conn_error(c)->request_sent, HPOOL_SENT_NO);
+	hpool_conn_free(c);
+	fake_finish(&f);
+	ck_assert_int_eq(f.sessions, 3);
+	/* the library offers versions 1 to 2 */
+	ck_assert_int_eq(f.rx[0].type, PROTO_HELLO);
+	ck_assert_int_eq(proto_dec_hello(f.rx[0].p, f.rx[0].len, &hello), 0);
+	ck_assert_uint_eq(hello.min_version, 1);
+	ck_assert_uint_eq(hello.max_version, 2);
+	fake_free(&f);
+}
+END_TEST
+
+static void
+script_sent_layouts(struct fake *f)
+{
+	/* version 1: no `sent` on the wire, whatever the daemon knew */
+	if (fk_handshake(f) == -1 || fk_request(f) == -1)
+		return;
+	fk_error_sent(f, HPOOL_E_REMOTE_DISCONNECTED, RD_MSG, 0, -1,
+	    PROTO_SENT_MAYBE);
+	fk_wait_eof(f);
+	/* version 2 chosen, then an ERROR laid out as version 1's */
+	f->offer = 2;
+	if (fk_handshake(f) == -1 || fk_request(f) == -1)
+		return;
+	fk_error_as(f, 1, HPOOL_E_REMOTE_DISCONNECTED, RD_MSG, 0, -1,
+	    PROTO_SENT_NO);
+	fk_wait_eof(f);
+	/* an OPEN refused after HELLO_OK(2): version 2's layout */
+	if (fk_hello(f) == -1 || fk_expect(f, PROTO_OPEN) == -1)
+		return;
+	fk_error_sent(f, HPOOL_E_PERMISSION, "[Errno 13] Permission denied: "
+	    "source port 80 is below 1024, and only uid 0 may bind it", 0, -1,
+	    PROTO_SENT_UNKNOWN);
+}
+
+START_TEST(test_request_sent_layouts)
+{
+	struct fake f;
+	hpool_conn *c;
+	hpool_response *r;
+
+	fake_start(&f, script_sent_layouts);
+	c = fake_conn(&f, "h", 0);
+	ck_assert_int_eq(hpool_conn_request(c, "POST", "/", "x", 1, NULL, 0),
+	    HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r),
+	    HPOOL_E_REMOTE_DISCONNECTED);
+	ck_assert_int_eq(hpool_conn_error(c)->request_sent,
+	    HPOOL_SENT_UNKNOWN);
+	ck_assert_int_eq(hpool_conn_request(c, "POST", "/", "x", 1, NULL, 0),
+	    HPOOL_OK);
+	ck_assert_int_eq(hpool_conn_getresponse(c, &r), HPOOL_E_PROTOCOL);
+	ck_assert_ptr_nonnull(strstr(hpool_conn_error(c)->message,
+	    "malformed ERROR frame"));
+	ck_assert_int_eq(hpool_conn_error(c)->request_sent,
+	    HPOOL_SENT_UNKNOWN);
+	hpool_conn_close(c);
+	ck_assert_int_eq(hpool_conn_connect(c), HPOOL_E_PERMISSION);
+	ck_assert_ptr_nonnull(strstr(hpool_conn_error(c)->message,
+	    "below 1024"));
+	ck_assert_int_eq(hpool_conn_error(c)->request_sent,
+	    HPOOL_SENT_UNKNOWN);
+	hpool_conn_free(c);
+	fake_finish(&f);
+	ck_assert_int_eq(f.sessions, 3);
 	fake_free(&f);
 }
 END_TEST
@@ -2508,6 +2699,8 @@ client_suite(void)
 	tcase_add_test(tc, test_head_method);
 	tcase_add_test(tc, test_daemon_gone);
 	tcase_add_test(tc, test_hello_refused);
+	tcase_add_test(tc, test_request_sent);
+	tcase_add_test(tc, test_request_sent_layouts);
 	tcase_add_test(tc, test_request_bodies);
 	tcase_add_test(tc, test_state_orders);
 	tcase_add_test(tc, test_body_kinds);
