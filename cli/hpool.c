@@ -68,6 +68,14 @@ static const struct {
 	{ HPOOL_E_MEMORY, EX_NOMEM },
 };
 
+/* Methods hpoold may send again on a new connection (RFC 9110 9.2.2;
+ * daemon/http_req.c has the same list). */
+static const char *const idempotent_methods[] = {
+	"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE",
+};
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
 struct opts {
 	const char	*method;
 	const char	*url;
@@ -108,6 +116,10 @@ static void	usage(FILE *);
 static int	fail_msg(int ex, const char *name, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	fail_err(const struct hpool_error *);
+static void	sent_note(const struct hpool_error *, const char *no_replay);
+static const char *user_header(const struct opts *, const char *name);
+static const char *no_replay_reason(const struct opts *,
+		    const char *method);
 static int	exit_code(int code);
 static int	add_data(struct opts *, const char *arg, int binary);
 static void	basic_auth(const char *, char *, size_t);
@@ -187,6 +199,78 @@ fail_err(const struct hpool_error *e)
 {
 	return fail_msg(exit_code(e->code), hpool_error_name(e->code), "%s",
 	    e->message);
+}
+
+/*
+ * Whether the failed request reached the server, as hpoold reports it: a
+ * user deciding whether to run the command again needs it, and the
+ * exception's name alone does not tell (a RemoteDisconnected may follow a
+ * request the server carried out). no_replay: why hpoold would not send
+ * this request again by itself, NULL if it would.
+ */
+static void
+sent_note(const struct hpool_error *e, const char *no_replay)
+{
+	if (silent_errors)
+		return;
+	if (e->request_sent == HPOOL_SENT_NO)
+		fprintf(stderr, "hpool: the request was not sent "
+		    "(safe to retry)\n");
+	else if (e->request_sent == HPOOL_SENT_MAYBE &&
+	    e->code == HPOOL_E_REMOTE_DISCONNECTED && no_replay != NULL)
+		/* the one error hpoold answers with a retry when it can */
+		fprintf(stderr, "hpool: the request may have been processed "
+		    "by the server (not retried: %s)\n", no_replay);
+	else if (e->request_sent == HPOOL_SENT_MAYBE)
+		fprintf(stderr, "hpool: the request may have been processed "
+		    "by the server\n");
+}
+
+/* The value of the header -H sends as name (the last one), NULL if none;
+ * "Name:" only removes a header, so it sends none. */
+static const char *
+user_header(const struct opts *o, const char *name)
+{
+	const char *h, *val, *found = NULL;
+	size_t i, nlen;
+
+	for (i = 0; i < o->nheaders; i++) {
+		h = o->headers[i];
+		nlen = strcspn(h, ":;");
+		if (nlen != strlen(name) || strncasecmp(h, name, nlen) != 0 ||
+		    h[nlen] == '\0')
+			continue;
+		val = h + nlen + 1;
+		while (*val == ' ' || *val == '\t')
+			val++;
+		if (h[nlen] == ';' || *val != '\0')
+			found = val;
+	}
+	return found;
+}
+
+/* As daemon/session.c's sess_retry decides: a request may be sent again
+ * if it may be repeated and has no body (bodies are streamed, not kept). */
+static const char *
+no_replay_reason(const struct opts *o, const char *method)
+{
+	const char *cl;
+	size_t i;
+	int idempotent = 0;
+
+	for (i = 0; i < NELEM(idempotent_methods); i++)
+		if (strcmp(method, idempotent_methods[i]) == 0)
+			idempotent = 1;
+	if (user_header(o, "Idempotency-Key") != NULL ||
+	    user_header(o, "X-Idempotency-Key") != NULL)
+		idempotent = 1;
+	if (!idempotent)
+		return "it is not idempotent";
+	cl = user_header(o, "Content-Length");
+	if (o->data_len > 0 || user_header(o, "Transfer-Encoding") != NULL ||
+	    (cl != NULL && strtoull(cl, NULL, 10) > 0))
+		return "it has a body";
+	return NULL;
 }
 
 /* The whole of fp into a malloc'd buffer. */
@@ -617,7 +701,10 @@ run(struct opts *o)
 	ex = EX_OK;
 	goto out;
 lib_fail:
+	/* Only a request that got no response says whether it was sent:
+	 * once one has begun (the read errors above) the server answered. */
 	ex = fail_err(hpool_conn_error(c));
+	sent_note(hpool_conn_error(c), no_replay_reason(o, method));
 out:
 	fflush(out);
 	if (out != stdout && fclose(out) == EOF && ex == EX_OK)

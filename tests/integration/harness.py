@@ -644,19 +644,32 @@ def describe(cp, n=300):
 
 
 ERROR_RE = re.compile(rb"^hpool: ([A-Za-z_][A-Za-z0-9_.]*): ?(.*)$", re.M)
+# The line after the error that says whether the request reached the
+# server (hpool(1), DIAGNOSTICS).
+SENT_NOTE_RE = re.compile(rb"\nhpool: (the request (?:was not sent|may have "
+    rb"been processed)[^\n]*)\n?\Z")
 
 
 def cli_error(stderr):
 	"""(name, message) of the last `hpool: Name: message` line, or None.
 	A message that spans lines (BadStatusLine's raw line) keeps its text
-	up to the end of stderr."""
+	up to the end of stderr, but for the line saying whether the request
+	was sent (cli_sent_note)."""
 	last = None
 	for m in ERROR_RE.finditer(stderr):
 		last = m
 	if last is None:
 		return None
-	msg = stderr[last.start(2):]
+	msg = SENT_NOTE_RE.sub(b"\n", stderr[last.start(2):])
 	return last.group(1).decode("latin-1"), msg.decode("latin-1")
+
+
+def cli_sent_note(stderr):
+	"""The text of the last line of stderr when it says whether the
+	request reached the server ("the request was not sent ..."), or
+	None."""
+	m = SENT_NOTE_RE.search(stderr)
+	return m.group(1).decode("latin-1") if m else None
 
 
 def peer_hangup_at(sock, t0, limit):

@@ -280,7 +280,40 @@ def cases(res):
 		name, msg = expect_error(cp, {"ConnectionRefusedError"})
 		ensure("Connection refused" in msg, "message %r" % msg)
 		ensure(cp.stdout == b"", "stdout %r" % cp.stdout)
-	res.run("closed port: ConnectionRefusedError", refused)
+		# hpoold says no byte left it, and hpool passes that on
+		ensure(h.cli_sent_note(cp.stderr) == "the request was not sent "
+		    "(safe to retry)", h.describe(cp))
+	res.run("closed port: ConnectionRefusedError, then 'the request was "
+	    "not sent'", refused)
+
+	# -- a request that died on a reused connection after it was sent:
+	# hpoold does not replay it (RFC 9110 9.2.2) and says it may have
+	# been processed; the warm-up GET leaves the connection in the pool.
+	def dropped(args, why):
+		srv = h.ScriptedServer(_answer_until_post)
+		try:
+			expect_ok(env.hpool([srv.url("/warm")]), "warm-up GET")
+			cp = env.hpool(args + [srv.url("/order")])
+			name, msg = expect_error(cp, {"RemoteDisconnected"})
+			ensure(cp.returncode == 52, h.describe(cp))
+			ensure(msg == "Remote end closed connection without "
+			    "response\n", "message %r" % msg)
+			ensure(h.cli_sent_note(cp.stderr) == "the request may have "
+			    "been processed by the server (not retried: %s)" % why,
+			    h.describe(cp))
+			posts = [r for r in srv.requests if r[1] == "POST"]
+			ensure(len(posts) == 1 and posts[0][0] == 0 and
+			    srv.connections == 1, "POST on connections %r of %d: "
+			    "want once, on the reused one" % ([r[0] for r in posts],
+			    srv.connections))
+		finally:
+			srv.stop()
+	res.run("POST dropped on a reused connection: RemoteDisconnected, "
+	    "'may have been processed (not retried: it is not idempotent)'",
+	    dropped, ["-d", "x=1"], "it is not idempotent")
+	res.run("POST with Idempotency-Key and a body dropped on a reused "
+	    "connection: 'not retried: it has a body'", dropped,
+	    ["-d", "x=1", "-H", "Idempotency-Key: k1"], "it has a body")
 
 	def bad_port():
 		cp = env.hpool(["http://127.0.0.1:abc/"])
@@ -421,6 +454,23 @@ def _record_and_answer(conn, server, idx):
 		if req is None:
 			return
 		server.record(idx, req)
+		body = req[1].encode("latin-1")
+		conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (
+		    len(body), body))
+
+
+def _answer_until_post(conn, server, idx):
+	"""Answer each request with 200 and its target until a POST comes:
+	read that one whole, then close without an answer (a server that
+	died while carrying it out)."""
+	for _ in range(1000):
+		req = h.read_request(conn)
+		if req is None:
+			return
+		server.record(idx, req)
+		if req[0] == "POST":
+			h.send_and_close(conn, b"", "close")
+			return
 		body = req[1].encode("latin-1")
 		conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (
 		    len(body), body))
