@@ -125,7 +125,12 @@ server_drain(struct server *srv)
 	evtimer_add(srv->drain_timer, &now);
 }
 
-/* Draining: leave the loop once no request runs, or after the grace. */
+/*
+ * Draining: leave the loop once no request runs and every response has
+ * reached its client, or after the grace. A response the server has sent
+ * in full is over for the session (SESS_IDLE), but its tail may still wait
+ * in the output for a slow client: leaving the loop would cut it.
+ */
 static void
 drain_check(evutil_socket_t fd, short what, void *arg)
 {
@@ -137,12 +142,13 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	TAILQ_FOREACH(s, &srv->sessions, entry)
-		if (s->state == SESS_WAITING || s->state == SESS_ACTIVE)
+		if (s->state == SESS_WAITING || s->state == SESS_ACTIVE ||
+		    (s->st != NULL && sess_output_len(s) > 0))
 			busy++;
 	if (busy == 0 || ++srv->drain_ticks > DRAIN_GRACE_SEC) {
 		if (busy)
-			log_warn("shutting down with %d requests running",
-			    busy);
+			log_warn("shutting down with %d sessions still "
+			    "running a request or sending a response", busy);
 		event_base_loopexit(srv->base, NULL);
 		return;
 	}

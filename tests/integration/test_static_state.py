@@ -28,6 +28,10 @@ ALLOWED = {
 	("worker.c", "ack"): "made before the threads start; each write is "
 	    "one byte to a pipe",
 	("worker.c", "cfg_lock"): "a mutex",
+	("listen.c", "acceptors"): "one slot per worker_id (struct server "
+	    "is server.h's): each is written by the main thread before its "
+	    "worker's thread starts and after it ends, and by that thread "
+	    "only in between",
 }
 
 # `static TYPE name...;` or `static TYPE name = ...;`, not a prototype
