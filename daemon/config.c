@@ -59,7 +59,7 @@ static const struct setting settings[] = {
 	    1000, 0 },
 	{ "client_write_timeout", OFF(client_write_timeout_ms), 10, 1, 86400,
 	    1000, 0 },
-	{ "workers", OFF(workers), 10, 1, 64, 1, 0 },
+	{ "workers", OFF(workers), 10, 1, 64, 1, 1 },
 };
 #undef OFF
 
@@ -95,7 +95,7 @@ config_defaults(struct config *c)
 	c->io_timeout_ms = 300 * 1000;
 	c->session_idle_timeout_ms = 3600 * 1000;
 	c->client_write_timeout_ms = 300 * 1000;
-	c->workers = 1;
+	c->workers = 0;			/* auto: one per core */
 	c->log_level = LOG_LVL_INFO;
 }
 
@@ -188,6 +188,27 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 	snprintf(ctx->err, ctx->errlen, "%s: unknown setting '%s'", ctx->path,
 	    name);
 	return 0;
+}
+
+int
+config_parse_workers(const char *s, unsigned *out)
+{
+	if (strcmp(s, "auto") == 0) {
+		*out = 0;
+		return 0;
+	}
+	return parse_uint(s, 10, 1, 64, out);
+}
+
+void
+config_resolve_workers(struct config *c)
+{
+	long n;
+
+	if (c->workers != 0)
+		return;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	c->workers = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
 int

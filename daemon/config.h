@@ -29,8 +29,8 @@ struct config {
 	unsigned	io_timeout_ms;		/* upstream I/O, client gave none */
 	unsigned	session_idle_timeout_ms; /* client silent between requests */
 	unsigned	client_write_timeout_ms; /* client not reading its response */
-	unsigned	workers;		/* event-loop threads; restart to
-						 * change */
+	unsigned	workers;		/* worker processes; 0: auto, one
+						 * per core */
 	int		log_level;
 };
 
@@ -39,6 +39,10 @@ void	config_defaults(struct config *);
  * line and what was wrong; the config is left as it was. */
 int	config_load(struct config *, const char *path, char *errbuf,
 	    size_t errlen);
+/* "auto" (0) or 1 to 64: 0, or -1. */
+int	config_parse_workers(const char *, unsigned *);
+/* workers = auto: one per online core (1 to 64). */
+void	config_resolve_workers(struct config *);
 /* Default socket path: $XDG_RUNTIME_DIR/hpool/hpoold.sock for a user,
  * /run/hpool/hpoold.sock for root. */
 void	config_default_socket(char *buf, size_t len);

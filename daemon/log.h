@@ -5,6 +5,8 @@
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void	log_init(int level);
+/* The name a line starts with: "hpoold" or "hpoold[worker 2]". */
+void	log_set_tag(const char *tag);
 void	log_msg(int level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Broken invariant only: never for anything a peer sent. */

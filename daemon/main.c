@@ -1,5 +1,5 @@
-/* main.c: owns hpoold's start-up, signals, systemd notification and
- * shutdown. */
+/* main.c: owns hpoold's command line and start-up: the config is read
+ * and checked, the socket opened, and the supervisor takes over. */
 #include "hpool_autoconf.h"
 
 #include <errno.h>
@@ -10,27 +10,34 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
-#ifdef HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
 #include "config.h"
-#include "quota.h"
 #include "listen.h"
 #include "log.h"
+#include "proto.h"
+#include "quota.h"
 #include "server.h"
+#include "supervisor.h"
 #include "tls.h"
-#include "worker.h"
 
 static void	usage(FILE *);
-static void	on_signal(evutil_socket_t, short, void *);
-static void	watchdog_cb(evutil_socket_t, short, void *);
-static void	notify(const char *);
+static const char *keep(char *, size_t, const char *);
 
-static const char	*config_path;
-static int		 listen_fd = -1;
+/* -c and -s, copied: proctitle_set() rewrites argv's strings. Written by
+ * main before any fork. */
+static char	config_copy[4096];
+static char	socket_copy[CONFIG_PATH_MAX + 1];
+
+static const char *
+keep(char *buf, size_t len, const char *s)
+{
+	if (strlen(s) >= len) {
+		fprintf(stderr, "hpoold: '%s': longer than %zu bytes\n", s,
+		    len - 1);
+		exit(2);
+	}
+	memcpy(buf, s, strlen(s) + 1);
+	return buf;
+}
 
 static void
 usage(FILE *f)
@@ -40,6 +47,8 @@ usage(FILE *f)
 	    "  -c, --config FILE    read settings from FILE "
 	    "(default: none, built-in defaults)\n"
 	    "  -s, --socket PATH    listen on PATH (overrides the config)\n"
+	    "  -w, --workers N      run N worker processes, or auto (one\n"
+	    "                       per core; overrides the config)\n"
 	    "  -f, --foreground     stay in the foreground (default when\n"
 	    "                       started by systemd)\n"
 	    "  -t, --check-config   check the config and exit\n"
@@ -48,83 +57,13 @@ usage(FILE *f)
 	    "  -h, --help           print this help and exit\n");
 }
 
-static void
-notify(const char *state)
-{
-#ifdef HAVE_SYSTEMD
-	sd_notify(0, state);
-#else
-	(void)state;
-#endif
-}
-
-static void
-watchdog_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	notify("WATCHDOG=1");
-}
-
-static void
-on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct server *srv = arg;
-	char err[512];
-	struct config cfg;
-
-	(void)what;
-	if (sig == SIGHUP) {
-		notify("RELOADING=1");
-		if (config_path == NULL) {
-			log_info("SIGHUP: no config file to reload");
-		} else {
-			cfg = srv->cfg;
-			if (config_load(&cfg, config_path, err,
-			    sizeof(err)) == -1)
-				log_err("reload refused, keeping the old "
-				    "settings: %s", err);
-			else {
-				/* The socket stays: moving it needs a
-				 * restart. */
-				memcpy(cfg.socket_path, srv->cfg.socket_path,
-				    sizeof(cfg.socket_path));
-				if (cfg.workers != srv->cfg.workers)
-					log_warn("workers stays %u until a "
-					    "restart", srv->cfg.workers);
-				cfg.workers = srv->cfg.workers;
-				quota_resolve(&cfg, quota_raise_nofile());
-				srv->cfg = cfg;
-				workers_reload(&cfg);
-				log_init(cfg.log_level);
-				log_info("reloaded %s", config_path);
-			}
-		}
-		notify("READY=1");
-		return;
-	}
-	if (srv->draining) {
-		/* second signal */
-		workers_stop();
-		event_base_loopexit(srv->base, NULL);
-		return;
-	}
-	log_info("signal %d: draining", (int)sig);
-	notify("STOPPING=1");
-	server_drain(srv);
-	/* once no worker accepts: refuse new clients at once */
-	workers_drain();
-	listen_close(srv, listen_fd);
-	listen_fd = -1;
-}
-
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "workers", required_argument, NULL, 'w' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -132,24 +71,36 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct supervisor_args args;
 	struct server srv;
-	struct event *sigs[4], *wd = NULL;
-	const int signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
-	const char *socket_opt = NULL;
+	const char *socket_opt = NULL, *config_path = NULL;
 	char err[512];
-	int ch, foreground = 0, check_only = 0, verbose = 0, i;
-	uint64_t wd_usec = 0;
+	int ch, foreground = 0, check_only = 0, verbose = 0, rc, listen_fd;
+	int workers_opt = 0;
+	unsigned workers = 0;
 
+	proctitle_init(argc, argv);
 	memset(&srv, 0, sizeof(srv));
 	config_defaults(&srv.cfg);
-	while ((ch = getopt_long(argc, argv, "c:s:ftvVh", longopts,
+	while ((ch = getopt_long(argc, argv, "c:s:w:ftvVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			config_path = optarg;
+			/* copies: proctitle_set() rewrites argv's strings */
+			config_path = keep(config_copy, sizeof(config_copy),
+			    optarg);
 			break;
 		case 's':
-			socket_opt = optarg;
+			socket_opt = keep(socket_copy, sizeof(socket_copy),
+			    optarg);
+			break;
+		case 'w':
+			if (config_parse_workers(optarg, &workers) == -1) {
+				fprintf(stderr, "hpoold: --workers: '%s' is not "
+				    "a number from 1 to 64 or auto\n", optarg);
+				return 2;
+			}
+			workers_opt = 1;
 			break;
 		case 'f':
 			foreground = 1;
@@ -192,6 +143,8 @@ main(int argc, char *argv[])
 		snprintf(srv.cfg.socket_path, sizeof(srv.cfg.socket_path),
 		    "%s", socket_opt);
 	}
+	if (workers_opt)
+		srv.cfg.workers = workers;
 	if (check_only) {
 		printf("hpoold: configuration ok\n");
 		return 0;
@@ -206,15 +159,13 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	quota_resolve(&srv.cfg, quota_raise_nofile());
+	config_resolve_workers(&srv.cfg);
 
 	if (tls_init() == -1)
 		log_warn("cannot load the system trust store now; each TLS "
 		    "pool will try on its own");
-	if ((listen_fd = listen_open(&srv, err, sizeof(err))) == -1 ||
-	    server_init(&srv, listen_fd, err, sizeof(err)) == -1) {
+	if ((listen_fd = listen_open(&srv, err, sizeof(err))) == -1) {
 		log_err("%s", err);
-		if (listen_fd != -1)
-			listen_close(&srv, listen_fd);
 		return 1;
 	}
 #ifdef HAVE_SYSTEMD
@@ -223,58 +174,17 @@ main(int argc, char *argv[])
 #endif
 	if (!foreground && daemon(0, 1) == -1) {
 		log_err("daemon: %s", strerror(errno));
-		return 1;
-	}
-	for (i = 0; signums[i] != 0; i++) {
-		sigs[i] = evsignal_new(srv.base, signums[i], on_signal, &srv);
-		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) == -1)
-			fatalx("cannot handle signal %d", signums[i]);
-	}
-	/* after daemon(): threads do not survive a fork */
-	if (workers_start(&srv, listen_fd, srv.cfg.workers, err,
-	    sizeof(err)) == -1) {
-		log_err("%s", err);
-		workers_stop();
-		workers_join(&srv.stats);
-		server_free(&srv);
 		listen_close(&srv, listen_fd);
 		return 1;
 	}
-#ifdef HAVE_SYSTEMD
-	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
-		struct timeval tv = { (time_t)(wd_usec / 2000000),
-		    (suseconds_t)(wd_usec / 2 % 1000000) };
-
-		wd = event_new(srv.base, -1, EV_PERSIST, watchdog_cb, NULL);
-		event_add(wd, &tv);
-	}
-#endif
-	(void)wd_usec;
-	notify("READY=1");
-	log_info("hpoold %s ready (%u worker%s, max %u connections per host "
-	    "each)", PACKAGE_VERSION, srv.cfg.workers, srv.cfg.workers == 1 ?
-	    "" : "s", srv.cfg.max_per_host);
-	event_base_dispatch(srv.base);
-
-	/* the main worker is done: the others finish their draining (or
-	 * were told to stop by a second signal) */
-	workers_join(&srv.stats);
-	for (i = 0; signums[i] != 0; i++)
-		event_free(sigs[i]);
-	if (wd != NULL)
-		event_free(wd);
-	server_free(&srv);
-	if (listen_fd != -1)
-		listen_close(&srv, listen_fd);
+	args.argv = argv;
+	args.config_path = config_path;
+	args.socket_opt = socket_opt;
+	args.verbose = verbose;
+	args.workers_opt = workers_opt;
+	args.workers = workers;
+	args.srv = &srv;
+	rc = supervisor_run(&args, &srv.cfg, listen_fd);
 	tls_cleanup();
-	log_info("stopped: %llu sessions, %llu requests, %llu upstream "
-	    "connections opened, %llu requests on pooled connections, "
-	    "TLS handshakes: %llu full, %llu resumed",
-	    (unsigned long long)srv.stats.sessions,
-	    (unsigned long long)srv.stats.requests,
-	    (unsigned long long)srv.stats.upstream_connects,
-	    (unsigned long long)srv.stats.upstream_reuses,
-	    (unsigned long long)srv.stats.tls_full,
-	    (unsigned long long)srv.stats.tls_resumed);
-	return 0;
+	return rc;
 }

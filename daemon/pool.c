@@ -621,6 +621,20 @@ pool_count_conns(struct server *srv)
 }
 
 void
+pool_gauges(struct server *srv, uint64_t *idle, uint64_t *busy)
+{
+	struct pool *p;
+	size_t i;
+
+	*idle = *busy = 0;
+	for (i = 0; i < srv->npool_slots; i++)
+		for (p = srv->pools[i]; p != NULL; p = p->next) {
+			*idle += p->nidle;
+			*busy += p->nactive + p->nconnecting;
+		}
+}
+
+void
 pool_free_all(struct server *srv)
 {
 	struct pool *p, *next;

@@ -92,5 +92,7 @@ void		 pool_conn_gone(struct upconn *);
 int		 pool_init(struct server *);
 void		 pool_free_all(struct server *);
 unsigned	 pool_count_conns(struct server *);
+/* This worker's idle connections, and those connecting or serving. */
+void		 pool_gauges(struct server *, uint64_t *idle, uint64_t *busy);
 
 #endif

@@ -1,64 +1,46 @@
 /*
- * worker.c: owns hpoold's workers: setting a server up and down, draining
- * it, and the threads that run workers 1..n-1 (the main thread runs
- * worker 0). Workers share nothing but the listening socket and the
- * process: each has its own event loop, sessions and pools, so no lock is
- * taken on the request path. The price is that a destination's pool is
- * split among the workers (docs/compat.md).
+ * worker.c: owns a worker process of hpoold: setting its server up and
+ * down (its own event loop, sessions, pools and upstream connections),
+ * draining it, and its end of the control channel to the supervisor.
+ * Workers share nothing on the request path but the listening socket and
+ * quota.c's counters.
  */
 #include "hpool_autoconf.h"
 
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/types.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/util.h>
 
 #include "config.h"
+#include "control.h"
 #include "listen.h"
 #include "log.h"
 #include "pool.h"
+#include "quota.h"
 #include "server.h"
 #include "session.h"
+#include "supervisor.h"
+#include "tls.h"
 #include "worker.h"
 
-#define DRAIN_GRACE_SEC	10	/* SIGTERM: time for running requests */
-#define DRAIN_ACK_MS	1000	/* how long main waits for workers to stop
-				 * accepting before it closes the socket */
+#define DRAIN_TICK_MS	100	/* while draining, look this often */
 
-/* Commands from the main thread, one byte each on a worker's pipe. */
-#define CMD_RELOAD	'r'
-#define CMD_DRAIN	'd'
-#define CMD_STOP	'x'
-
-struct worker {
-	struct server	 srv;
-	pthread_t	 tid;
-	int		 cmd[2];	/* main writes [1], the worker reads [0] */
-	struct event	*cmd_ev;
-	int		 running;	/* the thread was started */
-	struct config	 next;		/* CMD_RELOAD takes it, under cfg_lock */
-};
+struct wproc;
 
 static void	drain_check(evutil_socket_t, short, void *);
-static void	cmd_cb(evutil_socket_t, short, void *);
-static void	*worker_main(void *);
-static void	send_all(char);
-
-static struct worker	*workers;	/* workers 1..n-1 */
-static unsigned		 nworkers;
-static int		 ack[2] = { -1, -1 };	/* workers -> main: drained */
-static pthread_mutex_t	 cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+static void	stop_accepting(struct wproc *);
 
 int
 server_init(struct server *srv, int fd, char *err, size_t errlen)
@@ -136,7 +118,7 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
 	struct session *s;
-	struct timeval sec = { 1, 0 };
+	struct timeval tick = ms_tv(DRAIN_TICK_MS);
 	int busy = 0;
 
 	(void)fd;
@@ -145,225 +127,213 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 		if (s->state == SESS_WAITING || s->state == SESS_ACTIVE ||
 		    (s->st != NULL && sess_output_len(s) > 0))
 			busy++;
-	if (busy == 0 || ++srv->drain_ticks > DRAIN_GRACE_SEC) {
+	if (busy == 0 || ++srv->drain_ticks >
+	    DRAIN_GRACE_SEC * 1000 / DRAIN_TICK_MS) {
 		if (busy)
 			log_warn("shutting down with %d sessions still "
 			    "running a request or sending a response", busy);
 		event_base_loopexit(srv->base, NULL);
 		return;
 	}
-	evtimer_add(srv->drain_timer, &sec);
+	evtimer_add(srv->drain_timer, &tick);
+}
+
+
+/* ---------------------------------------------------------------- the
+ * worker process */
+
+static void	ctl_cb(evutil_socket_t, short, void *);
+static void	sig_cb(evutil_socket_t, short, void *);
+static void	send_stats(struct wproc *, uint64_t);
+static void	close_others(int, int);
+
+struct wproc {
+	struct server	 srv;
+	int		 ctl;
+	int		 listen_fd;	/* ours: closed once we stop accepting */
+	struct event	*ctl_ev;
+	struct event	*sig_ev;
+	int		 sig_fd;
+};
+
+/* Everything the supervisor had open but the two we need: other
+ * workers' control sockets, its event loop's descriptors, the reserve. */
+static void
+close_others(int keep1, int keep2)
+{
+	int lo = keep1 < keep2 ? keep1 : keep2;
+	int hi = keep1 < keep2 ? keep2 : keep1;
+
+	if (lo > 3)
+		close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	close_range((unsigned)hi + 1, ~0U, 0);
 }
 
 static void
-cmd_cb(evutil_socket_t fd, short what, void *arg)
+stop_accepting(struct wproc *w)
 {
-	struct worker *w = arg;
-	char c[16], path[CONFIG_PATH_MAX];
-	ssize_t i, n;
+	server_drain(&w->srv);
+	/* our copy of the socket goes too: once every process has closed
+	 * its copy, a new client is refused at once */
+	if (w->listen_fd != -1) {
+		close(w->listen_fd);
+		w->listen_fd = -1;
+	}
+}
+
+static void
+send_stats(struct wproc *w, uint64_t seq)
+{
+	struct ctl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_STATS;
+	m.seq = seq;
+	m.stats = w->srv.stats;
+	m.stats.live_sessions = w->srv.nsessions;
+	pool_gauges(&w->srv, &m.stats.idle_conns, &m.stats.busy_conns);
+	ctl_send(w->ctl, &m);
+}
+
+static void
+ctl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wproc *w = arg;
+	struct ctl_msg m, r;
+	char err[160];
+	int rc;
 
 	(void)what;
-	if ((n = read(fd, c, sizeof(c))) <= 0)
-		return;
-	for (i = 0; i < n; i++) {
-		switch (c[i]) {
-		case CMD_RELOAD:
-			memcpy(path, w->srv.cfg.socket_path, sizeof(path));
-			pthread_mutex_lock(&cfg_lock);
-			w->srv.cfg = w->next;
-			pthread_mutex_unlock(&cfg_lock);
-			memcpy(w->srv.cfg.socket_path, path, sizeof(path));
+	while ((rc = ctl_recv(fd, &m, err, sizeof(err))) == 1) {
+		switch (m.type) {
+		case CTL_CONFIG:
+			ctl_config_apply(&w->srv.cfg, &m.cfg);
+			log_init(w->srv.cfg.log_level);
 			break;
-		case CMD_DRAIN:
-			server_drain(&w->srv);
-			/* no more accept() here: main may close the socket */
-			if (write(ack[1], "a", 1) != 1)
-				log_warn("worker %u: cannot tell main it "
-				    "drained: %s", w->srv.worker_id,
-				    strerror(errno));
+		case CTL_DRAIN:
+			stop_accepting(w);
 			break;
-		case CMD_STOP:
+		case CTL_STOP:
 			event_base_loopexit(w->srv.base, NULL);
 			break;
-		}
-	}
-}
-
-static void *
-worker_main(void *arg)
-{
-	struct worker *w = arg;
-	char name[16];
-
-	/* top -H and /proc/PID/task/N/comm tell the workers apart */
-	snprintf(name, sizeof(name), "hpoold-w%u", w->srv.worker_id);
-	pthread_setname_np(pthread_self(), name);
-	event_base_dispatch(w->srv.base);
-	return NULL;
-}
-
-int
-workers_start(const struct server *main_srv, int fd, unsigned n, char *err,
-    size_t errlen)
-{
-	sigset_t block, old;
-	struct worker *w;
-	unsigned i;
-	int rc = 0;
-
-	if (n <= 1)
-		return 0;
-	if ((workers = calloc(n - 1, sizeof(*workers))) == NULL ||
-	    pipe2(ack, O_CLOEXEC | O_NONBLOCK) == -1) {
-		snprintf(err, errlen, "cannot start workers: %s",
-		    strerror(errno));
-		return -1;
-	}
-	/* Signals are the main thread's: the workers inherit this mask. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (i = 0; i < n - 1; i++) {
-		w = &workers[i];
-		w->cmd[0] = w->cmd[1] = -1;
-		w->srv.cfg = main_srv->cfg;
-		w->srv.worker_id = i + 1;
-		if (server_init(&w->srv, fd, err, errlen) == -1) {
+		case CTL_PING:
+			memset(&r, 0, sizeof(r));
+			r.type = CTL_PONG;
+			r.seq = m.seq;
+			ctl_send(fd, &r);
+			break;
+		case CTL_STATS_REQ:
+			send_stats(w, m.seq);
+			break;
+		default:
+			log_err("unexpected %s from the supervisor",
+			    ctl_type_name(m.type));
 			rc = -1;
 			break;
 		}
-		if (pipe2(w->cmd, O_CLOEXEC | O_NONBLOCK) == -1 ||
-		    (w->cmd_ev = event_new(w->srv.base, w->cmd[0],
-		    EV_READ | EV_PERSIST, cmd_cb, w)) == NULL ||
-		    event_add(w->cmd_ev, NULL) == -1) {
-			snprintf(err, errlen, "cannot start worker %u: %s",
-			    i + 1, strerror(errno));
-			rc = -1;
+		if (rc == -1)
 			break;
-		}
-		if ((errno = pthread_create(&w->tid, NULL, worker_main,
-		    w)) != 0) {
-			snprintf(err, errlen, "cannot start worker %u: %s",
-			    i + 1, strerror(errno));
-			rc = -1;
-			break;
-		}
-		w->running = 1;
-		nworkers = i + 1;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc == -1 && nworkers < n - 1) {
-		/* the one that failed is not counted: free it here */
-		w = &workers[nworkers];
-		if (w->cmd_ev != NULL)
-			event_free(w->cmd_ev);
-		server_free(&w->srv);
-		if (w->cmd[0] != -1)
-			close(w->cmd[0]);
-		if (w->cmd[1] != -1)
-			close(w->cmd[1]);
+	if (rc == -1) {
+		/* the supervisor is gone (or mad): finish what we have */
+		log_warn("%s: draining", err);
+		event_del(w->ctl_ev);
+		stop_accepting(w);
 	}
-	return rc;
 }
 
-/* One byte to every worker; the pipes are non-blocking and commands are
- * rare, so a full pipe only means the worker has not read yet. */
+/* SIGTERM (the supervisor died: PR_SET_PDEATHSIG, or an admin), SIGINT */
 static void
-send_all(char c)
+sig_cb(evutil_socket_t fd, short what, void *arg)
 {
-	unsigned i;
+	struct wproc *w = arg;
+	struct signalfd_siginfo si;
 
-	for (i = 0; i < nworkers; i++)
-		if (write(workers[i].cmd[1], &c, 1) != 1)
-			log_warn("worker %u: command not delivered: %s", i + 1,
-			    strerror(errno));
-}
-
-void
-workers_reload(const struct config *cfg)
-{
-	unsigned i;
-
-	pthread_mutex_lock(&cfg_lock);
-	for (i = 0; i < nworkers; i++)
-		workers[i].next = *cfg;
-	pthread_mutex_unlock(&cfg_lock);
-	send_all(CMD_RELOAD);
-}
-
-void
-workers_drain(void)
-{
-	struct timespec t0, t;
-	struct pollfd p;
-	unsigned acks = 0;
-	long left;
-	char c[16];
-	ssize_t n;
-
-	if (nworkers == 0)
-		return;
-	send_all(CMD_DRAIN);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (acks < nworkers) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = DRAIN_ACK_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
-		    (t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0) {
-			log_warn("%u of %u workers did not stop accepting "
-			    "within %d ms", nworkers - acks, nworkers,
-			    DRAIN_ACK_MS);
-			break;
+	(void)what;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			if (w->srv.draining)
+				event_base_loopexit(w->srv.base, NULL);
+			else
+				stop_accepting(w);
 		}
-		p.fd = ack[0];
-		p.events = POLLIN;
-		p.revents = 0;
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		if ((n = read(ack[0], c, sizeof(c))) > 0)
-			acks += (unsigned)n;
-	}
 }
 
 void
-workers_stop(void)
+worker_main(const struct worker_start *ws)
 {
-	send_all(CMD_STOP);
-}
+	static const int mine[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	struct wproc w;
+	struct ctl_msg m;
+	struct sigaction sa;
+	sigset_t set;
+	char title[64], err[512];
+	size_t i;
 
-void
-workers_join(struct stats *sum)
-{
-	struct worker *w;
-	unsigned i;
+	/* The supervisor's handlers write to its loop: ours are none. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (i = 0; i < sizeof(mine) / sizeof(mine[0]); i++)
+		sigaction(mine[i], &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);	/* reloads come as CONFIG */
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	/* die with the supervisor, gracefully; it may be gone already */
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	if (getppid() != ws->parent)
+		_exit(0);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	snprintf(title, sizeof(title), "hpoold: worker %u", ws->id);
+	proctitle_set(title);
+	snprintf(title, sizeof(title), "hpoold[worker %u]", ws->id);
+	log_set_tag(title);
+	close_others(ws->listen_fd, ws->ctl);
+	quota_set_worker(ws->slot);
 
-	for (i = 0; i < nworkers; i++) {
-		w = &workers[i];
-		if (w->running)
-			pthread_join(w->tid, NULL);
-		log_info("worker %u: %llu sessions, %llu requests",
-		    w->srv.worker_id, (unsigned long long)w->srv.stats.sessions,
-		    (unsigned long long)w->srv.stats.requests);
-		sum->sessions += w->srv.stats.sessions;
-		sum->requests += w->srv.stats.requests;
-		sum->upstream_connects += w->srv.stats.upstream_connects;
-		sum->upstream_reuses += w->srv.stats.upstream_reuses;
-		sum->retries += w->srv.stats.retries;
-		sum->tls_full += w->srv.stats.tls_full;
-		sum->tls_resumed += w->srv.stats.tls_resumed;
-		event_free(w->cmd_ev);
-		server_free(&w->srv);
-		close(w->cmd[0]);
-		close(w->cmd[1]);
+	memset(&w, 0, sizeof(w));
+	w.ctl = ws->ctl;
+	w.listen_fd = ws->listen_fd;
+	w.srv.cfg = ws->cfg;
+	w.srv.worker_id = ws->id;
+	w.sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (w.sig_fd == -1 ||
+	    server_init(&w.srv, ws->listen_fd, err, sizeof(err)) == -1) {
+		log_err("%s", w.sig_fd == -1 ? strerror(errno) : err);
+		_exit(1);
 	}
-	free(workers);
-	workers = NULL;
-	nworkers = 0;
-	if (ack[0] != -1) {
-		close(ack[0]);
-		close(ack[1]);
-		ack[0] = ack[1] = -1;
-	}
+	evutil_make_socket_nonblocking(w.ctl);
+	w.ctl_ev = event_new(w.srv.base, w.ctl, EV_READ | EV_PERSIST, ctl_cb,
+	    &w);
+	w.sig_ev = event_new(w.srv.base, w.sig_fd, EV_READ | EV_PERSIST,
+	    sig_cb, &w);
+	if (w.ctl_ev == NULL || w.sig_ev == NULL ||
+	    event_add(w.ctl_ev, NULL) == -1 || event_add(w.sig_ev, NULL) == -1)
+		_exit(1);
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_READY;
+	m.version = CTL_VERSION;
+	m.worker = ws->id;
+	m.pid = (uint32_t)getpid();
+	if (ctl_send(w.ctl, &m) == -1)
+		_exit(1);
+	event_base_dispatch(w.srv.base);
+
+	/* the last word: what this worker did, for the supervisor's sums */
+	send_stats(&w, 0);
+	event_free(w.ctl_ev);
+	event_free(w.sig_ev);
+	server_free(&w.srv);
+	if (w.listen_fd != -1)
+		close(w.listen_fd);
+	close(w.sig_fd);
+	close(w.ctl);
+	tls_cleanup();
+	/* exit, not _exit: a sanitizer build checks this process for leaks
+	 * too. What the supervisor had before the fork is still reachable
+	 * from its frames on our stack. */
+	exit(0);
 }

@@ -1,38 +1,42 @@
 /*
- * worker.h: hpoold's workers. Each is a whole server (struct server: its
- * own event loop, sessions and pools) accepting on the one listening
- * socket. The main thread runs worker 0 and handles signals; the others
- * are threads it commands through a pipe each.
+ * worker.h: a worker process of hpoold. Each is a whole server (struct
+ * server: its own event loop, sessions and pools) accepting on the one
+ * listening socket, commanded by the supervisor over a socketpair
+ * (control.h).
  */
 #ifndef HPOOL_WORKER_H
 #define HPOOL_WORKER_H
 
+#include <signal.h>
 #include <stddef.h>
+#include <sys/types.h>
 
-struct config;
+#include "config.h"
+
+#define DRAIN_GRACE_SEC	10	/* SIGTERM: time for running requests */
+
 struct server;
-struct stats;
+
+/* What the supervisor hands a worker it forks. */
+struct worker_start {
+	struct config	 cfg;
+	int		 listen_fd;
+	int		 ctl;		/* the worker's end of its socketpair */
+	unsigned	 id;		/* worker number, 1.. */
+	unsigned	 slot;		/* quota.c shadow slot */
+	pid_t		 parent;	/* the supervisor */
+	sigset_t	 sigmask;	/* the mask before the fork */
+};
+
+/* The child side of the fork: runs the worker and never returns. */
+void	worker_main(const struct worker_start *) __attribute__((noreturn));
 
 /* Set up srv (cfg already filled in) to accept from fd. */
 int	server_init(struct server *srv, int fd, char *errbuf, size_t errlen);
-/* Stop accepting, let running requests finish (at most the grace
- * period), then leave srv's event loop. */
+/* Stop accepting, let running requests finish and their bytes reach
+ * their clients (at most the grace period), then leave the loop. */
 void	server_drain(struct server *srv);
 /* Free what server_init made and every session and pool. */
 void	server_free(struct server *srv);
-
-/* Start n - 1 worker threads, each a copy of main's config, accepting
- * from fd. */
-int	workers_start(const struct server *main_srv, int fd, unsigned n,
-	    char *errbuf, size_t errlen);
-/* SIGHUP: every worker takes cfg (its socket path stays). */
-void	workers_reload(const struct config *cfg);
-/* SIGTERM: every worker drains; returns once none accepts any more (or
- * after a second), so the socket can be closed. */
-void	workers_drain(void);
-/* A second signal: every worker leaves its loop now. */
-void	workers_stop(void);
-/* Wait for the workers to end, add their counters to sum, free them. */
-void	workers_join(struct stats *sum);
 
 #endif

@@ -530,17 +530,26 @@ http {
 			time.sleep(0.02)
 
 	# -- hpoold
-	def start_daemon(self, extra=()):
+	def start_daemon(self, extra=(), workers=1):
+		"""workers: one by default, so that sequential requests meet
+		one pool (each worker process has its own); a number, or
+		"auto", or None for the config's."""
 		if not os.access(HPOOLD, os.X_OK):
 			raise SetupError("hpoold not built: %s" % HPOOLD)
 		self.daemon_log = self.path("hpoold.log")
 		out = open(self.daemon_log, "ab")
+		w = [] if workers is None else ["--workers", str(workers)]
 		self.daemon = spawn([HPOOLD, "--foreground", "--socket",
-		    self.socket] + list(extra), stdin=subprocess.DEVNULL,
+		    self.socket] + w + list(extra), stdin=subprocess.DEVNULL,
 		    stdout=out, stderr=out)
 		out.close()
 		wait_until(lambda: unix_accepts(self.socket), START_TIMEOUT,
 		    "hpoold on %s" % self.socket, self.daemon, self.daemon_log)
+
+	def worker_pids(self):
+		"""PIDs of the daemon's worker processes (children of the
+		supervisor), oldest first."""
+		return worker_pids(self.daemon.pid) if self.daemon else []
 
 	def daemon_alive(self):
 		return self.daemon is not None and self.daemon.poll() is None
@@ -612,6 +621,27 @@ http {
 			e.update(env)
 		return run_capture([HPOOL] + list(args), input=input,
 		    timeout=timeout, env=e, stdin=stdin)
+
+
+def worker_pids(supervisor):
+	"""The worker processes of the hpoold whose supervisor is that PID:
+	the sessions, pools and upstream connections live in them."""
+	try:
+		with open("/proc/%d/task/%d/children" % (supervisor,
+		    supervisor)) as f:
+			return [int(x) for x in f.read().split()]
+	except OSError:
+		return []
+
+
+def wait_workers(supervisor, n, timeout=START_TIMEOUT):
+	"""The PIDs of n workers of supervisor, once that many run."""
+	deadline = time.monotonic() + timeout
+	while True:
+		pids = worker_pids(supervisor)
+		if len(pids) >= n or time.monotonic() > deadline:
+			return pids
+		time.sleep(0.02)
 
 
 def run_capture(argv, input=None, timeout=60, env=None, stdin=None):

@@ -144,8 +144,8 @@ class Daemon:
 		self.log = env.path(name + ".log")
 		with open(self.log, "ab") as out:
 			self.p = h.spawn([h.HPOOLD, "--foreground", "--socket",
-			    self.socket], stdin=subprocess.DEVNULL, stdout=out,
-			    stderr=out)
+			    self.socket, "--workers", "1"],
+			    stdin=subprocess.DEVNULL, stdout=out, stderr=out)
 		h.wait_until(lambda: h.unix_accepts(self.socket),
 		    h.START_TIMEOUT, "hpoold on %s" % self.socket, self.p,
 		    self.log)
@@ -249,8 +249,10 @@ def read_whole_upstream(srv, d, url, n):
 	so their sessions are between requests."""
 	def done():
 		sent = [r for r in list(srv.requests) if r[2] == url]
-		return len(sent) >= n and upstream_unread(d.p.pid,
-		    srv.port) == 0
+		# the upstream sockets are the worker process's
+		pids = h.worker_pids(d.p.pid)
+		return len(sent) >= n and pids and sum(upstream_unread(p,
+		    srv.port) for p in pids) == 0
 	h.wait_until(done, 10, "hpoold reading %s from its server" % url,
 	    d.p, d.log)
 

@@ -257,8 +257,8 @@ def unreadable_key_case(res, env, certs, ng, P):
 	log = env.path("hpoold-perm.log")
 	with open(log, "ab") as out:
 		daemon = spawn([harness.HPOOLD, "--foreground", "--socket", sock,
-		    "--config", conf], stdin=subprocess.DEVNULL, stdout=out,
-		    stderr=out)
+		    "--workers", "1", "--config", conf],
+		    stdin=subprocess.DEVNULL, stdout=out, stderr=out)
 	try:
 		wait_until(lambda: unix_accepts(sock), harness.START_TIMEOUT,
 		    "hpoold on %s" % sock, daemon, log)

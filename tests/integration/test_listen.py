@@ -201,26 +201,33 @@ def out_of_fds(res, env, workers):
 	its own: a warning each at most."""
 	w = "workers = %d: " % workers
 	start_limited(env, workers)
-	pid = env.daemon.pid
+	# each worker process has NOFILE descriptors of its own
+	pids = h.wait_workers(env.daemon.pid, workers)
 	held = []
 	extra = []
+
+	def fds():
+		return [fd_count(p) for p in pids]
+
+	def cpu_all():
+		return sum(cpu_seconds(p) for p in pids + [env.daemon.pid])
 	try:
-		# Connect until hpoold's descriptors are all in use: each
-		# accepted session holds one.
-		while len(held) < NOFILE and fd_count(pid) < NOFILE:
-			n = fd_count(pid)
+		# Connect until the descriptors of every worker are in use:
+		# each accepted session holds one.
+		while len(held) < NOFILE * workers and min(fds()) < NOFILE:
+			n = sum(fds())
 			s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 			s.settimeout(5)
 			s.connect(env.socket)
 			held.append(s)
 			t = time.monotonic() + 0.5
-			while fd_count(pid) == n and time.monotonic() < t:
+			while sum(fds()) == n and time.monotonic() < t:
 				time.sleep(0.005)
-		res.check(w + "hpoold's %d descriptors are all in use after %d "
-		    "clients" % (NOFILE, len(held)), fd_count(pid) == NOFILE,
-		    fd_count(pid))
+		res.check(w + "the %d descriptors of each of %d workers are all "
+		    "in use after %d clients" % (NOFILE, workers, len(held)),
+		    len(pids) == workers and min(fds()) == NOFILE, fds())
 
-		cpu0 = cpu_seconds(pid)
+		cpu0 = cpu_all()
 		lines0 = log_lines(env.daemon_log)
 		t0 = time.monotonic()
 		for i in range(STORM_CLIENTS):
@@ -232,7 +239,7 @@ def out_of_fds(res, env, workers):
 			    time.monotonic()
 			if left > 0:
 				time.sleep(left)
-		cpu = cpu_seconds(pid) - cpu0
+		cpu = cpu_all() - cpu0
 		grew = log_lines(env.daemon_log) - lines0
 		print("# %sout of fds: %d clients in %.1fs: hpoold used %.2fs "
 		    "CPU, its log grew %d lines" % (w, STORM_CLIENTS,

@@ -1,37 +1,37 @@
 #!/usr/bin/env python3
-"""hpoold's workers are threads of one process (worker.c), so a mutable
-static variable in daemon/ is shared by all of them: one written on the
-request path is a data race (two function-local statics were, and
-corrupted one request in ~300,000 under bench/run; ThreadSanitizer did
-not see it, as the shared listening socket orders the threads for it).
-This lists every non-const static variable in daemon/*.c and checks it
-against the few that are safe, each with the reason."""
+"""hpoold's workers are processes forked by the supervisor (worker.c,
+supervisor.c): a static variable is each process's own after the fork,
+but one written before it is inherited by every worker, and the request
+path must not grow hidden state that a second event loop in the same
+process would share (workers were threads once: two function-local
+statics corrupted one request in ~300,000 under bench/run). This lists
+every non-const static variable in daemon/*.c and checks it against the
+few that are allowed, each with the reason."""
 
 import os
 import re
 
 import harness as h
 
-# name -> why it is safe with several workers
+# name -> why it is safe
 ALLOWED = {
 	("log.c", "log_level"): "atomic loads and stores",
 	("log.c", "log_journal"): "set once before any worker starts",
-	("tls.c", "system_store"): "set before the workers start, then only "
-	    "shared read-only (X509_STORE locks itself)",
-	("quota.c", "shared"): "mapped once before any worker starts; the "
-	    "counters behind it change by atomic operations only",
-	("main.c", "config_path"): "main thread only",
-	("main.c", "listen_fd"): "main thread only",
-	("worker.c", "workers"): "written by the main thread before the "
-	    "threads start and after they end",
-	("worker.c", "nworkers"): "as workers",
-	("worker.c", "ack"): "made before the threads start; each write is "
-	    "one byte to a pipe",
-	("worker.c", "cfg_lock"): "a mutex",
-	("listen.c", "acceptors"): "one slot per worker_id (struct server "
-	    "is server.h's): each is written by the main thread before its "
-	    "worker's thread starts and after it ends, and by that thread "
-	    "only in between",
+	("log.c", "log_tag"): "set once in each process, before its loop",
+	("tls.c", "system_store"): "set before the workers are forked, then "
+	    "only read (X509_STORE locks itself)",
+	("quota.c", "shared"): "mapped once before any worker is forked; "
+	    "the counters behind it change by atomic operations or under "
+	    "its robust process-shared lock",
+	("quota.c", "mine"): "set once in each worker process, before its "
+	    "loop: which shadow slot that process counts in",
+	("main.c", "config_copy"): "written by main before any fork",
+	("main.c", "socket_copy"): "as config_copy",
+	("supervisor.c", "title_at"): "set once in main before any fork: "
+	    "the argv area ps shows",
+	("supervisor.c", "title_len"): "as title_at",
+	("listen.c", "acceptors"): "one slot per worker_id: a worker process "
+	    "writes only its own",
 }
 
 # `static TYPE name...;` or `static TYPE name = ...;`, not a prototype
