@@ -3,6 +3,7 @@
  * sessions without spinning when the process runs out of descriptors. */
 #include "hpool_autoconf.h"
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,7 +17,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -30,6 +30,7 @@
 #define ACCEPT_PAUSE_MIN_MS	100	/* first pause when accept() fails */
 #define ACCEPT_PAUSE_MAX_MS	1000	/* the pause doubles up to this */
 #define ACCEPT_BACKLOG		512
+#define ACCEPT_BATCH		32	/* accepts per wake-up */
 #define ACCEPTORS		64	/* config.c's largest workers */
 
 /*
@@ -40,6 +41,9 @@
  */
 struct acceptor {
 	struct server	*srv;		/* NULL: slot unused */
+	int		 lfd;		/* the shared listening socket */
+	int		 epfd;		/* lfd alone, EPOLLEXCLUSIVE */
+	struct event	*ready;		/* epfd readable: a client waits */
 	int		 reserve;	/* /dev/null, given up to turn clients
 					 * away when out of descriptors */
 	struct event	*resume;	/* ends a pause: accepts again */
@@ -48,9 +52,9 @@ struct acceptor {
 	char		 who[24];	/* logs: " (worker N)" with several */
 };
 
-static void	accept_cb(struct evconnlistener *, evutil_socket_t,
-		    struct sockaddr *, int, void *);
-static void	accept_error_cb(struct evconnlistener *, void *);
+static void	ready_cb(evutil_socket_t, short, void *);
+static void	accepted(struct acceptor *, int);
+static void	accept_failed(struct acceptor *, int);
 static void	resume_cb(evutil_socket_t, short, void *);
 static unsigned	turn_away(struct acceptor *, int);
 static void	reserve_open(struct acceptor *);
@@ -77,16 +81,44 @@ static const struct {
 	{ S_IFSOCK, "a socket" },
 };
 
+/*
+ * Every worker process waits on the one listening socket. Registered
+ * plainly, each new client would wake them all and all but one would find
+ * nothing (the thundering herd). libevent cannot register with
+ * EPOLLEXCLUSIVE, so each worker puts the socket alone, exclusively, in an
+ * epoll set of its own and has libevent watch that set: the kernel then
+ * wakes one worker per client (more only when they are all busy).
+ */
 static void
-accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
+ready_cb(evutil_socket_t epfd, short what, void *arg)
 {
 	struct acceptor *a = arg;
+	struct epoll_event ev;
+	int fd, n;
 
-	(void)l;
-	(void)sa;
-	(void)salen;
-	evutil_make_socket_closeonexec(fd);
+	(void)what;
+	/* take the event, so the set is quiet until the next client */
+	(void)epoll_wait(epfd, &ev, 1, 0);
+	/* a batch at a time: the other workers get their turn */
+	for (n = 0; n < ACCEPT_BATCH; n++) {
+		fd = accept4(a->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd != -1) {
+			accepted(a, fd);
+			if (a->srv->draining)
+				return;
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			accept_failed(a, errno);
+		return;
+	}
+}
+
+static void
+accepted(struct acceptor *a, int fd)
+{
 	if (a->pause_ms != 0) {
 		log_info("accept%s: descriptors available again; %llu "
 		    "client%s turned away meanwhile", a->who,
@@ -101,24 +133,22 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 }
 
 /*
- * accept() failed with something libevent does not retry by itself. The
- * listener is level-triggered: left enabled, it would call us again at
- * once for as long as a client waits in the backlog (100% CPU and a log
- * line per call). So accepting pauses, 100 ms at first and twice as long
+ * accept() failed with something other than "nobody waits". The socket
+ * is level-triggered: left enabled, it would wake us again at once for as
+ * long as a client waits in the backlog (100% CPU and a log line per
+ * call). So accepting pauses, 100 ms at first and twice as long
  * each time it fails again, up to a second, with one warning per pause
  * and one line when it ends. Out of descriptors, the clients already
  * waiting are turned away first: an EOF now, not a hang until some
  * descriptor is freed.
  */
 static void
-accept_error_cb(struct evconnlistener *l, void *arg)
+accept_failed(struct acceptor *a, int err)
 {
-	struct acceptor *a = arg;
 	struct timeval tv;
-	int err = errno;
 
 	if (err == EMFILE || err == ENFILE)
-		a->turned_away += turn_away(a, evconnlistener_get_fd(l));
+		a->turned_away += turn_away(a, a->lfd);
 	if (a->pause_ms == 0) {
 		if (err == EMFILE || err == ENFILE)
 			log_warn("accept%s: out of file descriptors (%s); "
@@ -130,7 +160,7 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 		a->pause_ms = ACCEPT_PAUSE_MIN_MS;
 	} else if ((a->pause_ms *= 2) > ACCEPT_PAUSE_MAX_MS)
 		a->pause_ms = ACCEPT_PAUSE_MAX_MS;
-	evconnlistener_disable(l);
+	event_del(a->ready);
 	tv = ms_tv(a->pause_ms);
 	evtimer_add(a->resume, &tv);
 }
@@ -145,7 +175,7 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 	if (a->reserve == -1)
 		reserve_open(a);
 	/* the next accept() tells whether the pause is over */
-	evconnlistener_enable(a->srv->listener);
+	event_add(a->ready, NULL);
 }
 
 /* Close every client waiting in the backlog, with the reserve descriptor
@@ -372,6 +402,8 @@ listen_attach(struct server *srv, int fd, char *err, size_t errlen)
 	a = &acceptors[srv->worker_id];
 	memset(a, 0, sizeof(*a));
 	a->reserve = -1;
+	a->lfd = fd;
+	a->epfd = -1;
 	if ((a->resume = evtimer_new(srv->base, resume_cb, a)) == NULL) {
 		snprintf(err, errlen, "cannot set up accepting: out of "
 		    "memory");
@@ -386,17 +418,16 @@ listen_attach(struct server *srv, int fd, char *err, size_t errlen)
 		log_warn("worker %u: no descriptor in reserve (/dev/null: "
 		    "%s): clients cannot be turned away when out of "
 		    "descriptors, only wait", srv->worker_id, strerror(errno));
-	/* Every worker accepts on the same socket (backlog 0: it listens
-	 * already); whichever wakes first takes a session. Only
-	 * listen_close() closes it. */
-	srv->listener = evconnlistener_new(srv->base, accept_cb, a,
-	    LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (srv->listener == NULL) {
+	/* Only listen_close() (or the worker as it drains) closes fd. */
+	if ((a->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &(struct epoll_event){
+	    .events = EPOLLIN | EPOLLEXCLUSIVE }) == -1 ||
+	    (a->ready = event_new(srv->base, a->epfd, EV_READ | EV_PERSIST,
+	    ready_cb, a)) == NULL || event_add(a->ready, NULL) == -1) {
 		snprintf(err, errlen, "listen: %s", strerror(errno));
 		listen_stop(srv);
 		return -1;
 	}
-	evconnlistener_set_error_cb(srv->listener, accept_error_cb);
 	return 0;
 }
 
@@ -405,12 +436,12 @@ listen_stop(struct server *srv)
 {
 	struct acceptor *a;
 
-	if (srv->listener != NULL) {
-		evconnlistener_free(srv->listener);
-		srv->listener = NULL;
-	}
 	if ((a = acceptor_of(srv)) == NULL)
 		return;
+	if (a->ready != NULL)
+		event_free(a->ready);
+	if (a->epfd != -1)
+		close(a->epfd);
 	event_free(a->resume);
 	if (a->reserve != -1)
 		close(a->reserve);

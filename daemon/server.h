@@ -12,7 +12,6 @@
 struct event;
 struct event_base;
 struct evdns_base;
-struct evconnlistener;
 struct pool;
 struct session;
 struct upconn;
@@ -39,7 +38,6 @@ struct server {
 	unsigned		 worker_id;	/* 0: the main thread's */
 	struct event_base	*base;
 	struct evdns_base	*dns;
-	struct evconnlistener	*listener;
 	unsigned		 nsessions;
 	int			 draining;	/* SIGTERM: no new sessions */
 	struct event		*drain_timer;	/* while draining, each second */
