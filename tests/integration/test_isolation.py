@@ -1136,6 +1136,73 @@ def case_max_idle(res, envs):
 	return why.result()
 
 
+def case_conns_per_uid(res, envs):
+	"""max_connections_per_uid = 3: root holds 3 busy connections (a
+	server that answers after a while) on 3 pool keys; a 4th key is
+	refused with HpoolPolicyError naming the setting, and was never
+	connected; nobody still gets a connection; once root's are idle, a
+	new key of root's takes the place of its oldest idle one."""
+	env = CfgEnv({"max_connections_per_uid": "3",
+	    "max_sessions_per_uid": "50"})
+	envs.append(env)
+	res.after_case = env.revive
+	why = Why()
+	release = threading.Event()
+
+	def slow(conn, server, idx):
+		while True:
+			req = harness.read_request(conn)
+			if req is None:
+				return
+			server.record(idx, req)
+			release.wait(10)
+			conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+			    b"\r\nok")
+	srv = harness.ScriptedServer(slow, "slow")
+	ports = harness.free_ports(5)
+	out = [None] * 4
+
+	def run(i):
+		out[i] = one(env.socket, srv.port, "GET", "/k%d" % i,
+		    src=("127.0.0.1", ports[i]), timeout=15.0)
+	threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+	for t in threads:
+		t.start()
+	deadline = time.monotonic() + 5
+	while len(srv.requests) < 3 and time.monotonic() < deadline:
+		time.sleep(0.02)
+	why.expect(len(srv.requests) == 3, "the server saw %d of root's 3 "
+	    "requests" % len(srv.requests))
+	run(3)
+	err = out[3].get("error")
+	why.expect(err is not None and err[0] == "HpoolPolicyError" and
+	    "max_connections_per_uid = 3" in err[1], "root's 4th pool key "
+	    "while 3 are busy: %s, want HpoolPolicyError naming "
+	    "max_connections_per_uid = 3" % show(out[3]))
+	why.expect(srv.connections == 3, "the server saw %d connections, want "
+	    "3 (the refused one never connected)" % srv.connections)
+	r = need_root()
+	if not r:
+		rb = as_nobody(env, env.nginx_port, "GET", "/files/%s?other" %
+		    FILE)
+		why.expect(rb["status"] == 200, "nobody while root is at its "
+		    "limit: %s, want 200" % show(rb))
+	else:
+		why.expect(False, r)
+	release.set()
+	for t in threads:
+		t.join(15)
+	why.expect(all(o is not None and o["status"] == 200 for o in out[:3]),
+	    "root's 3 held requests: %s" % [show(o) for o in out[:3] if o])
+	# all three idle now: a fourth key recycles root's oldest
+	r4 = one(env.socket, srv.port, "GET", "/k4", src=("127.0.0.1",
+	    ports[4]), timeout=15.0)
+	why.expect(r4["status"] == 200, "root's 4th key once its 3 are idle: "
+	    "%s, want 200 (its oldest idle connection gives way)" % show(r4))
+	srv.stop()
+	return why.result()
+
+
 def own_env_case(res, name, fn):
 	"""res.run(name, fn(res, envs)) for a case that starts its own hpoold;
 	then that hpoold's final checks."""
@@ -1407,6 +1474,10 @@ def body(res):
 	fd_cases(res)
 	own_env_case(res, "5: with max_idle = 4, 10 requests on 10 pool keys "
 	    "leave at most 4 idle upstream connections", case_max_idle)
+	own_env_case(res, "5: max_connections_per_uid = 3: a 4th busy "
+	    "connection of one uid is refused naming the setting, another uid "
+	    "is served, and idle ones of its own give way",
+	    case_conns_per_uid)
 
 	# 7
 	buffer_cases(res)
