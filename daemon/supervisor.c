@@ -97,6 +97,8 @@ static void	reap(struct sup *);
 static void	on_signal(evutil_socket_t, short, void *);
 static void	reload(struct sup *);
 static void	stop(struct sup *);
+static int	move_socket(struct sup *, const struct config *, char *,
+		    int *);
 static void	tick_cb(evutil_socket_t, short, void *);
 static void	stop_cb(evutil_socket_t, short, void *);
 static void	watchdog_cb(evutil_socket_t, short, void *);
@@ -472,8 +474,9 @@ reload(struct sup *sp)
 {
 	const struct supervisor_args *a = sp->args;
 	struct config c;
-	char err[512];
+	char err[512], old_path[CONFIG_PATH_MAX];
 	unsigned was = sp->nwant, i;
+	int old_fd = -1;
 
 	notify("RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)now_ms() * 1000);
@@ -494,16 +497,29 @@ reload(struct sup *sp)
 		c.workers = a->workers;
 	quota_resolve(&c, quota_raise_nofile());
 	config_resolve_workers(&c);
-	if (strcmp(c.socket_path, sp->cfg.socket_path) != 0 &&
-	    a->socket_opt == NULL)
-		log_warn("socket stays %s until a restart (the config says "
-		    "%s)", sp->cfg.socket_path, c.socket_path);
-	memcpy(c.socket_path, sp->cfg.socket_path, sizeof(c.socket_path));
-	c.socket_mode = sp->cfg.socket_mode;
+	if (a->socket_opt != NULL)
+		memcpy(c.socket_path, sp->cfg.socket_path,
+		    sizeof(c.socket_path));
+	if (strcmp(c.socket_path, sp->cfg.socket_path) != 0) {
+		if (a->srv->socket_path[0] == '\0') {
+			/* systemd's: it decides where the socket is */
+			log_warn("the socket is systemd's: it stays %s (the "
+			    "config says %s)", sp->cfg.socket_path,
+			    c.socket_path);
+		} else if (move_socket(sp, &c, old_path, &old_fd) == -1) {
+			notify("READY=1");
+			return;
+		}
+	}
+	if (old_fd == -1) {
+		memcpy(c.socket_path, sp->cfg.socket_path,
+		    sizeof(c.socket_path));
+		c.socket_mode = sp->cfg.socket_mode;
+	}
 	sp->cfg = c;
 	log_init(c.log_level);
 	send_all(sp, CTL_CONFIG, 0);
-	if (c.workers != was) {
+	if (c.workers != was || old_fd != -1) {
 		/* A new generation takes over; the old one finishes what it
 		 * has and exits. */
 		for (i = 0; i < QUOTA_WORKER_SLOTS; i++)
@@ -517,11 +533,44 @@ reload(struct sup *sp)
 		log_info("reloaded %s: %u workers replace %u", a->config_path,
 		    c.workers, was);
 		fill(sp);
+		if (old_fd != -1) {
+			/* the old workers close their copies as they drain */
+			close(old_fd);
+			unlink(old_path);
+			log_info("listening on %s instead of %s",
+			    sp->cfg.socket_path, old_path);
+		}
 		return;
 	}
 	log_info("reloaded %s", a->config_path);
 	notify("READY=1");
 	status(sp);
+}
+
+/*
+ * The config names another socket: listen there (a failure refuses the
+ * whole reload, naming why); the caller starts a new generation on it and
+ * then closes the old socket (*old_fd) and removes its file (old_path).
+ */
+static int
+move_socket(struct sup *sp, const struct config *c, char *old_path,
+    int *old_fd)
+{
+	struct server tmp;
+	char err[512];
+	int fd;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.cfg = *c;
+	if ((fd = listen_open(&tmp, err, sizeof(err))) == -1) {
+		log_err("reload refused, keeping the old settings: %s", err);
+		return -1;
+	}
+	memcpy(old_path, sp->args->srv->socket_path, CONFIG_PATH_MAX);
+	memcpy(sp->args->srv->socket_path, tmp.socket_path, CONFIG_PATH_MAX);
+	*old_fd = sp->listen_fd;
+	sp->listen_fd = fd;
+	return 0;
 }
 
 /* SIGTERM, SIGINT: stop accepting at once, let the workers finish; a

@@ -16,6 +16,7 @@
 import os
 import resource
 import select
+import signal
 import socket
 import stat
 import subprocess
@@ -137,6 +138,67 @@ def stale_and_live(res, env):
 		h._children.remove(env.daemon)
 	env.daemon = None
 	res.check("...and stops cleanly on SIGTERM", rc == 0, rc)
+
+
+def moved_on_reload(res, env):
+	"""socket = another path in the config, then SIGHUP: hpoold listens
+	there with a new generation of workers, removes the old file, and a
+	path it cannot take refuses the reload and keeps the socket."""
+	conf = env.path("move.conf")
+	old, new = env.path("old.sock"), env.path("new.sock")
+	with open(conf, "w") as f:
+		f.write("[hpoold]\nsocket = %s\nworkers = 2\n" % old)
+	log = env.path("move.log")
+	with open(log, "ab") as out:
+		p = h.spawn([h.HPOOLD, "--foreground", "-c", conf],
+		    stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+	h.wait_until(lambda: h.unix_accepts(old), h.START_TIMEOUT,
+	    "hpoold on %s" % old, p, log)
+	before = set(h.wait_workers(p.pid, 2))
+	with open(conf, "w") as f:
+		f.write("[hpoold]\nsocket = %s\nworkers = 2\n" % new)
+	p.send_signal(signal.SIGHUP)
+	deadline = time.monotonic() + 5
+	while time.monotonic() < deadline and (os.path.exists(old) or
+	    not h.unix_accepts(new)):
+		time.sleep(0.05)
+	cp = env.hpool(["-i", env.url(PAGE)], env={"HPOOL_SOCKET": new})
+	res.check("socket moved by SIGHUP: hpoold serves on the new path",
+	    cp.returncode == 0 and b"hello" in cp.stdout, h.describe(cp))
+	res.check("...the old socket file is gone", not os.path.exists(old))
+	deadline = time.monotonic() + 5
+	while time.monotonic() < deadline and before & set(h.worker_pids(
+	    p.pid)):
+		time.sleep(0.05)
+	now = set(h.worker_pids(p.pid))
+	res.check("...by new workers; the old ones exited", len(now) == 2 and
+	    not (before & now), (before, now))
+	# a path that is a regular file: the reload is refused, nothing moves
+	with open(old, "w") as f:
+		f.write("keep me\n")
+	with open(conf, "w") as f:
+		f.write("[hpoold]\nsocket = %s\nworkers = 2\n" % old)
+	p.send_signal(signal.SIGHUP)
+	deadline = time.monotonic() + 5
+	text = ""
+	while time.monotonic() < deadline and "reload refused" not in text:
+		time.sleep(0.05)
+		with open(log, errors="replace") as f:
+			text = f.read()
+	res.check("...a socket path taken by a regular file: reload refused, "
+	    "naming it", "reload refused, keeping the old settings: %s exists "
+	    "and is not a socket" % old in text, h.tail(log, 3))
+	cp = env.hpool(["-i", env.url(PAGE)], env={"HPOOL_SOCKET": new})
+	with open(old) as f:
+		kept = f.read()
+	res.check("...the file is untouched and hpoold still serves on %s" %
+	    os.path.basename(new), kept == "keep me\n" and cp.returncode == 0,
+	    (kept, h.describe(cp)))
+	rc = h.stop_process(p)
+	if p in h._children:
+		h._children.remove(p)
+	res.check("...and stops cleanly, removing the socket it made", rc == 0
+	    and not os.path.exists(new), (rc, os.path.exists(new)))
 
 
 # ---------------------------------------------------------------- EMFILE
@@ -301,6 +363,7 @@ def body(res):
 	    echo=False)
 	refusals(res, env)
 	stale_and_live(res, env)
+	moved_on_reload(res, env)
 	out_of_fds(res, env, 1)
 	out_of_fds(res, env, 2)
 
