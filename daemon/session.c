@@ -1,5 +1,6 @@
 /* session.c: owns a client session: reading and checking frames, the
  * session state machine, and streaming responses back as frames. */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -109,6 +110,7 @@ sess_accept(struct server *srv, int fd)
 	s->peer_uid = cred.uid;
 	s->peer_gid = cred.gid;
 	s->counted = 1;
+	event_base_gettimeofday_cached(srv->base, &s->born);
 	s->st = stream_new(srv->base, fd);
 	s->head = evbuffer_new();
 	s->defer = evtimer_new(srv->base, defer_cb, s);
@@ -232,6 +234,40 @@ size_t
 sess_output_len(const struct session *s)
 {
 	return evbuffer_get_length(stream_output(s->st));
+}
+
+/* How long a session accepted just before a drain has to show its first
+ * bytes: libhpool sends HELLO, OPEN and the request in one write right
+ * after connect(), so they are on their way. */
+#define SESS_DRAIN_NEWBORN_MS	1000
+
+/*
+ * A drain waits for a request running (or waiting for a connection), for
+ * a response whose tail is still queued for the client, and for a session
+ * accepted just before that has its request, or the first bytes of one,
+ * on the way: it was taken from the socket, so nobody else will serve
+ * it. An idle session with nothing pending is not waited for.
+ */
+int
+sess_busy(struct session *s)
+{
+	struct timeval now, age;
+	int pending;
+
+	if (s->state == SESS_WAITING || s->state == SESS_ACTIVE)
+		return 1;
+	if (s->st == NULL || s->state == SESS_CLOSING)
+		return s->st != NULL && sess_output_len(s) > 0;
+	if (sess_output_len(s) > 0)
+		return 1;
+	if (evbuffer_get_length(stream_input(s->st)) > 0 ||
+	    (ioctl(stream_fd(s->st), FIONREAD, &pending) == 0 && pending > 0))
+		return 1;
+	if (s->state != SESS_HELLO)
+		return 0;
+	event_base_gettimeofday_cached(s->srv->base, &now);
+	timersub(&now, &s->born, &age);
+	return age.tv_sec * 1000 + age.tv_usec / 1000 < SESS_DRAIN_NEWBORN_MS;
 }
 
 /* Run process() on the next loop turn, outside any pool or upstream

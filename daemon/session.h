@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/time.h>
 #include <sys/types.h>
 
 #include "pool.h"
@@ -49,6 +50,7 @@ struct session {
 	uid_t			 peer_uid;
 	gid_t			 peer_gid;
 	int			 counted;	/* holds a place in quota.c */
+	struct timeval		 born;		/* accepted, loop time */
 	uint16_t		 version;	/* protocol version, 0 before
 						 * HELLO */
 	/* from OPEN */
@@ -96,6 +98,8 @@ void	 sess_resp_end(struct session *, uint8_t flags);
  * certainly not sent, or it may be replayed). */
 int	 sess_retry(struct session *, int sent);
 size_t	 sess_output_len(const struct session *);
+/* Draining: 1 while the session has work a drain must wait for. */
+int	 sess_busy(struct session *);
 void	 sess_upstream_writable(struct session *);
 /* Connection timeouts for this session's requests, in milliseconds. */
 unsigned sess_connect_timeout(const struct session *);

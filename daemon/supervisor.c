@@ -38,7 +38,8 @@
 #include "supervisor.h"
 #include "worker.h"
 
-#define TICK_MS		1000	/* pings, stats, STATUS= */
+#define TICK_MS		500	/* pings; stats and STATUS= every other */
+#define ANSWER_MS	500	/* a ping unanswered longer: no WATCHDOG=1 */
 #define PING_TIMEOUT_MS	5000	/* a worker silent this long is stuck */
 #define CRASH_WINDOW_MS	5000	/* a worker dying sooner is a crash loop */
 #define BACKOFF_MIN_MS	100
@@ -75,6 +76,7 @@ struct sup {
 	int		 stopping;
 	int		 ready_sent;	/* READY=1 for this generation */
 	uint64_t	 seq;
+	unsigned	 ticks;
 	struct stats	 retired;	/* what workers now gone reported */
 	struct event	*sigs[5];
 	struct event	*tick;
@@ -628,7 +630,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	status(sp);
+	if (++sp->ticks % 2 == 0)
+		status(sp);
 	for (i = 0; i < QUOTA_WORKER_SLOTS; i++) {
 		struct kid *k = &sp->kids[i];
 
@@ -648,12 +651,15 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		m.seq = k->ping_seq = ++sp->seq;
 		k->ping_at = now;
 		ctl_send(k->ctl, &m);
-		m.type = CTL_STATS_REQ;
-		ctl_send(k->ctl, &m);
+		if (sp->ticks % 2 == 0) {
+			m.type = CTL_STATS_REQ;
+			ctl_send(k->ctl, &m);
+		}
 	}
 }
 
-/* WATCHDOG=1 only while every worker answers: a stuck one stops it. */
+/* WATCHDOG=1 only while every worker answers its pings in time
+ * (ANSWER_MS): a stuck one holds it back until it is replaced. */
 static void
 watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -667,7 +673,7 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 		struct kid *k = &sp->kids[i];
 
 		if (k->pid != 0 && k->pong_seq != k->ping_seq &&
-		    now - k->ping_at > TICK_MS + 500)
+		    now - k->ping_at > ANSWER_MS)
 			return;
 	}
 	notify("WATCHDOG=1");
@@ -731,15 +737,20 @@ supervisor_run(const struct supervisor_args *a, const struct config *cfg,
 	event_add(sp->tick, &tick);
 #ifdef HAVE_SYSTEMD
 	if (sd_watchdog_enabled(0, &sp->wd_usec) > 0 && sp->wd_usec > 0) {
-		struct timeval tv = { (time_t)(sp->wd_usec / 2000000),
-		    (suseconds_t)(sp->wd_usec / 2 % 1000000) };
+		struct timeval tv = { (time_t)(sp->wd_usec / 4000000),
+		    (suseconds_t)(sp->wd_usec / 4 % 1000000) };
 
-		/* a stuck worker must be replaced before systemd gives up
-		 * on all of us */
+		/*
+		 * A stuck worker must be replaced before systemd gives up on
+		 * all of us: keep-alives every quarter of the period; held
+		 * back from ANSWER_MS after a ping a worker misses, until it
+		 * is killed, a third of the period after the ping, and
+		 * replaced. The gap stays under the period.
+		 */
 		if (sp->wd_usec / 3000 < sp->ping_timeout_ms)
 			sp->ping_timeout_ms = (unsigned)(sp->wd_usec / 3000);
-		if (sp->ping_timeout_ms < TICK_MS + 500)
-			sp->ping_timeout_ms = TICK_MS + 500;
+		if (sp->ping_timeout_ms < 2 * TICK_MS)
+			sp->ping_timeout_ms = 2 * TICK_MS;
 		sp->watchdog = event_new(sp->base, -1, EV_PERSIST,
 		    watchdog_cb, sp);
 		if (sp->watchdog != NULL)

@@ -124,8 +124,7 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	TAILQ_FOREACH(s, &srv->sessions, entry)
-		if (s->state == SESS_WAITING || s->state == SESS_ACTIVE ||
-		    (s->st != NULL && sess_output_len(s) > 0))
+		if (sess_busy(s))
 			busy++;
 	if (busy == 0 || ++srv->drain_ticks >
 	    DRAIN_GRACE_SEC * 1000 / DRAIN_TICK_MS) {
@@ -154,6 +153,7 @@ struct wproc {
 	struct event	*ctl_ev;
 	struct event	*sig_ev;
 	int		 sig_fd;
+	pid_t		 parent;	/* the supervisor */
 };
 
 /* Everything the supervisor had open but the two we need: other
@@ -252,13 +252,17 @@ sig_cb(evutil_socket_t fd, short what, void *arg)
 	struct signalfd_siginfo si;
 
 	(void)what;
-	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-			if (w->srv.draining)
-				event_base_loopexit(w->srv.base, NULL);
-			else
-				stop_accepting(w);
-		}
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo != SIGTERM && si.ssi_signo != SIGINT)
+			continue;
+		/* The supervisor's death (PR_SET_PDEATHSIG) comes with its
+		 * closed control socket: one reason to drain, not a second
+		 * signal that cuts the requests. */
+		if (!w->srv.draining)
+			stop_accepting(w);
+		else if (getppid() == w->parent)
+			event_base_loopexit(w->srv.base, NULL);
+	}
 }
 
 void
@@ -296,6 +300,7 @@ worker_main(const struct worker_start *ws)
 
 	memset(&w, 0, sizeof(w));
 	w.ctl = ws->ctl;
+	w.parent = ws->parent;
 	w.listen_fd = ws->listen_fd;
 	w.srv.cfg = ws->cfg;
 	w.srv.worker_id = ws->id;
