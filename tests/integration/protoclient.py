@@ -303,32 +303,3 @@ class Session2(Session):
 			raise AssertionError("want OPEN_OK, got %r" % (f,))
 		return self.version, None
 
-	def response(self):
-		"""As Session.response(), the ERROR decoded for self.version:
-		r["err"] is decode_error()'s dict (with `sent`)."""
-		r = {"status": None, "headers": [], "body": b"", "error": None,
-		    "err": None, "flags": None}
-		while True:
-			f = self.frame()
-			if f is None:
-				r["eof"] = True
-				return r
-			t, p = f
-			if t == RESP_HEAD:
-				h = decode_resp_head(p)
-				r.update(status=h["status"], headers=h["headers"],
-				    version=h["version"], reason=h["reason"],
-				    head_flags=h["flags"])
-			elif t == RESP_BODY:
-				r["body"] += p
-			elif t == RESP_END:
-				r["flags"] = p[0]
-				return r
-			elif t == ERROR:
-				e = decode_error(p, self.version or 1)
-				r["err"] = e
-				r["error"] = (e["name"], e["message"])
-				r["code"] = e["code"]
-				return r
-			else:
-				raise AssertionError("unexpected frame type %d" % t)

@@ -106,24 +106,13 @@ def negotiated(frames):
 
 
 def parse_error(p, version=1):
-	"""(name, message) of an ERROR payload; raises on a malformed one.
-	Version 2 adds a last byte, `sent` (0, 1 or 2)."""
-	code, n = struct.unpack(">HI", p[:6])
-	name = p[6:6 + n]
-	off = 6 + n
-	m = struct.unpack(">I", p[off:off + 4])[0]
-	msg = p[off + 4:off + 4 + m]
-	off += 4 + m
-	partial, expected, n = struct.unpack(">QqI", p[off:off + 20])
-	off += 20 + n
-	if version >= 2:
-		if off >= len(p) or p[off] > 2:
-			raise ValueError("ERROR without a valid `sent` byte %r" %
-			    p[:64])
-		off += 1
-	if off != len(p) or len(name) == 0 or code == 0:
+	"""(name, message) of an ERROR payload; raises on a malformed one
+	(protoclient.decode_error: version 2 adds a last byte, `sent`)."""
+	e = pc.decode_error(p, version)
+	if not e["name"] or e["code"] == 0 or (version >= 2 and
+	    e["sent"] not in (0, 1, 2)):
 		raise ValueError("malformed ERROR payload %r" % p[:64])
-	return name.decode("latin-1"), msg.decode("latin-1")
+	return e["name"], e["message"]
 
 
 def well_formed(t, p, version):
