@@ -1,5 +1,6 @@
 /* config.c: owns hpoold.conf parsing (libinih) and the defaults. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +11,16 @@
 
 #include "config.h"
 #include "log.h"
+#include "policy.h"
 #include "proto.h"
+
+/* The config file is read whole (the workers get the same bytes on a
+ * reload, in one control message), so it has a cap. */
+#define CONFIG_TEXT_MAX	(128 * 1024)
 
 struct load_ctx {
 	struct config	*cfg;
+	struct policy	*pol;
 	char		*err;
 	size_t		 errlen;
 	const char	*path;
@@ -121,9 +128,25 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 {
 	struct load_ctx *ctx = arg;
 	struct config *c = ctx->cfg;
+	char perr[256], warn[256];
 	unsigned v;
 	size_t i;
+	int r;
 
+	/* rules and proxies are the policy's: [policy], [proxy NAME] and a
+	 * few names in [hpoold] */
+	warn[0] = '\0';
+	r = policy_config(ctx->pol, section, name, value, perr, sizeof(perr),
+	    warn, sizeof(warn));
+	if (r == -1) {
+		snprintf(ctx->err, ctx->errlen, "%s: %s", ctx->path, perr);
+		return 0;
+	}
+	if (r == 1) {
+		if (warn[0] != '\0')
+			log_warn("%s: %s", ctx->path, warn);
+		return 1;
+	}
 	if (strcmp(section, "hpoold") != 0) {
 		snprintf(ctx->err, ctx->errlen, "%s: unknown section [%s]",
 		    ctx->path, section);
@@ -212,34 +235,106 @@ config_resolve_workers(struct config *c)
 }
 
 int
-config_load(struct config *cfg, const char *path, char *errbuf, size_t errlen)
+config_parse(struct config *cfg, const char *text, const char *path,
+    char *errbuf, size_t errlen)
 {
 	struct config tmp = *cfg;
-	struct load_ctx ctx = { &tmp, errbuf, errlen, path };
-	FILE *f;
+	struct load_ctx ctx = { &tmp, NULL, errbuf, errlen, path };
+	char perr[256];
 	int rc;
 
 	errbuf[0] = '\0';
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+	if ((ctx.pol = policy_new()) == NULL) {
+		snprintf(errbuf, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	rc = ini_parse_file(f, on_entry, &ctx);
-	fclose(f);
+	rc = ini_parse_string(text, on_entry, &ctx);
 	if (rc != 0) {
 		if (rc > 0) {
 			/* inih gives the first bad line; keep our reason. */
-			char why[200];
+			char why[300];
 
 			snprintf(why, sizeof(why), "%s", errbuf[0] ? errbuf :
 			    "syntax error");
 			snprintf(errbuf, errlen, "%s (line %d)", why, rc);
 		} else if (errbuf[0] == '\0')
 			snprintf(errbuf, errlen, "%s: cannot parse", path);
+		policy_free(ctx.pol);
+		return -1;
+	}
+	if (policy_finish(ctx.pol, perr, sizeof(perr)) == -1) {
+		snprintf(errbuf, errlen, "%s: %s", path, perr);
+		policy_free(ctx.pol);
 		return -1;
 	}
 	if (tmp.max_idle_per_host > tmp.max_per_host)
 		tmp.max_idle_per_host = tmp.max_per_host;
+	tmp.policy = ctx.pol;
+	tmp.text = NULL;
 	*cfg = tmp;
 	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, char *errbuf, size_t errlen)
+{
+	char *text;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	errbuf[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((text = malloc(CONFIG_TEXT_MAX + 1)) == NULL) {
+		close(fd);
+		snprintf(errbuf, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	while (len <= CONFIG_TEXT_MAX && (n = read(fd, text + len,
+	    CONFIG_TEXT_MAX + 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (len > CONFIG_TEXT_MAX) {
+		snprintf(errbuf, errlen, "%s: larger than %d bytes", path,
+		    CONFIG_TEXT_MAX);
+		free(text);
+		return -1;
+	}
+	text[len] = '\0';
+	if (strlen(text) != len) {
+		snprintf(errbuf, errlen, "%s: holds a NUL byte", path);
+		free(text);
+		return -1;
+	}
+	if (config_parse(cfg, text, path, errbuf, errlen) == -1) {
+		free(text);
+		return -1;
+	}
+	cfg->text = text;
+	return 0;
+}
+
+int
+config_ensure_policy(struct config *cfg)
+{
+	char err[256];
+
+	if (cfg->policy != NULL)
+		return 0;
+	if ((cfg->policy = policy_new()) == NULL ||
+	    policy_finish(cfg->policy, err, sizeof(err)) == -1)
+		return -1;
+	return 0;
+}
+
+void
+config_release(struct config *cfg)
+{
+	policy_free(cfg->policy);
+	free(cfg->text);
+	cfg->policy = NULL;
+	cfg->text = NULL;
 }

@@ -6,6 +6,8 @@
 
 #define CONFIG_PATH_MAX	108	/* sun_path */
 
+struct policy;
+
 struct config {
 	char		socket_path[CONFIG_PATH_MAX];
 	unsigned	socket_mode;		/* octal, default 0660 */
@@ -32,13 +34,27 @@ struct config {
 	unsigned	workers;		/* worker processes; 0: auto, one
 						 * per core */
 	int		log_level;
+	/* From the file: the rules and proxies (policy.c), and the file's
+	 * text (sent to the workers on a reload). Owned by whoever holds
+	 * this config: config_release(). */
+	struct policy	*policy;
+	char		*text;
 };
 
 void	config_defaults(struct config *);
-/* Load FILE over the current values. On error, errbuf names the file,
- * line and what was wrong; the config is left as it was. */
+/* Load FILE over the current values, with a policy of its own (the old
+ * policy and text are not freed: config_release() them first if owned).
+ * On error, errbuf names the file, line and what was wrong; the config is
+ * left as it was. */
 int	config_load(struct config *, const char *path, char *errbuf,
 	    size_t errlen);
+/* The same from the file's text (path only names it in errors); text
+ * is not kept. */
+int	config_parse(struct config *, const char *text, const char *path,
+	    char *errbuf, size_t errlen);
+/* Without a file: an empty policy (its built-in defaults only). */
+int	config_ensure_policy(struct config *);
+void	config_release(struct config *);
 /* "auto" (0) or 1 to 64: 0, or -1. */
 int	config_parse_workers(const char *, unsigned *);
 /* workers = auto: one per online core (1 to 64). */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "control.h"
@@ -59,7 +60,7 @@ static const size_t stats_fields[] = {
 
 static const char *const type_names[] = {
 	NULL, "READY", "CONFIG", "DRAIN", "STOP", "PING", "PONG", "STATS_REQ",
-	"STATS",
+	"STATS", "POLICY",
 };
 
 const char *
@@ -114,6 +115,13 @@ ctl_encode(struct proto_wbuf *w, const struct ctl_msg *m)
 	case CTL_DRAIN:
 	case CTL_STOP:
 		break;
+	case CTL_POLICY:
+		if (m->text == NULL || strlen(m->text) > CTL_MAX_POLICY) {
+			w->len = w->frame = start;
+			return -1;
+		}
+		proto_put_str(w, m->text, strlen(m->text));
+		break;
 	case CTL_PING:
 	case CTL_PONG:
 	case CTL_STATS_REQ:
@@ -166,6 +174,7 @@ ctl_decode(const uint8_t *p, size_t len, struct ctl_msg *m, char *err,
     size_t errlen)
 {
 	struct proto_rbuf r;
+	struct proto_str str;
 	uint32_t plen;
 	uint16_t n;
 	size_t i;
@@ -174,7 +183,8 @@ ctl_decode(const uint8_t *p, size_t len, struct ctl_msg *m, char *err,
 	memset(m, 0, sizeof(*m));
 	rc = proto_frame_peek(p, len, &m->type, &plen);
 	if (rc != 1 || len != PROTO_FRAME_HDR + (size_t)plen ||
-	    len > CTL_MAX_MSG) {
+	    len > (m->type == CTL_POLICY ? PROTO_FRAME_HDR + 4 +
+	    CTL_MAX_POLICY : CTL_MAX_MSG)) {
 		snprintf(err, errlen, "a control message of %zu bytes whose "
 		    "header says %u", len, (unsigned)plen);
 		return -1;
@@ -192,6 +202,19 @@ ctl_decode(const uint8_t *p, size_t len, struct ctl_msg *m, char *err,
 		break;
 	case CTL_DRAIN:
 	case CTL_STOP:
+		break;
+	case CTL_POLICY:
+		if (proto_get_str(&r, &str) == 0 && proto_get_end(&r) == 0) {
+			if (memchr(str.p, '\0', str.len) != NULL) {
+				snprintf(err, errlen, "POLICY text holds a NUL");
+				return -1;
+			}
+			if ((m->text = proto_strdup(&str)) == NULL) {
+				snprintf(err, errlen, "POLICY: out of memory");
+				return -1;
+			}
+			return 0;
+		}
 		break;
 	case CTL_PING:
 	case CTL_PONG:
@@ -227,6 +250,13 @@ ctl_decode(const uint8_t *p, size_t len, struct ctl_msg *m, char *err,
 	return 0;
 }
 
+void
+ctl_msg_clear(struct ctl_msg *m)
+{
+	free(m->text);
+	m->text = NULL;
+}
+
 int
 ctl_send(int fd, const struct ctl_msg *m)
 {
@@ -254,20 +284,40 @@ out:
 int
 ctl_recv(int fd, struct ctl_msg *m, char *err, size_t errlen)
 {
-	uint8_t buf[CTL_MAX_MSG + 1];
+	uint8_t small[CTL_MAX_MSG + 1], *buf = small;
+	size_t cap = sizeof(small);
 	ssize_t n;
+	int rc;
 
-	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
-		return 0;
+	/* a POLICY message is larger than the others: its own buffer */
+	n = recv(fd, small, 1, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
+	if (n > (ssize_t)sizeof(small)) {
+		cap = (size_t)n > PROTO_FRAME_HDR + 4 + CTL_MAX_POLICY ?
+		    PROTO_FRAME_HDR + 4 + CTL_MAX_POLICY + 1 : (size_t)n;
+		if ((buf = malloc(cap)) == NULL) {
+			snprintf(err, errlen, "control socket: out of memory");
+			return -1;
+		}
+	}
+	n = recv(fd, buf, cap, MSG_DONTWAIT);
 	if (n == -1) {
-		snprintf(err, errlen, "control socket: %s", strerror(errno));
-		return -1;
+		rc = errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR ? 0 : -1;
+		if (rc == -1)
+			snprintf(err, errlen, "control socket: %s",
+			    strerror(errno));
+		if (buf != small)
+			free(buf);
+		return rc;
 	}
 	if (n == 0) {
 		snprintf(err, errlen, "control socket closed");
+		if (buf != small)
+			free(buf);
 		return -1;
 	}
-	return ctl_decode(buf, (size_t)n, m, err, errlen) == 0 ? 1 : -1;
+	rc = ctl_decode(buf, (size_t)n, m, err, errlen) == 0 ? 1 : -1;
+	if (buf != small)
+		free(buf);
+	return rc;
 }

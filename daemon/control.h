@@ -18,7 +18,8 @@
  * is always the supervisor's own binary (fork, no exec), so a mismatch
  * means memory corruption, and the worker is stopped. */
 #define CTL_VERSION	1
-#define CTL_MAX_MSG	4096	/* any message, header included */
+#define CTL_MAX_MSG	4096	/* any message but POLICY, header included */
+#define CTL_MAX_POLICY	(160 * 1024)	/* POLICY: the config file's text */
 
 /* Message types. Numbers are wire values. */
 enum ctl_type {
@@ -33,6 +34,8 @@ enum ctl_type {
 	CTL_STATS_REQ	= 7,	/* s->w: u64 seq */
 	CTL_STATS	= 8,	/* w->s: u64 seq, u16 n, n x u64 (struct stats,
 				 * in the order of ctl_stats_fields) */
+	CTL_POLICY	= 9,	/* s->w: string: the config file's text, for
+				 * its rules and proxies (a reload) */
 };
 
 struct ctl_msg {
@@ -44,7 +47,11 @@ struct ctl_msg {
 	struct config	 cfg;		/* CONFIG: the live settings; the rest
 					 * is left zero */
 	struct stats	 stats;		/* STATS */
+	char		*text;		/* POLICY: NUL-terminated, malloc'd by
+					 * ctl_decode: ctl_msg_clear() */
 };
+
+void	 ctl_msg_clear(struct ctl_msg *);
 
 /* Append one whole message to w: 0, or -1 (an unknown type). */
 int	 ctl_encode(struct proto_wbuf *, const struct ctl_msg *);

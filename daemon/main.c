@@ -138,6 +138,7 @@ main(int argc, char *argv[])
 		if (strlen(socket_opt) >= sizeof(srv.cfg.socket_path)) {
 			fprintf(stderr, "hpoold: --socket: path longer than "
 			    "%zu bytes\n", sizeof(srv.cfg.socket_path) - 1);
+			config_release(&srv.cfg);
 			return 2;
 		}
 		snprintf(srv.cfg.socket_path, sizeof(srv.cfg.socket_path),
@@ -145,8 +146,14 @@ main(int argc, char *argv[])
 	}
 	if (workers_opt)
 		srv.cfg.workers = workers;
+	if (config_ensure_policy(&srv.cfg) == -1) {
+		fprintf(stderr, "hpoold: out of memory\n");
+		config_release(&srv.cfg);
+		return 1;
+	}
 	if (check_only) {
 		printf("hpoold: configuration ok\n");
+		config_release(&srv.cfg);
 		return 0;
 	}
 	if (verbose)
@@ -156,6 +163,7 @@ main(int argc, char *argv[])
 	if (quota_init() == -1) {
 		log_err("cannot map the shared limit counters: %s",
 		    strerror(errno));
+		config_release(&srv.cfg);
 		return 1;
 	}
 	quota_resolve(&srv.cfg, quota_raise_nofile());
@@ -166,6 +174,7 @@ main(int argc, char *argv[])
 		    "pool will try on its own");
 	if ((listen_fd = listen_open(&srv, err, sizeof(err))) == -1) {
 		log_err("%s", err);
+		config_release(&srv.cfg);
 		return 1;
 	}
 #ifdef HAVE_SYSTEMD
@@ -175,6 +184,7 @@ main(int argc, char *argv[])
 	if (!foreground && daemon(0, 1) == -1) {
 		log_err("daemon: %s", strerror(errno));
 		listen_close(&srv, listen_fd);
+		config_release(&srv.cfg);
 		return 1;
 	}
 	args.argv = argv;

@@ -1,5 +1,7 @@
 /* pool.c: owns the pools: which list each upstream connection is on, the
  * queue of waiting sessions, and handing connections out. */
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,7 @@ static void	retry_cb(evutil_socket_t, short, void *);
 static void	sweep_cb(evutil_socket_t, short, void *);
 static void	pool_dispatch(struct pool *);
 static void	pool_set_state(struct upconn *, enum up_state);
-static struct upconn *idle_for(struct pool *, uid_t);
+static struct upconn *idle_for(struct pool *, struct session *);
 static void	evict(struct pool *, struct upconn *);
 static int	conn_take(struct pool *, uid_t, char *, size_t);
 static void	pool_maybe_free(struct pool *);
@@ -149,6 +151,18 @@ pool_ref(struct server *srv, const struct pool_key *key,
 	return p;
 }
 
+int
+pool_addr_ok(const struct pool *p, const struct upconn *c,
+    const struct session *s)
+{
+	char why[256];
+
+	if (!p->addr_check || c->peer.ss_family == AF_UNSPEC)
+		return 1;
+	return policy_addr_ok(p->srv->cfg.policy, &s->who, p->key.scheme,
+	    p->key.host, p->key.port, (const struct sockaddr *)&c->peer, why,
+	    sizeof(why));
+}
 void
 pool_unref(struct pool *p)
 {
@@ -333,12 +347,13 @@ pool_dequeue(struct pool *p, struct session *s)
 /* The newest idle connection uid may use: one that carried another
  * caller's connection-bound authentication serves only that caller. */
 static struct upconn *
-idle_for(struct pool *p, uid_t uid)
+idle_for(struct pool *p, struct session *s)
 {
 	struct upconn *c;
 
 	TAILQ_FOREACH(c, &p->idle, entry)
-		if (!c->private || c->private_uid == uid)
+		if ((!c->private || c->private_uid == s->peer_uid) &&
+		    pool_addr_ok(p, c, s))
 			return c;
 	return NULL;
 }
@@ -472,7 +487,7 @@ pool_dispatch(struct pool *p)
 
 	pool_unblock(p);
 	while ((s = TAILQ_FIRST(&p->waiters)) != NULL) {
-		if ((c = idle_for(p, s->peer_uid)) != NULL) {
+		if ((c = idle_for(p, s)) != NULL) {
 			if (!up_check_idle(c)) {
 				log_debug("pool %s: conn %llu went stale",
 				    p->name, (unsigned long long)c->id);
@@ -542,7 +557,11 @@ pool_conn_ready(struct pool *p, struct upconn *c)
 {
 	struct session *s;
 
-	if ((s = TAILQ_FIRST(&p->waiters)) != NULL) {
+	/* the first waiter the rules let use its address */
+	TAILQ_FOREACH(s, &p->waiters, wentry)
+		if (pool_addr_ok(p, c, s))
+			break;
+	if (s != NULL) {
 		pool_dequeue(p, s);
 		pool_set_state(c, UP_ACTIVE);
 		sess_attach(s, c);
@@ -562,7 +581,10 @@ pool_conn_failed(struct pool *p, struct upconn *c, int code, const char *msg)
 	up_free(c);
 	if ((s = TAILQ_FIRST(&p->waiters)) != NULL) {
 		pool_dequeue(p, s);
-		sess_upstream_error(s, code, msg, 0, -1, PROTO_SENT_NO);
+		/* a refusal of the policy is no failure a retry mends */
+		sess_upstream_error(s, code, msg, 0, -1,
+		    code == HPOOL_E_PERMISSION ? PROTO_SENT_UNKNOWN :
+		    PROTO_SENT_NO);
 	}
 	pool_dispatch(p);
 }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "policy.h"
+
 struct proto_open;
 struct server;
 struct session;
@@ -62,6 +64,10 @@ struct pool {
 						 * by the workers together */
 	struct event		*retry;		/* while blocked: look again */
 	char			*tunnel_request; /* CONNECT head, NULL: none */
+	/* The policy judges the addresses of this name (a direct route that
+	 * an address rule could refuse): each connection's, for each caller
+	 * that would use it. */
+	int			 addr_check;
 	size_t			 tunnel_request_len;
 };
 
@@ -75,6 +81,9 @@ struct pool	*pool_ref(struct server *, const struct pool_key *,
 		    const struct proto_open *, int *code, char *err,
 		    size_t errlen);
 void		 pool_unref(struct pool *);
+/* May s use c, by the policy's address rules? */
+int		 pool_addr_ok(const struct pool *, const struct upconn *,
+		    const struct session *);
 /* Queue sess for a connection; sess_attach() or sess_upstream_error()
  * is called back, possibly before this returns. Returns -1 if the queue
  * is full (nothing queued). front: a retry goes first. */

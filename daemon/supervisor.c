@@ -307,6 +307,7 @@ kid_read(struct sup *sp, struct kid *k, int reaped)
 			    ctl_type_name(m.type));
 			break;
 		}
+		ctl_msg_clear(&m);
 		if (rc == -1)
 			break;
 	}
@@ -432,6 +433,8 @@ send_all(struct sup *sp, uint8_t type, int also_draining)
 	m.type = type;
 	if (type == CTL_CONFIG)
 		m.cfg = sp->cfg;
+	if (type == CTL_POLICY && (m.text = sp->cfg.text) == NULL)
+		return;
 	for (i = 0; i < QUOTA_WORKER_SLOTS; i++) {
 		struct kid *k = &sp->kids[i];
 
@@ -493,6 +496,12 @@ reload(struct sup *sp)
 		notify("READY=1");
 		return;
 	}
+	if (config_ensure_policy(&c) == -1) {
+		log_err("reload refused: out of memory");
+		config_release(&c);
+		notify("READY=1");
+		return;
+	}
 	if (a->verbose)
 		c.log_level = LOG_LVL_DEBUG;
 	if (a->workers_opt)
@@ -509,6 +518,7 @@ reload(struct sup *sp)
 			    "config says %s)", sp->cfg.socket_path,
 			    c.socket_path);
 		} else if (move_socket(sp, &c, old_path, &old_fd) == -1) {
+			config_release(&c);
 			notify("READY=1");
 			return;
 		}
@@ -518,9 +528,12 @@ reload(struct sup *sp)
 		    sizeof(c.socket_path));
 		c.socket_mode = sp->cfg.socket_mode;
 	}
+	config_release(&sp->cfg);
 	sp->cfg = c;
 	log_init(c.log_level);
 	send_all(sp, CTL_CONFIG, 0);
+	/* the rules and proxies: the workers parse the very same bytes */
+	send_all(sp, CTL_POLICY, 0);
 	if (c.workers != was || old_fd != -1) {
 		/* A new generation takes over; the old one finishes what it
 		 * has and exits. */
@@ -787,6 +800,7 @@ supervisor_run(const struct supervisor_args *a, const struct config *cfg,
 	if (sp->watchdog != NULL)
 		event_free(sp->watchdog);
 	event_base_free(sp->base);
+	config_release(&sp->cfg);
 	free(sp);
 	return 0;
 }

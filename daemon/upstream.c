@@ -21,6 +21,7 @@
 #include "hpool_error.h"
 #include "proto.h"
 #include "http_parse.h"
+#include "policy.h"
 #include "quota.h"
 #include "log.h"
 #include "pool.h"
@@ -127,6 +128,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct upconn *c = arg;
 	struct evutil_addrinfo hints;
 	struct evdns_getaddrinfo_request *req;
+	const char *node;
 	struct timeval tv;
 	char port[8];
 	unsigned ms;
@@ -158,8 +160,12 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		 * call has returned and nothing more is written to c. */
 		c->dns_sync = 1;
 		c->dns_answered = 0;
-		req = evdns_getaddrinfo(c->pool->srv->dns,
-		    c->pool->key.host, port, &hints, dns_cb, c);
+		/* resolve = HOST:PORT:ADDRESS pins a name (curl's --resolve) */
+		if ((node = policy_resolve(c->pool->srv->cfg.policy,
+		    c->pool->key.host, c->pool->key.port)) == NULL)
+			node = c->pool->key.host;
+		req = evdns_getaddrinfo(c->pool->srv->dns, node, port, &hints,
+		    dns_cb, c);
 		c->dns_sync = 0;
 		if (c->dns_answered)
 			dns_done(c, c->dns_result, c->dns_res);
@@ -253,12 +259,23 @@ static void
 try_next_addr(struct upconn *c)
 {
 	struct evutil_addrinfo *ai;
+	struct session *opener;
 	const struct pool_key *k = &c->pool->key;
 	char msg[128];
 	int fd, one = 1;
 
 	while ((ai = c->next_addr) != NULL) {
 		c->next_addr = ai->ai_next;
+		/* the address this name resolved to must pass the rules too:
+		 * judged here, on the very address connected to */
+		if (c->pool->addr_check && (opener = TAILQ_FIRST(
+		    &c->pool->waiters)) != NULL && !policy_addr_ok(
+		    c->pool->srv->cfg.policy, &opener->who, c->pool->key.scheme,
+		    c->pool->key.host, c->pool->key.port, ai->ai_addr,
+		    c->denied, sizeof(c->denied))) {
+			c->last_errno = EACCES;
+			continue;
+		}
 		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
 		if (fd == -1) {
@@ -282,11 +299,24 @@ try_next_addr(struct upconn *c)
 		stream_setcb(c->st, read_cb, write_cb, event_cb, c);
 		stream_set_watermarks(c->st, UP_READ_HIGH, UP_WRITE_LOW);
 		if (stream_connect(c->st, ai->ai_addr,
-		    (socklen_t)ai->ai_addrlen) == 0)
+		    (socklen_t)ai->ai_addrlen) == 0) {
+			memcpy(&c->peer, ai->ai_addr, ai->ai_addrlen <
+			    sizeof(c->peer) ? ai->ai_addrlen : sizeof(c->peer));
 			return;
+		}
 		c->last_errno = errno ? errno : ECONNREFUSED;
 		stream_free(c->st);
 		c->st = NULL;
+	}
+	if (c->last_errno == EACCES && c->denied[0] != '\0') {
+		char why[800];
+
+		snprintf(why, sizeof(why), "[Errno 13] Permission denied: "
+		    "hpoold's policy does not let this caller reach %s:%u at "
+		    "any of its addresses: %s", c->pool->key.host,
+		    c->pool->key.port, c->denied);
+		connect_failed(c, HPOOL_E_PERMISSION, why);
+		return;
 	}
 	errno_message(msg, sizeof(msg), c->last_errno);
 	connect_failed(c, hpool_error_from_errno(c->last_errno), msg);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "http_parse.h"
@@ -49,6 +50,9 @@ struct upconn {
 	struct evutil_addrinfo	*addrs;		/* DNS answer */
 	struct evutil_addrinfo	*next_addr;	/* next to try on failure */
 	int			 last_errno;
+	char			 denied[256];	/* the policy's word on the last
+						 * address refused */
+	struct sockaddr_storage	 peer;		/* the address connected to */
 	int			 tls_handshaking;
 	int			 tunnel_state;	/* 0 none, 1 CONNECT sent, 2 done */
 	int			 tls_clean;	/* handshake done, no error: its

@@ -27,6 +27,7 @@
 #include "control.h"
 #include "listen.h"
 #include "log.h"
+#include "policy.h"
 #include "pool.h"
 #include "quota.h"
 #include "server.h"
@@ -144,6 +145,7 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 static void	ctl_cb(evutil_socket_t, short, void *);
 static void	sig_cb(evutil_socket_t, short, void *);
 static void	send_stats(struct wproc *, uint64_t);
+static void	new_policy(struct wproc *, const char *);
 static void	close_others(int, int);
 
 struct wproc {
@@ -183,6 +185,24 @@ stop_accepting(struct wproc *w)
 	}
 }
 
+/* A reload's rules and proxies, from the text the supervisor checked:
+ * new requests follow them; a connection of a route they no longer give
+ * is in a pool no new request's key names. */
+static void
+new_policy(struct wproc *w, const char *text)
+{
+	struct config c = w->srv.cfg;
+	char err[512];
+
+	if (config_parse(&c, text, "reload", err, sizeof(err)) == -1) {
+		log_err("new rules refused (the supervisor took them): %s; "
+		    "keeping the old ones", err);
+		return;
+	}
+	policy_free(w->srv.cfg.policy);
+	w->srv.cfg.policy = c.policy;
+}
+
 static void
 send_stats(struct wproc *w, uint64_t seq)
 {
@@ -212,6 +232,9 @@ ctl_cb(evutil_socket_t fd, short what, void *arg)
 			ctl_config_apply(&w->srv.cfg, &m.cfg);
 			log_init(w->srv.cfg.log_level);
 			break;
+		case CTL_POLICY:
+			new_policy(w, m.text);
+			break;
 		case CTL_DRAIN:
 			stop_accepting(w);
 			break;
@@ -233,6 +256,7 @@ ctl_cb(evutil_socket_t fd, short what, void *arg)
 			rc = -1;
 			break;
 		}
+		ctl_msg_clear(&m);
 		if (rc == -1)
 			break;
 	}

@@ -25,6 +25,7 @@ static const char *const type_names[] = {
 	[PROTO_RESP_BODY] = "RESP_BODY",
 	[PROTO_RESP_END] = "RESP_END",
 	[PROTO_ERROR] = "ERROR",
+	[PROTO_EXPLAIN] = "EXPLAIN",
 };
 
 const char *
@@ -432,6 +433,11 @@ proto_enc_open(struct proto_wbuf *w, const struct proto_open *o)
 		proto_put_u32(w, (uint32_t)len);
 		put_headers(w, o->tunnel_headers, o->ntunnel_headers);
 	}
+	if (o->explain) {
+		proto_put_u16(w, PROTO_OPEN_EXPLAIN);
+		proto_put_u32(w, 1);
+		proto_put_u8(w, 1);
+	}
 	return proto_end(w);
 }
 
@@ -544,6 +550,11 @@ proto_dec_open(const uint8_t *p, size_t len, struct proto_open *o)
 		case PROTO_OPEN_TUNNEL_HEADERS:
 			if (get_headers_max(&v, o->tunnel_headers,
 			    &o->ntunnel_headers, PROTO_MAX_TUNNEL_HEADERS) == -1)
+				return -1;
+			break;
+		case PROTO_OPEN_EXPLAIN:
+			if (proto_get_u8(&v, &o->explain) == -1 ||
+			    o->explain != 1)
 				return -1;
 			break;
 		}
@@ -720,6 +731,26 @@ proto_enc_body(struct proto_wbuf *w, enum proto_type type, const void *p,
 	proto_begin(w, type);
 	proto_put_bytes(w, p, n);
 	return proto_end(w);
+}
+
+int
+proto_enc_explain(struct proto_wbuf *w, const char *text, size_t len)
+{
+	if (len > PROTO_MAX_STR)
+		return -1;
+	proto_begin(w, PROTO_EXPLAIN);
+	proto_put_str(w, text, len);
+	return proto_end(w);
+}
+
+int
+proto_dec_explain(const uint8_t *p, size_t len, struct proto_str *text)
+{
+	struct proto_rbuf r;
+
+	proto_rbuf_init(&r, p, len);
+	proto_get_str(&r, text);
+	return proto_get_end(&r);
 }
 
 int

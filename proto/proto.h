@@ -14,7 +14,8 @@
 #include <stdint.h>
 
 /* Bump PROTO_VERSION when any number below or any message layout changes. */
-#define PROTO_VERSION		2	/* 2: ERROR carries `sent` */
+#define PROTO_VERSION		3	/* 2: ERROR carries `sent`; 3: OPEN's
+					 * EXPLAIN and the EXPLAIN reply */
 #define PROTO_VERSION_MIN	1
 
 #define PROTO_FRAME_HDR		5		/* u32 length + u8 type */
@@ -38,6 +39,8 @@ enum proto_type {
 	PROTO_RESP_BODY		= 67,	/* d->c: de-framed body bytes */
 	PROTO_RESP_END		= 68,	/* d->c: u8 flags */
 	PROTO_ERROR		= 69,	/* d->c: error (see struct proto_error) */
+	PROTO_EXPLAIN		= 70,	/* d->c: string: what the daemon would do
+					 * (in place of OPEN_OK; version 3) */
 };
 
 /* OPEN parameter keys (TLV). Numbers are wire values. */
@@ -64,7 +67,9 @@ enum proto_open_key {
 	PROTO_OPEN_TUNNEL_HOST	= 18,	/* str: CONNECT target host */
 	PROTO_OPEN_TUNNEL_PORT	= 19,	/* u16: CONNECT target port */
 	PROTO_OPEN_TUNNEL_HEADERS = 20,	/* header list: CONNECT headers */
-	PROTO_OPEN_KEY_MAX	= 20,
+	PROTO_OPEN_EXPLAIN	= 21,	/* u8 1: answer EXPLAIN, connect nothing
+					 * (version 3) */
+	PROTO_OPEN_KEY_MAX	= 21,
 };
 
 /* TLS verify modes (ssl.CERT_*) */
@@ -120,6 +125,7 @@ struct proto_open {
 	uint16_t	 tunnel_port;
 	size_t		 ntunnel_headers;
 	struct proto_header tunnel_headers[PROTO_MAX_TUNNEL_HEADERS];
+	uint8_t		 explain;	/* 1: say what would be done, no more */
 };
 
 /* Fill o with the defaults an https OPEN gets for absent keys. */
@@ -230,6 +236,9 @@ int	proto_dec_error(const uint8_t *, size_t, struct proto_error *,
 	    uint16_t version);
 int	proto_enc_body(struct proto_wbuf *, enum proto_type, const void *,
 	    size_t);
+/* EXPLAIN: one string (at most PROTO_MAX_STR). */
+int	proto_enc_explain(struct proto_wbuf *, const char *, size_t);
+int	proto_dec_explain(const uint8_t *, size_t, struct proto_str *);
 int	proto_enc_empty(struct proto_wbuf *, enum proto_type);
 int	proto_enc_resp_end(struct proto_wbuf *, uint8_t flags);
 int	proto_dec_resp_end(const uint8_t *, size_t, uint8_t *flags);

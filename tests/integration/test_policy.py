@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""hpoold's egress policy (hpoold.conf(5), POLICY) against real servers on
+loopback addresses only: deny rules by address, by name and by caller
+(root and nobody), resolve = pins with address rules checked on the
+address connected to, the built-in metadata denies (asked with EXPLAIN,
+never tried), a central proxy (Debian's tinyproxy with basic
+authentication) whose tunnels are pooled and whose credentials never
+reach a caller or the log, no_proxy, caller_proxies = deny, and rules
+changed by SIGHUP. Every address used is in 127.0.0.0/8."""
+
+import http.server
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+import harness as h
+import protoclient as pc
+
+PAGE = "page.txt"
+BODY = b"policy page\n"
+PROXY_USER, PROXY_PASS = "corp", "pr0xy-s3cret"
+
+
+class Origin:
+	"""An HTTP/1.1 keep-alive server on address addr (127.0.0.x) that
+	counts the TCP connections it accepts."""
+
+	def __init__(self, addr):
+		owner = self
+
+		class Handler(http.server.BaseHTTPRequestHandler):
+			protocol_version = "HTTP/1.1"
+
+			def setup(self):
+				http.server.BaseHTTPRequestHandler.setup(self)
+				with owner.lock:
+					owner.connections += 1
+
+			def do_GET(self):
+				body = ("%s %s\n" % (addr, self.path)).encode()
+				self.send_response(200)
+				self.send_header("Content-Length", str(len(body)))
+				self.end_headers()
+				self.wfile.write(body)
+
+			def log_message(self, *a):
+				pass
+		self.lock = threading.Lock()
+		self.connections = 0
+		self.srv = http.server.ThreadingHTTPServer((addr, 0), Handler)
+		self.srv.daemon_threads = True
+		self.addr = addr
+		self.port = self.srv.server_address[1]
+		threading.Thread(target=self.srv.serve_forever, kwargs={
+		    "poll_interval": 0.1}, daemon=True).start()
+		h._cleanups.append(self.stop)
+
+	def url(self, path="/"):
+		return "http://%s:%d%s" % (self.addr, self.port, path)
+
+	def stop(self):
+		self.srv.shutdown()
+		self.srv.server_close()
+
+
+class Tinyproxy:
+	"""tinyproxy on 127.0.0.1 with basic authentication; its log counts
+	the CONNECTs."""
+
+	def __init__(self, env, ports):
+		self.port = h.free_port()
+		d = env.path("tinyproxy")
+		os.makedirs(d)
+		os.chmod(d, 0o755)
+		self.log = os.path.join(d, "stderr")
+		lines = ["Port %d" % self.port, "Listen 127.0.0.1",
+		    "Timeout 30", "MaxClients 50", "Allow 127.0.0.1",
+		    "LogLevel Connect", "BasicAuth %s %s" % (PROXY_USER,
+		    PROXY_PASS)] + ["ConnectPort %d" % p for p in ports]
+		if os.geteuid() == 0:
+			lines += ["User nobody", "Group nogroup"]
+		conf = os.path.join(d, "tinyproxy.conf")
+		with open(conf, "w") as f:
+			f.write("\n".join(lines) + "\n")
+		with open(self.log, "wb") as out:
+			self.proc = h.spawn(["tinyproxy", "-d", "-c", conf],
+			    stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+		h.wait_until(lambda: h.tcp_accepts(self.port), h.START_TIMEOUT,
+		    "tinyproxy on 127.0.0.1:%d" % self.port, self.proc, self.log)
+
+	def connects(self):
+		with open(self.log, errors="replace") as f:
+			return sum(1 for l in f if "Request (file descriptor" in l
+			    and "CONNECT " in l)
+
+
+def start(env, conf_text, name):
+	"""An hpoold of its own on env, with conf_text; (proc, socket, log,
+	conf path)."""
+	conf = env.path(name + ".conf")
+	with open(conf, "w") as f:
+		f.write("[hpoold]\nsocket_mode = 0666\n" + conf_text)
+	sock = env.path(name + ".sock")
+	log = env.path(name + ".log")
+	with open(log, "ab") as out:
+		p = h.spawn([h.HPOOLD, "--foreground", "--socket", sock,
+		    "--workers", "1", "-c", conf], stdin=subprocess.DEVNULL,
+		    stdout=out, stderr=out)
+	h.wait_until(lambda: h.unix_accepts(sock), h.START_TIMEOUT,
+	    "hpoold on " + sock, p, log)
+	return p, sock, log, conf
+
+
+def stop(res, p, log, what):
+	rc = h.stop_process(p)
+	if p in h._children:
+		h._children.remove(p)
+	with open(log, errors="replace") as f:
+		text = f.read()
+	bad = [l for l in text.splitlines() if "Sanitizer" in l or
+	    "runtime error:" in l]
+	res.check("%s: hpoold exits 0, no sanitizer report" % what, rc == 0
+	    and not bad, (rc, bad[:3]))
+	return text
+
+
+def hpool(env, sock, url, extra=(), user=None):
+	argv = [h.HPOOL] + list(extra) + [url]
+	if user is not None:
+		argv = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user,
+		    "--clear-groups"] + argv
+	e = dict(os.environ, HPOOL_SOCKET=sock)
+	for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+	    "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+		e.pop(k, None)
+	return h.run_capture(argv, timeout=30, env=e)
+
+
+def err_of(cp):
+	"""'Name: message' of the CLI's error line, or ''."""
+	e = h.cli_error(cp.stderr)
+	return "%s: %s" % e if e else ""
+
+
+def explain(sock, scheme, host, port):
+	"""The EXPLAIN text for scheme://host:port (protocol 3), asked in raw
+	frames: nothing is connected."""
+	s = pc.Session(sock, timeout=5)
+	try:
+		op = pc.tlv(1, scheme) + pc.tlv(2, host) + \
+		    pc.tlv(3, struct.pack(">H", port)) + pc.tlv(21, b"\x01")
+		s.send(pc.hello(1, 3) + pc.frame(pc.OPEN, op))
+		f = s.frame()
+		if f is None or f[0] != pc.HELLO_OK:
+			return "no HELLO_OK: %r" % (f,)
+		f = s.frame()
+		if f is None or f[0] != 70:
+			return "no EXPLAIN: %r" % (f,)
+		n = struct.unpack(">I", f[1][:4])[0]
+		return f[1][4:4 + n].decode("utf-8", "replace")
+	finally:
+		s.close()
+
+
+def denies(res, env):
+	"""Deny rules by address, name, caller; resolve = with the address
+	rule judged on the address connected to; the built-in metadata deny
+	seen through EXPLAIN; nothing reaches a denied server."""
+	o5 = Origin("127.0.0.5")
+	o6 = Origin("127.0.0.6")
+	conf = ("resolve = pinned.test:%d:127.0.0.5\n"
+	    "resolve = fine.test:%d:127.0.0.6\n"
+	    "[policy]\n"
+	    "rule = dest 127.0.0.5 -> deny\n"
+	    "rule = dest .blocked.test -> deny\n"
+	    "rule = user nobody, dest 127.0.0.6:%d -> deny\n" % (o5.port,
+	    o6.port, o6.port))
+	p, sock, log, _ = start(env, conf, "deny")
+	os.chmod(env.tmp, 0o755)
+
+	cp = hpool(env, sock, o5.url("/x"))
+	err = err_of(cp)
+	res.check("dest 127.0.0.5 -> deny: PermissionError naming the "
+	    "destination, the rule and the caller", cp.returncode != 0 and
+	    "PermissionError: [Errno 13] Permission denied" in err and
+	    "127.0.0.5:%d" % o5.port in err and "rule 1" in err and
+	    "uid 0" in err, h.describe(cp))
+	res.check("...and the denied server saw no connection",
+	    o5.connections == 0, o5.connections)
+
+	cp = hpool(env, sock, "http://www.blocked.test:%d/" % o6.port)
+	res.check("dest .blocked.test -> deny: refused before any lookup "
+	    "(rule 2)", cp.returncode != 0 and "rule 2" in err_of(cp) and
+	    o6.connections == 0, (h.describe(cp), o6.connections))
+
+	cp = hpool(env, sock, "http://pinned.test:%d/y" % o5.port)
+	err = err_of(cp)
+	res.check("resolve = pinned.test -> 127.0.0.5: the name passes, its "
+	    "address does not (checked on the address connected to)",
+	    cp.returncode != 0 and "PermissionError" in err and
+	    "127.0.0.5" in err and o5.connections == 0, h.describe(cp))
+
+	cp = hpool(env, sock, "http://fine.test:%d/z" % o6.port)
+	res.check("resolve = fine.test -> 127.0.0.6: served there",
+	    cp.returncode == 0 and cp.stdout == b"127.0.0.6 /z\n",
+	    h.describe(cp))
+
+	if os.geteuid() != 0:
+		res.fail("user nobody -> deny", "needs root for a second uid")
+	else:
+		n0 = o6.connections
+		cp = hpool(env, sock, o6.url("/nobody"), user=65534)
+		err = err_of(cp)
+		res.check("rule 'user nobody, dest 127.0.0.6:PORT -> deny': "
+		    "nobody is refused, named as uid 65534 (nobody)",
+		    cp.returncode != 0 and "uid 65534 (nobody)" in err and
+		    "rule 3" in err and o6.connections == n0, h.describe(cp))
+		cp = hpool(env, sock, o6.url("/root"))
+		res.check("...root reaches it", cp.returncode == 0 and
+		    cp.stdout == b"127.0.0.6 /root\n", h.describe(cp))
+
+	for host in ("169.254.169.254", "fd00:ec2::254", "169.254.10.1",
+	    "metadata.google.internal"):
+		t = explain(sock, "http", host, 80)
+		res.check("EXPLAIN %s: denied by a built-in rule (asked, never "
+		    "tried)" % host, "route: denied" in t and "built-in" in t, t)
+	t = explain(sock, "https", "127.0.0.6", o6.port)
+	res.check("EXPLAIN for an allowed destination: direct, and the "
+	    "caller as the kernel tells it", "route: direct" in t and
+	    "caller: uid 0" in t and "pid " in t, t)
+	text = stop(res, p, log, "denies")
+	res.check("...each denial is logged with the caller and the rule",
+	    text.count("denied:") >= 3 and "rule 1 (dest 127.0.0.5 -> deny)"
+	    in text, h.tail(log, 6))
+
+
+def central_proxy(res, env):
+	"""proxy = http://user:pass@tinyproxy: requests go through CONNECT,
+	tunnels are pooled (100 short-lived callers, at most 2 CONNECTs),
+	no_proxy sends a destination direct, the credentials never reach a
+	caller or the log, and a wrong password gives the proxy's 407."""
+	o2 = Origin("127.0.0.2")
+	tp = Tinyproxy(env, [env.nginx_port])
+	conf = ("proxy = http://%s:%s@127.0.0.1:%d\n"
+	    "no_proxy = 127.0.0.2\n" % (PROXY_USER, PROXY_PASS, tp.port))
+	p, sock, log, _ = start(env, conf, "proxy")
+	bad = []
+	t0 = time.monotonic()
+	for i in range(100):
+		cp = hpool(env, sock, env.url("/files/%s?%d" % (PAGE, i)))
+		if cp.returncode != 0 or cp.stdout != BODY:
+			bad.append(h.describe(cp))
+			if len(bad) > 3:
+				break
+	res.check("100 short-lived hpool calls through the central proxy: "
+	    "every body whole", not bad, bad[:2])
+	n = tp.connects()
+	print("# 100 calls through tinyproxy in %.1f s: %d CONNECTs" % (
+	    time.monotonic() - t0, n))
+	res.check("...at most 2 CONNECTs at the proxy (tunnels pooled)",
+	    1 <= n <= 2, n)
+	rows = env.access_log_wait(100)
+	res.check("...nginx saw them arrive through the tunnel (one "
+	    "connection from the proxy)", len(rows) >= 100 and
+	    len({r["connection"] for r in rows}) <= 2, len({r["connection"]
+	    for r in rows}))
+	n0 = tp.connects()
+	cp = hpool(env, sock, o2.url("/direct"))
+	res.check("no_proxy = 127.0.0.2: straight there, not through the "
+	    "proxy", cp.returncode == 0 and cp.stdout == b"127.0.0.2 /direct\n"
+	    and tp.connects() == n0, (h.describe(cp), tp.connects() - n0))
+	t = explain(sock, "http", "127.0.0.1", env.nginx_port)
+	res.check("EXPLAIN names the proxy, not its password", "route: proxy"
+	    in t and PROXY_PASS not in t, t)
+	text = stop(res, p, log, "central proxy")
+	res.check("...the proxy password is in no log line", PROXY_PASS not
+	    in text)
+
+	conf = "proxy = http://%s:wrong@127.0.0.1:%d\n" % (PROXY_USER, tp.port)
+	p, sock, log, _ = start(env, conf, "proxy407")
+	cp = hpool(env, sock, env.url("/files/" + PAGE))
+	err = err_of(cp)
+	# tinyproxy answers a bad BasicAuth with 401, not 407
+	res.check("a wrong proxy password: OSError 'Tunnel connection "
+	    "failed: <the proxy's status>' (as http.client says it), never "
+	    "the password", cp.returncode != 0 and ("Tunnel connection "
+	    "failed: 407" in err or "Tunnel connection failed: 401" in err)
+	    and "wrong" not in err, h.describe(cp))
+	stop(res, p, log, "proxy 407")
+
+
+def caller_proxies(res, env):
+	"""caller_proxies = deny: a caller's own proxy (hpool -x) is
+	refused; allow (the default): it works, and is a destination the
+	rules check."""
+	conf = "caller_proxies = deny\n"
+	p, sock, log, _ = start(env, conf, "cpdeny")
+	cp = hpool(env, sock, env.url("/files/" + PAGE), ["-x",
+	    "127.0.0.1:9"])
+	res.check("caller_proxies = deny: hpool -x is refused "
+	    "(PermissionError naming caller_proxies)", cp.returncode != 0 and
+	    "caller_proxies = deny" in err_of(cp), h.describe(cp))
+	stop(res, p, log, "caller_proxies = deny")
+	conf = "[policy]\nrule = dest 127.0.0.1:9 -> deny\n"
+	p, sock, log, _ = start(env, conf, "cprule")
+	cp = hpool(env, sock, env.url("/files/" + PAGE), ["-x",
+	    "127.0.0.1:9"])
+	res.check("a caller's proxy is a destination the rules check",
+	    cp.returncode != 0 and "127.0.0.1:9" in err_of(cp) and
+	    "rule 1" in err_of(cp), h.describe(cp))
+	stop(res, p, log, "caller proxy rule")
+
+
+def reload_rules(res, env):
+	"""SIGHUP with a new rule: the next request follows it; a bad rule is
+	refused and the old ones stay."""
+	o6 = Origin("127.0.0.6")
+	p, sock, log, conf = start(env, "", "reload")
+	cp = hpool(env, sock, o6.url("/before"))
+	res.check("before the reload: served", cp.returncode == 0,
+	    h.describe(cp))
+	with open(conf, "a") as f:
+		f.write("[policy]\nrule = dest 127.0.0.6 -> deny\n")
+	p.send_signal(signal.SIGHUP)
+	deadline = time.monotonic() + 5
+	ok = False
+	while time.monotonic() < deadline and not ok:
+		time.sleep(0.1)
+		with open(log, errors="replace") as f:
+			ok = "reloaded" in f.read()
+	cp = hpool(env, sock, o6.url("/after"))
+	res.check("SIGHUP with 'dest 127.0.0.6 -> deny': the next request is "
+	    "refused", ok and cp.returncode != 0 and "PermissionError" in
+	    err_of(cp), h.describe(cp))
+	with open(conf, "a") as f:
+		f.write("rule = dest 10.0.0.0/33 -> deny\n")
+	p.send_signal(signal.SIGHUP)
+	deadline = time.monotonic() + 5
+	text = ""
+	while time.monotonic() < deadline and "reload refused" not in text:
+		time.sleep(0.1)
+		with open(log, errors="replace") as f:
+			text = f.read()
+	res.check("a bad rule (a /33) is refused naming it; the old rules stay",
+	    "reload refused" in text and "/33" in text, h.tail(log, 3))
+	cp = hpool(env, sock, o6.url("/still"))
+	res.check("...127.0.0.6 is still denied", cp.returncode != 0 and
+	    "PermissionError" in err_of(cp), h.describe(cp))
+	stop(res, p, log, "reload")
+
+
+def body(res):
+	if shutil.which("tinyproxy") is None:
+		raise h.SetupError("tinyproxy not found (apt-get install "
+		    "tinyproxy)")
+	env = h.Env(files={PAGE: BODY}, daemon=False, echo=False)
+	denies(res, env)
+	central_proxy(res, env)
+	caller_proxies(res, env)
+	reload_rules(res, env)
+
+
+if __name__ == "__main__":
+	h.main(body)
