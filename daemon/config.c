@@ -29,6 +29,7 @@ struct load_ctx {
 static int	parse_uint(const char *, int, unsigned long, unsigned long,
 		    unsigned *);
 static int	on_entry(void *, const char *, const char *, const char *);
+static int	proxies_supported(const struct policy *, char *, size_t);
 
 /* The settings the config file may hold: section "hpoold". */
 struct setting {
@@ -234,6 +235,38 @@ config_resolve_workers(struct config *c)
 	c->workers = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
+/* What the policy may say that this hpoold cannot do yet: refused with a
+ * clear word, never taken and quietly done otherwise. */
+static int
+proxies_supported(const struct policy *pol, char *err, size_t errlen)
+{
+	const struct policy_proxy *px;
+	size_t i;
+
+	for (i = 0; (px = policy_proxy_at(pol, i)) != NULL; i++) {
+		if (strcmp(px->scheme, "http") != 0) {
+			snprintf(err, errlen, "proxy %s: %s:// proxies are not "
+			    "supported by this hpoold yet (http:// is)",
+			    px->name, px->scheme);
+			return -1;
+		}
+		if (px->absolute_form) {
+			snprintf(err, errlen, "proxy %s: forward = absolute is "
+			    "not supported by this hpoold yet (every request "
+			    "goes through CONNECT)", px->name);
+			return -1;
+		}
+		if (px->credentials_file[0] != '\0') {
+			snprintf(err, errlen, "proxy %s: credentials_file is "
+			    "not supported by this hpoold yet: give the "
+			    "credentials in url, in a config file only root "
+			    "reads", px->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 config_parse(struct config *cfg, const char *text, const char *path,
     char *errbuf, size_t errlen)
@@ -263,6 +296,11 @@ config_parse(struct config *cfg, const char *text, const char *path,
 		return -1;
 	}
 	if (policy_finish(ctx.pol, perr, sizeof(perr)) == -1) {
+		snprintf(errbuf, errlen, "%s: %s", path, perr);
+		policy_free(ctx.pol);
+		return -1;
+	}
+	if (proxies_supported(ctx.pol, perr, sizeof(perr)) == -1) {
 		snprintf(errbuf, errlen, "%s: %s", path, perr);
 		policy_free(ctx.pol);
 		return -1;

@@ -595,6 +595,21 @@ out(struct text *t, const char *fmt, ...)
 		t->need += (size_t)n;
 }
 
+const struct policy_proxy *
+policy_proxy_at(const struct policy *p, size_t i)
+{
+	size_t k;
+
+	if (i < p->nproxies)
+		return &p->proxies[i].px;
+	i -= p->nproxies;
+	/* the simple form's, those that are set */
+	for (k = 0; k < SIMPLE_COUNT; k++)
+		if (p->simple[k].has_url && i-- == 0)
+			return &p->simple[k].px;
+	return NULL;
+}
+
 size_t
 policy_text(const struct policy *p, char *buf, size_t buflen)
 {

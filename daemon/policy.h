@@ -118,6 +118,9 @@ int	policy_caller_proxies_allowed(const struct policy *);
  * the order decisions take; a proxy's user and password shown as "***".
  * Like snprintf: the length the whole text needs; buf (may be NULL when
  * buflen is 0) always NUL-terminated. */
+/* The i-th proxy the policy defines (sections, then the simple form's
+ * set ones), or NULL past the last. */
+const struct policy_proxy *policy_proxy_at(const struct policy *, size_t i);
 size_t	policy_text(const struct policy *, char *buf, size_t buflen);
 
 #endif
