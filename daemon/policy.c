@@ -595,6 +595,20 @@ out(struct text *t, const char *fmt, ...)
 		t->need += (size_t)n;
 }
 
+int
+policy_needs_names(const struct policy *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return 0;
+	for (i = 0; i < p->nrules; i++)
+		if (p->rules[i].terms & (1u << T_USER | 1u << T_GROUP |
+		    1u << T_UNIT))
+			return 1;
+	return 0;
+}
+
 const struct policy_proxy *
 policy_proxy_at(const struct policy *p, size_t i)
 {

@@ -118,6 +118,9 @@ int	policy_caller_proxies_allowed(const struct policy *);
  * the order decisions take; a proxy's user and password shown as "***".
  * Like snprintf: the length the whole text needs; buf (may be NULL when
  * buflen is 0) always NUL-terminated. */
+/* 1 if a rule names a user, a group or a unit: then a caller's names
+ * must be looked up for every request; 0: uid and gid decide. */
+int	policy_needs_names(const struct policy *);
 /* The i-th proxy the policy defines (sections, then the simple form's
  * set ones), or NULL past the last. */
 const struct policy_proxy *policy_proxy_at(const struct policy *, size_t i);

@@ -65,7 +65,7 @@ static int	tunnel_headers_ok(const struct proto_open *);
 static void	tunnel_digest(const struct proto_open *, uint8_t[32]);
 static int	on_open(struct session *, const uint8_t *, size_t);
 struct route_buf;
-static void	caller_identity(struct session *, struct policy_caller *);
+static void	caller_identity(struct session *, struct policy_caller *, int);
 static int	route(struct session *, struct proto_open *, struct route_buf *,
 		    int *addr_check, struct policy_caller *);
 static void	deny(struct session *, const char *, const char *, uint16_t,
@@ -686,15 +686,19 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 }
 
 /* Who the caller is, as rules name it: from the kernel's uid, gid and
- * pid, never from the caller's words; names looked up once a session. */
+ * pid, never from the caller's words. The names (user, group, systemd
+ * unit) cost a passwd and group lookup and a read of /proc: only when
+ * some rule names them (or for an error or --explain: names), once a
+ * session. */
 static void
-caller_identity(struct session *s, struct policy_caller *who)
+caller_identity(struct session *s, struct policy_caller *who, int names)
 {
 	struct passwd pw, *pwp = NULL;
 	struct group gr, *grp = NULL;
 	char buf[4096];
 
-	if (!s->ident_done) {
+	if (!s->ident_done && (names ||
+	    policy_needs_names(s->srv->cfg.policy))) {
 		s->ident_done = 1;
 		if (getpwuid_r(s->peer_uid, &pw, buf, sizeof(buf), &pwp) == 0 &&
 		    pwp != NULL)
@@ -731,8 +735,10 @@ static void
 deny(struct session *s, const char *scheme, const char *host, uint16_t port,
     const char *why)
 {
+	struct policy_caller w;
 	char msg[640], who[400];
 
+	caller_identity(s, &w, 1);	/* the names, for the message */
 	snprintf(who, sizeof(who), "uid %u%s%s%s%s%s", (unsigned)s->peer_uid,
 	    s->user[0] || s->unit[0] ? " (" : "", s->user,
 	    s->user[0] && s->unit[0] ? ", " : "", s->unit,
@@ -767,7 +773,7 @@ route(struct session *s, struct proto_open *o, struct route_buf *rb,
 	    "http";
 	char host[256], target[256];
 
-	caller_identity(s, who);
+	caller_identity(s, who, 0);
 	memcpy(host, o->host.p, o->host.len);
 	host[o->host.len] = '\0';
 	if (o->tunnel_host.len > 0) {
@@ -860,7 +866,7 @@ explain(struct session *s, const struct proto_open *o)
 	char host[256], text[2048];
 	int n = 0;
 
-	caller_identity(s, &who);
+	caller_identity(s, &who, 1);
 	memcpy(host, o->host.p, o->host.len);
 	host[o->host.len] = '\0';
 	n += snprintf(text + n, sizeof(text) - (size_t)n, "caller: uid %u "

@@ -454,6 +454,24 @@ START_TEST(first_match_wins)
 }
 END_TEST
 
+START_TEST(needs_names)
+{
+	/* only a rule naming a user, group or unit makes hpoold look the
+	 * caller's names up for each session */
+	ck_assert_int_eq(policy_needs_names(ok("[policy]\n"
+	    "rule = uid 0, gid 0, dest * -> direct\n")), 0);
+	ck_assert_int_eq(policy_needs_names(ok("[hpoold]\nproxy = "
+	    "http://127.0.0.1:3128\n")), 0);
+	ck_assert_int_eq(policy_needs_names(ok("[policy]\n"
+	    "rule = dest 127.0.0.1 -> deny\nrule = user bob -> deny\n")), 1);
+	ck_assert_int_eq(policy_needs_names(ok("[policy]\n"
+	    "rule = group staff -> deny\n")), 1);
+	ck_assert_int_eq(policy_needs_names(ok("[policy]\n"
+	    "rule = unit a.service -> deny\n")), 1);
+	ck_assert_int_eq(policy_needs_names(NULL), 0);
+}
+END_TEST
+
 START_TEST(callers)
 {
 	ok("[policy]\n"
@@ -1270,6 +1288,7 @@ policy_suite(void)
 	tcase_add_loop_test(tc, every_refusal, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, first_match_wins);
+	tcase_add_test(tc, needs_names);
 	tcase_add_test(tc, callers);
 	tcase_add_test(tc, dest_forms);
 	tcase_add_test(tc, ports_and_ranges);
