@@ -171,6 +171,10 @@ void	msg_free_joined(hpool_response *);
 /* conn.c: a response reports an error (copied to the conn, if any). */
 void	conn_note_error(hpool_conn *, const struct hpool_error *);
 void	conn_forget_response(hpool_conn *, hpool_response *);
+/* A timeout (seconds or HPOOL_TIMEOUT_*) as OPEN's TIMEOUT_MS and the
+ * library's own wait for hpoold; ValueError when out of range. */
+int	conn_timeouts(double timeout, int *has_timeout, uint32_t *timeout_ms,
+	    int *wait_ms, struct hpool_error *);
 /* _get_hostport(), then _validate_host() if validate. */
 int	conn_get_hostport(const char *, int port, int default_port,
 	    int validate, char **hostp, int *portp, struct hpool_error *);

@@ -225,14 +225,53 @@ fail:
 	return rc;
 }
 
+/*
+ * A timeout setting (seconds or HPOOL_TIMEOUT_*) as OPEN's TIMEOUT_MS
+ * and the library's own wait for hpoold (-1: none).
+ */
+int
+conn_timeouts(double t, int *has_timeout, uint32_t *timeout_ms,
+    int *wait_ms, struct hpool_error *err)
+{
+	double wait;
+
+	if (t == HPOOL_TIMEOUT_DEFAULT)
+		t = default_timeout < 0 ? HPOOL_TIMEOUT_NONE : default_timeout;
+	if (t != HPOOL_TIMEOUT_NONE && !(t >= 0 && t <= 1e15))
+		return errfmt_set(err, HPOOL_E_VALUE_ERROR,
+		    "Timeout value out of range");
+	*has_timeout = 0;
+	*timeout_ms = 0;
+	*wait_ms = -1;
+	if (t == HPOOL_TIMEOUT_NONE)
+		return HPOOL_OK;
+	*has_timeout = 1;
+	if (t * 1000 >= UINT32_MAX)
+		*timeout_ms = UINT32_MAX;
+	else {
+		*timeout_ms = (uint32_t)(t * 1000);
+		if (*timeout_ms < t * 1000)
+			(*timeout_ms)++;	/* round up */
+	}
+	/*
+	 * Our own waits outlast the daemon's: its TimeoutError (which says
+	 * what timed out) should arrive before we give up on it. Each of its
+	 * waits is bounded by the timeout, so allow twice that plus five
+	 * seconds.
+	 */
+	wait = 2 * t * 1000 + 5000;
+	*wait_ms = wait >= INT_MAX ? INT_MAX : (int)wait;
+	return HPOOL_OK;
+}
+
 static int
 conn_new(hpool_conn **out, const char *host, int port, int default_port,
     const struct hpool_conn_opts *opts, struct hpool_error *err)
 {
 	static const struct hpool_conn_opts defaults = HPOOL_CONN_OPTS_INIT;
 	hpool_conn *c;
-	double t, wait;
-	int rc;
+	uint32_t timeout_ms;
+	int rc, has_timeout, wait_ms;
 
 	*out = NULL;
 	if (err != NULL)
@@ -242,12 +281,9 @@ conn_new(hpool_conn **out, const char *host, int port, int default_port,
 	if (host == NULL)
 		return errfmt_set(err, HPOOL_E_TYPE_ERROR, "host must be a "
 		    "string, not NULL");
-	t = opts->timeout;
-	if (t == HPOOL_TIMEOUT_DEFAULT)
-		t = default_timeout < 0 ? HPOOL_TIMEOUT_NONE : default_timeout;
-	if (t != HPOOL_TIMEOUT_NONE && !(t >= 0 && t <= 1e15))
-		return errfmt_set(err, HPOOL_E_VALUE_ERROR,
-		    "Timeout value out of range");
+	if ((rc = conn_timeouts(opts->timeout, &has_timeout, &timeout_ms,
+	    &wait_ms, err)) != HPOOL_OK)
+		return rc;
 	if (opts->source_port < 0 || opts->source_port > 65535)
 		return errfmt_set(err, HPOOL_E_VALUE_ERROR,
 		    "source port out of range: %d", opts->source_port);
@@ -261,25 +297,9 @@ conn_new(hpool_conn **out, const char *host, int port, int default_port,
 		free(c);
 		return rc;
 	}
-	c->wait_ms = -1;
-	if (t != HPOOL_TIMEOUT_NONE) {
-		c->has_timeout = 1;
-		if (t * 1000 >= UINT32_MAX)
-			c->timeout_ms = UINT32_MAX;
-		else {
-			c->timeout_ms = (uint32_t)(t * 1000);
-			if (c->timeout_ms < t * 1000)
-				c->timeout_ms++;	/* round up */
-		}
-		/*
-		 * Our own waits outlast the daemon's: its TimeoutError (which
-		 * says what timed out) should arrive before we give up on it.
-		 * Each of its waits is bounded by the timeout, so allow twice
-		 * that plus five seconds.
-		 */
-		wait = 2 * t * 1000 + 5000;
-		c->wait_ms = wait >= INT_MAX ? INT_MAX : (int)wait;
-	}
+	c->has_timeout = has_timeout;
+	c->timeout_ms = timeout_ms;
+	c->wait_ms = wait_ms;
 	c->source_port = opts->source_port;
 	if ((opts->source_host != NULL &&
 	    (c->source_host = strdup(opts->source_host)) == NULL) ||

@@ -553,6 +553,31 @@ const struct hpool_error *hpool_response_error(const hpool_response *resp);
 void	 hpool_response_close(hpool_response *resp);
 void	 hpool_response_free(hpool_response *resp);
 
+/*
+ * C only, no http.client counterpart: ask hpoold what its egress policy
+ * (hpoold.conf(5), POLICY) would do with a request from this process to
+ * scheme://host:port, without doing it: nothing is resolved, connected
+ * or sent, and no credential of the daemon's is shown.
+ *   scheme  "http" or "https" (InvalidURL otherwise).
+ *   host    as hpool_conn_new takes it: "host", "host:port" or
+ *           "[v6addr]:port" when port is 0.
+ *   port    0: from host, else the scheme's (80 or 443).
+ *   opts    may be NULL; socket_path and timeout are used, the source
+ *           address is not.
+ *   text    on success, the daemon's answer: lines ending in '\n'
+ *           ("caller: ...", "destination: ...", "route: direct | denied
+ *           | proxy NAME ...", "because: ...", and "resolve: ..." for a
+ *           pinned name; docs/api.md). malloc'd and NUL-terminated, the
+ *           caller frees it. NULL on failure.
+ *   err     may be NULL; the details of a failure.
+ * Needs protocol version 3: an older hpoold gives HPOOL_E_PROTOCOL
+ * ("hpoold is too old to explain ..."). A session hpoold refuses, or
+ * hpoold not reachable, fails as a connection's first request would.
+ */
+int	 hpool_explain(const char *scheme, const char *host, int port,
+	    const struct hpool_conn_opts *opts, char **text,
+	    struct hpool_error *err);
+
 /* The responses table: reason phrase for a status code, NULL if none. */
 const char *hpool_responses(int status);
 

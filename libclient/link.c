@@ -124,12 +124,16 @@ link_handshake_queue(struct link *l, const struct proto_open *open,
 		    "connection parameters too large");
 	}
 	l->handshake_due = 1;
+	l->explain = open->explain;
 	return HPOOL_OK;
 }
 
 /* Read HELLO_OK and OPEN_OK (flushing what is queued first). A lazy link
  * gets here from its first link_recv, so HELLO, OPEN and the first
- * request leave in one write and cost one round trip, not two. */
+ * request leave in one write and cost one round trip, not two. An
+ * EXPLAIN open stops after HELLO_OK: what comes in place of OPEN_OK
+ * depends on the version HELLO_OK chose (an older daemon refuses the
+ * key it does not know), which only the caller can judge. */
 static int
 link_handshake_finish(struct link *l, struct hpool_error *err)
 {
@@ -138,12 +142,12 @@ link_handshake_finish(struct link *l, struct hpool_error *err)
 	uint16_t version;
 	uint8_t type, want[2] = { PROTO_HELLO_OK, PROTO_OPEN_OK };
 	size_t len;
-	int i, rc;
+	int i, n = l->explain ? 1 : 2, rc;
 
 	l->handshake_due = 0;
 	if ((rc = link_flush(l, err)) != HPOOL_OK)
 		return rc;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < n; i++) {
 		if ((rc = link_recv(l, &type, &p, &len, err)) != HPOOL_OK)
 			return rc;
 		if (type == PROTO_ERROR) {

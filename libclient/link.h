@@ -24,6 +24,10 @@ struct link {
 	size_t		 rlen;		/* end of received bytes */
 	unsigned	 inflight;	/* requests whose end is unread */
 	int		 handshake_due;	/* HELLO_OK / OPEN_OK not read yet */
+	int		 explain;	/* OPEN asked EXPLAIN: the handshake
+					 * ends at HELLO_OK, and the frame
+					 * after it (EXPLAIN, or ERROR) is
+					 * the caller's to read */
 	int		 wrote;		/* any byte went to the daemon */
 	uint16_t	 version;	/* from HELLO_OK; 1 until then (an
 					 * ERROR before it has version 1's
@@ -32,7 +36,9 @@ struct link {
 
 /* Connect to path and send HELLO / OPEN; NULL on error (err filled).
  * lazy: do not wait for the answers; the first link_recv reads them (and
- * reports a refusal). Otherwise they are read before this returns. */
+ * reports a refusal). Otherwise they are read before this returns. An
+ * OPEN with explain set is answered by HELLO_OK alone here; l->version
+ * then says whether the daemon understood it. */
 struct link	*link_open(const char *path, const struct proto_open *open,
 		    int wait_ms, int lazy, struct hpool_error *err);
 /* Send CLOSE (best effort) and close the socket; the struct stays. */

@@ -2582,6 +2582,183 @@ START_TEST(test_response_api)
 }
 END_TEST
 
+/* ---- hpool_explain (protocol 3) ---- */
+
+#define EXPLAIN_TEXT	"caller: uid 0 (root), gid 0 (root), pid 1, unit " \
+	"none\ndestination: https://h.example:443\nroute: direct\n" \
+	"because: no rule matched\n"
+
+/* HELLO_OK 3, then EXPLAIN in place of OPEN_OK, then the end, as
+ * hpoold's session.c answers an OPEN with EXPLAIN. */
+static void
+script_explain(struct fake *f)
+{
+	struct proto_wbuf w;
+
+	f->offer = 3;
+	if (fk_hello(f) == -1 || fk_expect(f, PROTO_OPEN) == -1)
+		return;
+	proto_wbuf_init(&w);
+	proto_enc_explain(&w, EXPLAIN_TEXT, strlen(EXPLAIN_TEXT));
+	fk_flush(f, &w);
+}
+
+static void
+explain_opts(struct fake *f, struct hpool_conn_opts *o)
+{
+	struct hpool_conn_opts init = HPOOL_CONN_OPTS_INIT;
+
+	*o = init;
+	o->socket_path = f->path;
+	o->timeout = 2.0;
+}
+
+START_TEST(test_explain)
+{
+	struct hpool_conn_opts co;
+	struct hpool_error e;
+	struct proto_open o;
+	struct fake f;
+	char *text;
+
+	fake_start(&f, script_explain);
+	explain_opts(&f, &co);
+	ck_assert_int_eq(hpool_explain("https", "h.example", 0, &co, &text,
+	    &e), HPOOL_OK);
+	ck_assert_int_eq(e.code, HPOOL_OK);
+	ck_assert_str_eq(text, EXPLAIN_TEXT);
+	free(text);
+	fake_finish(&f);
+	/* HELLO (1..3) then OPEN: scheme, host, the scheme's port, the
+	 * timeout, EXPLAIN, and no TLS setting (nothing will connect) */
+	ck_assert_int_eq(f.rx[1].type, PROTO_OPEN);
+	ck_assert_int_eq(proto_dec_open(f.rx[1].p, f.rx[1].len, &o), 0);
+	ck_assert(proto_str_eq(&o.scheme, "https"));
+	ck_assert(proto_str_eq(&o.host, "h.example"));
+	ck_assert_int_eq(o.port, 443);
+	ck_assert_int_eq(o.explain, 1);
+	ck_assert(o.has_timeout);
+	ck_assert_uint_eq(o.timeout_ms, 2000);
+	ck_assert_uint_eq(o.tls_ca_pem.len + o.tls_cert_pem.len, 0);
+	fake_free(&f);
+}
+END_TEST
+
+/* A daemon of protocol 2: HELLO_OK 2, and an ERROR for the OPEN key it
+ * does not know. Both leave in one write, before the client can have
+ * hung up, as hpoold answers frames that came together. */
+static void
+script_explain_old(struct fake *f)
+{
+	static const char msg[] = "malformed OPEN frame (unknown, repeated "
+	    "or missing parameter)";
+	const char *name = hpool_error_name(HPOOL_E_PROTOCOL);
+	struct proto_error pe;
+	struct proto_wbuf w;
+
+	if (fk_accept(f) == -1 || fk_expect(f, PROTO_HELLO) == -1)
+		return;
+	memset(&pe, 0, sizeof(pe));
+	pe.code = HPOOL_E_PROTOCOL;
+	pe.name.p = name;
+	pe.name.len = strlen(name);
+	pe.message.p = msg;
+	pe.message.len = strlen(msg);
+	pe.expected = -1;
+	proto_wbuf_init(&w);
+	proto_enc_hello_ok(&w, 2);
+	proto_enc_error(&w, &pe, 2);
+	fk_flush(f, &w);
+	fk_wait_eof(f);
+}
+
+START_TEST(test_explain_old_daemon)
+{
+	struct hpool_conn_opts co;
+	struct hpool_error e;
+	struct fake f;
+	char *text = (char *)"unset";
+
+	fake_start(&f, script_explain_old);
+	explain_opts(&f, &co);
+	ck_assert_int_eq(hpool_explain("http", "127.0.0.1:8080", 0, &co,
+	    &text, &e), HPOOL_E_PROTOCOL);
+	ck_assert_ptr_null(text);
+	ck_assert_int_eq(e.code, HPOOL_E_PROTOCOL);
+	ck_assert_str_eq(e.message, "hpoold is too old to explain (it "
+	    "speaks protocol 2; explaining needs 3)");
+	fake_finish(&f);
+	fake_free(&f);
+}
+END_TEST
+
+/* HELLO_OK 3, then an ERROR in place of EXPLAIN (an OPEN hpoold refuses
+ * before it routes, e.g. a host it does not take). */
+static void
+script_explain_refused(struct fake *f)
+{
+	f->offer = 3;
+	if (fk_hello(f) == -1 || fk_expect(f, PROTO_OPEN) == -1)
+		return;
+	fk_error(f, HPOOL_E_INVALID_URL, "invalid host name in OPEN", 0, -1);
+	fk_wait_eof(f);
+}
+
+/* HELLO_OK 3, then OPEN_OK: the daemon ignored EXPLAIN. */
+static void
+script_explain_ignored(struct fake *f)
+{
+	f->offer = 3;
+	if (fk_handshake(f) == -1)
+		return;
+	fk_wait_eof(f);
+}
+
+START_TEST(test_explain_errors)
+{
+	struct hpool_conn_opts co;
+	struct hpool_error e;
+	struct fake f;
+	char *text;
+
+	/* checked before anything is sent */
+	ck_assert_int_eq(hpool_explain("ftp", "h", 0, NULL, &text, &e),
+	    HPOOL_E_INVALID_URL);
+	ck_assert_str_eq(e.message, "unsupported scheme 'ftp' (hpoold speaks "
+	    "http and https)");
+	ck_assert_ptr_null(text);
+	ck_assert_int_eq(hpool_explain("http", NULL, 0, NULL, &text, &e),
+	    HPOOL_E_TYPE_ERROR);
+	ck_assert_int_eq(hpool_explain("http", "h", 0, NULL, NULL, NULL),
+	    HPOOL_E_TYPE_ERROR);
+	ck_assert_int_eq(hpool_explain("http", "h:x", 0, NULL, &text, &e),
+	    HPOOL_E_INVALID_URL);
+	ck_assert_str_eq(e.message, "nonnumeric port: 'x'");
+	co = (struct hpool_conn_opts)HPOOL_CONN_OPTS_INIT;
+	co.socket_path = "/nonexistent/hpool-check/hpoold.sock";
+	ck_assert_int_eq(hpool_explain("http", "h", 0, &co, &text, &e),
+	    HPOOL_E_DAEMON_UNAVAILABLE);
+	ck_assert_ptr_nonnull(strstr(e.message, co.socket_path));
+
+	fake_start(&f, script_explain_refused);
+	explain_opts(&f, &co);
+	ck_assert_int_eq(hpool_explain("http", "h", 80, &co, &text, &e),
+	    HPOOL_E_INVALID_URL);
+	ck_assert_str_eq(e.message, "invalid host name in OPEN");
+	ck_assert_ptr_null(text);
+	fake_finish(&f);
+	fake_free(&f);
+
+	fake_start(&f, script_explain_ignored);
+	explain_opts(&f, &co);
+	ck_assert_int_eq(hpool_explain("http", "h", 80, &co, &text, NULL),
+	    HPOOL_E_PROTOCOL);
+	ck_assert_ptr_null(text);
+	fake_finish(&f);
+	fake_free(&f);
+}
+END_TEST
+
 /* stdout of fn(), as set_debuglevel prints it. */
 static void
 capture_stdout(void (*fn)(void *), void *arg, char *out, size_t cap)
@@ -2708,6 +2885,9 @@ client_suite(void)
 	tcase_add_test(tc, test_tunnel);
 	tcase_add_test(tc, test_response_api);
 	tcase_add_test(tc, test_debuglevel);
+	tcase_add_test(tc, test_explain);
+	tcase_add_test(tc, test_explain_old_daemon);
+	tcase_add_test(tc, test_explain_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("https");
