@@ -41,7 +41,15 @@ enum {
 	EX_SSL_CERTPROBLEM = 58,	/* --cert / --key unusable */
 	EX_SSL_VERIFY	= 60,	/* SSLCertVerificationError */
 	EX_SSL_CACERT	= 77,	/* --cacert unusable */
+	/* hpoold's egress policy refused the destination: not a failure
+	 * that a retry mends. curl's codes end at 101; 120 is clear of
+	 * them and of the shell's 126 and up. */
+	EX_POLICY	= 120,
 };
+
+/* What a PermissionError of hpoold's policy says, at OPEN or at connect
+ * (daemon/session.c, upstream.c), as against a file's or a limit's. */
+#define POLICY_MARK	"hpoold's policy"
 
 /* Error class -> exit code; the first entry the error is a kind of wins,
  * so subclasses come before their bases. */
@@ -99,6 +107,7 @@ struct opts {
 	int		 insecure;	/* -k */
 	const char	*proxy;		/* -x HOST:PORT: CONNECT tunnel */
 	const char	*proxy_user;	/* --proxy-user USER:PASSWORD */
+	int		 explain;	/* --explain: ask, make no request */
 };
 
 /* What the command printed so far, for the progress bar. */
@@ -120,7 +129,7 @@ static void	sent_note(const struct hpool_error *, const char *no_replay);
 static const char *user_header(const struct opts *, const char *name);
 static const char *no_replay_reason(const struct opts *,
 		    const char *method);
-static int	exit_code(int code);
+static int	exit_code(const struct hpool_error *);
 static int	add_data(struct opts *, const char *arg, int binary);
 static void	basic_auth(const char *, char *, size_t);
 static int	tunnel(hpool_conn *, const struct opts *, const char *);
@@ -129,6 +138,7 @@ static int	split_url(const char *, char **authority, char **path,
 		    int *https);
 static int	make_context(const struct opts *, hpool_ssl_context **);
 static int	run(struct opts *);
+static int	run_explain(const struct opts *);
 static void	progress_update(struct progress *, int final);
 
 static void
@@ -159,6 +169,8 @@ usage(FILE *fp)
 "  -x, --proxy HOST:PORT  go through this proxy with a CONNECT tunnel\n"
 "                         (http.client's set_tunnel; curl's -p -x)\n"
 "      --proxy-user U:P   Proxy-Authorization: Basic for the tunnel\n"
+"      --explain          print what hpoold's policy would do with URL\n"
+"                         (caller, route, rule) and exit; no request\n"
 "  -f, --fail             exit 22 without output on a status >= 400\n"
 "  -s, --silent           no progress bar, no error messages\n"
 "  -S, --show-error       with -s, still print error messages\n"
@@ -184,12 +196,15 @@ fail_msg(int ex, const char *name, const char *fmt, ...)
 }
 
 static int
-exit_code(int code)
+exit_code(const struct hpool_error *e)
 {
 	size_t i;
 
+	if (hpool_error_is(e->code, HPOOL_E_PERMISSION) &&
+	    strstr(e->message, POLICY_MARK) != NULL)
+		return EX_POLICY;
 	for (i = 0; i < sizeof(exit_map) / sizeof(exit_map[0]); i++)
-		if (hpool_error_is(code, exit_map[i].code))
+		if (hpool_error_is(e->code, exit_map[i].code))
 			return exit_map[i].exit;
 	return EX_GENERIC;
 }
@@ -197,7 +212,7 @@ exit_code(int code)
 static int
 fail_err(const struct hpool_error *e)
 {
-	return fail_msg(exit_code(e->code), hpool_error_name(e->code), "%s",
+	return fail_msg(exit_code(e), hpool_error_name(e->code), "%s",
 	    e->message);
 }
 
@@ -720,11 +735,48 @@ out:
 	return ex;
 }
 
+/*
+ * --explain: hpoold's answer for the URL's scheme, host and port, as it
+ * sends it; no request is made and nothing touches the network.
+ */
+static int
+run_explain(const struct opts *o)
+{
+	struct hpool_conn_opts co = HPOOL_CONN_OPTS_INIT;
+	struct hpool_error e;
+	char *authority = NULL, *path = NULL, *text = NULL;
+	int ex, https;
+
+	/* hpool_explain takes no caller proxy: hpoold's EXPLAIN of a
+	 * tunnel names the proxy but does not judge the URL's host */
+	if (o->proxy != NULL)
+		return fail_msg(EX_USAGE, "ValueError",
+		    "--explain does not take -x (hpoold explains the routes "
+		    "of its own policy)");
+	if ((ex = split_url(o->url, &authority, &path, &https)) != EX_OK)
+		goto out;
+	co.socket_path = o->socket_path;
+	co.timeout = o->timeout;
+	if (hpool_explain(https ? "https" : "http", authority, 0, &co, &text,
+	    &e) != HPOOL_OK) {
+		ex = fail_err(&e);
+		goto out;
+	}
+	if (fputs(text, stdout) == EOF || fflush(stdout) == EOF)
+		ex = fail_msg(EX_WRITE, "OSError", "failed writing the "
+		    "explanation: %s", strerror(errno));
+out:
+	free(text);
+	free(authority);
+	free(path);
+	return ex;
+}
+
 int
 main(int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_TIMEOUT, OPT_DATA_BINARY, OPT_CACERT,
-	    OPT_CERT, OPT_KEY, OPT_PASS, OPT_PROXY_USER };
+	    OPT_CERT, OPT_KEY, OPT_PASS, OPT_PROXY_USER, OPT_EXPLAIN };
 	static const struct option longopts[] = {
 		{ "request", required_argument, NULL, 'X' },
 		{ "header", required_argument, NULL, 'H' },
@@ -742,6 +794,7 @@ main(int argc, char **argv)
 		{ "insecure", no_argument, NULL, 'k' },
 		{ "proxy", required_argument, NULL, 'x' },
 		{ "proxy-user", required_argument, NULL, OPT_PROXY_USER },
+		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ "fail", no_argument, NULL, 'f' },
 		{ "silent", no_argument, NULL, 's' },
 		{ "show-error", no_argument, NULL, 'S' },
@@ -816,6 +869,9 @@ main(int argc, char **argv)
 		case OPT_PROXY_USER:
 			o.proxy_user = optarg;
 			break;
+		case OPT_EXPLAIN:
+			o.explain = 1;
+			break;
 		case 'f':
 			o.fail = 1;
 			break;
@@ -842,7 +898,7 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	o.url = argv[optind];
-	ex = run(&o);
+	ex = o.explain ? run_explain(&o) : run(&o);
 	free(o.data);
 	return ex;
 }

@@ -365,6 +365,77 @@ def body(res):
 	caller_proxies(res, env)
 	reload_rules(res, env)
 
+	# hpool --explain (hpool_explain, EXPLAIN in OPEN) and the exit code
+	# of a request the policy refuses (hpool(1): 120). Every request
+	# made goes to 127.0.0.x; the other destinations are only asked
+	# about, never tried. The proxy is never reached: nothing listens.
+	o2 = Origin("127.0.0.2")
+	o5 = Origin("127.0.0.5")
+	pport = h.free_port()
+	conf = ("proxy = http://%s:%s@127.0.0.1:%d\n"
+	    "no_proxy = 127.0.0.2, pinned.test\n"
+	    "resolve = pinned.test:%d:127.0.0.5\n"
+	    "[policy]\n"
+	    "rule = dest 127.0.0.5 -> deny\n" % (PROXY_USER, PROXY_PASS,
+	    pport, o5.port))
+	p, sock, log, _ = start(env, conf, "explain")
+	uid = os.geteuid()
+
+	def explain_cli(url, extra=()):
+		cp = hpool(env, sock, url, ["--explain"] + list(extra))
+		return cp, cp.stdout.decode("utf-8", "replace")
+
+	cp, out = explain_cli(o2.url("/x"))
+	res.check("hpool --explain, an allowed loopback destination: exit 0, "
+	    "route direct, the caller as the kernel names it (uid %d), "
+	    "nothing connected" % uid, cp.returncode == 0 and
+	    cp.stderr == b"" and out.startswith("caller: uid %d (" % uid) and
+	    "destination: http://127.0.0.2:%d\n" % o2.port in out and
+	    "route: direct" in out and "because: " in out and
+	    o2.connections == 0, h.describe(cp))
+	for url in ("http://169.254.169.254/latest/meta-data/",
+	    "http://metadata.google.internal/computeMetadata/v1/"):
+		cp, out = explain_cli(url)
+		res.check("hpool --explain %s: denied by a built-in rule "
+		    "(asked, never tried), exit 0" % url, cp.returncode == 0 and
+		    "route: denied" in out and "because: built-in" in out,
+		    h.describe(cp))
+	cp, out = explain_cli("http://127.0.0.3:8080/")
+	res.check("hpool --explain through the configured proxy: route "
+	    "proxy, with credentials, no password or user shown",
+	    cp.returncode == 0 and ("route: proxy proxy (http://127.0.0.1:%d, "
+	    "with credentials), CONNECT 127.0.0.3:8080" % pport) in out and
+	    PROXY_PASS.encode() not in cp.stdout + cp.stderr and
+	    PROXY_USER + ":" not in out, h.describe(cp))
+	cp, out = explain_cli(o5.url("/"))
+	res.check("hpool --explain of a destination a rule denies: route "
+	    "denied, the rule named", cp.returncode == 0 and "route: denied"
+	    in out and "rule 1 (dest 127.0.0.5 -> deny)" in out,
+	    h.describe(cp))
+	cp, out = explain_cli(o2.url("/"), ["-x", "127.0.0.1:9"])
+	res.check("hpool --explain -x: refused as a usage error (exit 2)",
+	    cp.returncode == 2 and out == "" and "--explain" in err_of(cp),
+	    h.describe(cp))
+
+	cp = hpool(env, sock, o5.url("/denied"))
+	res.check("a request the policy refuses at OPEN: exit 120, "
+	    "PermissionError naming hpoold's policy; the server saw nothing",
+	    cp.returncode == 120 and err_of(cp).startswith("PermissionError: "
+	    "[Errno 13] Permission denied: hpoold's policy") and
+	    o5.connections == 0, h.describe(cp))
+	cp = hpool(env, sock, "http://pinned.test:%d/pinned" % o5.port)
+	res.check("...and one refused at connect, on the address its name "
+	    "resolved to: exit 120 too", cp.returncode == 120 and
+	    "hpoold's policy" in err_of(cp) and o5.connections == 0,
+	    h.describe(cp))
+	cp = hpool(env, sock, "http://127.0.0.2:%d/" % h.free_port())
+	res.check("...while an error of the network keeps its own code "
+	    "(ConnectionRefusedError: 7)", cp.returncode == 7,
+	    h.describe(cp))
+	text = stop(res, p, log, "explain")
+	res.check("...the proxy password is in no log line", PROXY_PASS not
+	    in text)
+
 
 if __name__ == "__main__":
 	h.main(body)
