@@ -244,10 +244,11 @@ proxies_supported(const struct policy *pol, char *err, size_t errlen)
 	size_t i;
 
 	for (i = 0; (px = policy_proxy_at(pol, i)) != NULL; i++) {
-		if (strcmp(px->scheme, "http") != 0) {
+		if (strcmp(px->scheme, "http") != 0 &&
+		    strcmp(px->scheme, "socks5h") != 0) {
 			snprintf(err, errlen, "proxy %s: %s:// proxies are not "
-			    "supported by this hpoold yet (http:// is)",
-			    px->name, px->scheme);
+			    "supported by this hpoold yet (http:// and "
+			    "socks5h:// are)", px->name, px->scheme);
 			return -1;
 		}
 		if (px->absolute_form) {

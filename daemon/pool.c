@@ -1,6 +1,7 @@
 /* pool.c: owns the pools: which list each upstream connection is on, the
  * queue of waiting sessions, and handing connections out. */
 #include <sys/socket.h>
+#include <arpa/inet.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +43,11 @@ static void	pool_maybe_free(struct pool *);
 static void	pool_free(struct pool *);
 static void	linger_cb(evutil_socket_t, short, void *);
 static int	tunnel_request(struct pool *, const struct proto_open *);
+static int	socks_request(struct pool *, const struct policy_proxy *);
+static void	tunnel_free(struct pool *);
 static struct pool *pool_get(struct server *, const struct pool_key *,
-		    const struct proto_open *, int *, char *, size_t);
+		    const struct proto_open *, const struct policy_proxy *,
+		    int *, char *, size_t);
 
 static uint32_t
 key_hash(const struct pool_key *k)
@@ -73,7 +77,8 @@ key_hash64(const struct pool_key *k)
 
 static struct pool *
 pool_get(struct server *srv, const struct pool_key *key,
-    const struct proto_open *o, int *code, char *err, size_t errlen)
+    const struct proto_open *o, const struct policy_proxy *socks, int *code,
+    char *err, size_t errlen)
 {
 	struct pool *p;
 	uint32_t slot;
@@ -104,8 +109,10 @@ pool_get(struct server *srv, const struct pool_key *key,
 	p->key = *key;
 	p->dest_key = key_hash64(key);
 	p->tls_ctx = ctx;
-	if (key->tunnel_host[0] && tunnel_request(p, o) == -1) {
+	if (key->tunnel_host[0] && (key->tunnel_kind == POOL_TUNNEL_SOCKS5 ?
+	    socks_request(p, socks) : tunnel_request(p, o)) == -1) {
 		SSL_CTX_free(ctx);
+		tunnel_free(p);
 		free(p);
 		*code = HPOOL_E_MEMORY;
 		snprintf(err, errlen, "hpoold: out of memory");
@@ -120,7 +127,8 @@ pool_get(struct server *srv, const struct pool_key *key,
 	}
 	snprintf(p->name, sizeof(p->name), "%s://%s:%u%s%s%s%.64s", key->scheme,
 	    key->host, key->port, key->src_host[0] ? " from " : "",
-	    key->src_host, key->tunnel_host[0] ? " tunnel to " : "",
+	    key->src_host, !key->tunnel_host[0] ? "" : key->tunnel_kind ==
+	    POOL_TUNNEL_SOCKS5 ? " socks5h to " : " tunnel to ",
 	    key->tunnel_host);
 	TAILQ_INIT(&p->idle);
 	TAILQ_INIT(&p->active);
@@ -139,11 +147,12 @@ pool_get(struct server *srv, const struct pool_key *key,
 
 struct pool *
 pool_ref(struct server *srv, const struct pool_key *key,
-    const struct proto_open *o, int *code, char *err, size_t errlen)
+    const struct proto_open *o, const struct policy_proxy *socks, int *code,
+    char *err, size_t errlen)
 {
 	struct pool *p;
 
-	if ((p = pool_get(srv, key, o, code, err, errlen)) != NULL) {
+	if ((p = pool_get(srv, key, o, socks, code, err, errlen)) != NULL) {
 		p->nsessions++;
 		if (p->linger != NULL)
 			evtimer_del(p->linger);
@@ -227,6 +236,77 @@ tunnel_request(struct pool *p, const struct proto_open *o)
 	return 0;
 }
 
+/*
+ * The messages of a SOCKS5 CONNECT (RFC 1928) to the key's target, made
+ * once: the request (ATYP 1 or 4 for an IP literal, else 3: the name,
+ * resolved by the proxy) and, with credentials, the RFC 1929
+ * username/password message. upstream.c sends the greeting and reads the
+ * replies.
+ */
+static int
+socks_request(struct pool *p, const struct policy_proxy *px)
+{
+	/* VER CMD RSV ATYP, the longest address (a 255-byte name), PORT */
+	unsigned char r[4 + 1 + 255 + 2], addr[16], *a;
+	size_t hlen = strlen(p->key.tunnel_host), ulen, plen, n = 0;
+
+	if (px == NULL || hlen == 0 || hlen > 255)
+		return -1;
+	snprintf(p->proxy_name, sizeof(p->proxy_name), "%s", px->name);
+	r[n++] = 5;		/* VER */
+	r[n++] = 1;		/* CMD: CONNECT */
+	r[n++] = 0;		/* RSV */
+	if (inet_pton(AF_INET, p->key.tunnel_host, addr) == 1) {
+		r[n++] = 1;	/* ATYP: IPv4 */
+		memcpy(r + n, addr, 4);
+		n += 4;
+	} else if (inet_pton(AF_INET6, p->key.tunnel_host, addr) == 1) {
+		r[n++] = 4;	/* ATYP: IPv6 */
+		memcpy(r + n, addr, 16);
+		n += 16;
+	} else {
+		r[n++] = 3;	/* ATYP: DOMAINNAME */
+		r[n++] = (unsigned char)hlen;
+		memcpy(r + n, p->key.tunnel_host, hlen);
+		n += hlen;
+	}
+	r[n++] = (unsigned char)(p->key.tunnel_port >> 8);
+	r[n++] = (unsigned char)(p->key.tunnel_port & 0xff);
+	if ((p->tunnel_request = malloc(n)) == NULL)
+		return -1;
+	memcpy(p->tunnel_request, r, n);
+	p->tunnel_request_len = n;
+	if (px->user[0] == '\0')
+		return 0;
+	/* policy.c keeps each under 128 bytes: it fits its length byte */
+	ulen = strlen(px->user);
+	plen = strlen(px->pass);
+	if ((a = malloc(3 + ulen + plen)) == NULL)
+		return -1;
+	a[0] = 1;		/* the subnegotiation's version */
+	a[1] = (unsigned char)ulen;
+	memcpy(a + 2, px->user, ulen);
+	a[2 + ulen] = (unsigned char)plen;
+	memcpy(a + 3 + ulen, px->pass, plen);
+	p->socks_auth = a;
+	p->socks_auth_len = 3 + ulen + plen;
+	return 0;
+}
+
+/* The tunnel's messages; the credentials in them are wiped first. */
+static void
+tunnel_free(struct pool *p)
+{
+	if (p->tunnel_request != NULL)
+		explicit_bzero(p->tunnel_request, p->tunnel_request_len);
+	free(p->tunnel_request);
+	if (p->socks_auth != NULL)
+		explicit_bzero(p->socks_auth, p->socks_auth_len);
+	free(p->socks_auth);
+	p->tunnel_request = NULL;
+	p->socks_auth = NULL;
+}
+
 const char *
 pool_tls_name(const struct pool *p)
 {
@@ -271,7 +351,7 @@ pool_free(struct pool *p)
 	if (p->linger != NULL)
 		event_free(p->linger);
 	tls_pool_free(p);
-	free(p->tunnel_request);
+	tunnel_free(p);
 	free(p);
 }
 
@@ -678,7 +758,7 @@ pool_free_all(struct server *srv)
 			if (p->linger != NULL)
 				event_free(p->linger);
 			tls_pool_free(p);
-			free(p->tunnel_request);
+			tunnel_free(p);
 			free(p);
 		}
 	}

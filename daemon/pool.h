@@ -19,6 +19,12 @@ struct ssl_ctx_st;
 struct ssl_session_st;
 struct event;
 
+/* pool_key.tunnel_kind: an HTTP CONNECT (a caller's set_tunnel or an
+ * http:// proxy of the daemon's) or a SOCKS5 CONNECT (a socks5h://
+ * proxy of the daemon's, which resolves the target's name). */
+#define POOL_TUNNEL_CONNECT	0
+#define POOL_TUNNEL_SOCKS5	1
+
 /* Everything that makes two upstream connections different. */
 struct pool_key {
 	char		scheme[8];
@@ -29,7 +35,11 @@ struct pool_key {
 	uint8_t		tls_digest[32];	/* every TLS setting; zero for http */
 	char		tunnel_host[256]; /* set_tunnel target; "" for none */
 	uint16_t	tunnel_port;
-	uint8_t		tunnel_digest[32]; /* the CONNECT headers */
+	uint8_t		tunnel_kind;	/* POOL_TUNNEL_*: how the proxy is
+					 * asked for the target */
+	uint8_t		tunnel_digest[32]; /* the CONNECT headers; for
+					 * SOCKS5, the proxy's name and
+					 * credentials */
 	uint32_t	uid;		/* partition_by_uid: caller uid + 1;
 					 * 0: shared by every caller */
 };
@@ -63,7 +73,13 @@ struct pool {
 	int			 blocked;	/* waiters, max_per_host reached
 						 * by the workers together */
 	struct event		*retry;		/* while blocked: look again */
-	char			*tunnel_request; /* CONNECT head, NULL: none */
+	/* the CONNECT head, or the SOCKS5 CONNECT request; NULL: none */
+	char			*tunnel_request;
+	/* SOCKS5: the RFC 1929 username/password message, NULL: no
+	 * authentication offered; the proxy's name for errors and logs */
+	unsigned char		*socks_auth;
+	size_t			 socks_auth_len;
+	char			 proxy_name[64];
 	/* The policy judges the addresses of this name (a direct route that
 	 * an address rule could refuse): each connection's, for each caller
 	 * that would use it. */
@@ -75,11 +91,13 @@ struct pool {
 const char	*pool_tls_name(const struct pool *);
 
 /* Find or make the pool for key (o: the OPEN it came from, for TLS
- * settings) and take a session's reference on it. NULL: *code and err say
- * why (a TLS context could not be built from the settings). */
+ * settings and CONNECT headers; socks: the socks5h:// proxy of a
+ * POOL_TUNNEL_SOCKS5 key, else NULL, read only during the call) and take
+ * a session's reference on it. NULL: *code and err say why (a TLS
+ * context could not be built from the settings). */
 struct pool	*pool_ref(struct server *, const struct pool_key *,
-		    const struct proto_open *, int *code, char *err,
-		    size_t errlen);
+		    const struct proto_open *, const struct policy_proxy *socks,
+		    int *code, char *err, size_t errlen);
 void		 pool_unref(struct pool *);
 /* May s use c, by the policy's address rules? */
 int		 pool_addr_ok(const struct pool *, const struct upconn *,

@@ -62,7 +62,8 @@ static int	handle_frame(struct session *, uint8_t, const uint8_t *,
 		    size_t);
 static int	on_hello(struct session *, const uint8_t *, size_t);
 static int	tunnel_headers_ok(const struct proto_open *);
-static void	tunnel_digest(const struct proto_open *, uint8_t[32]);
+static void	tunnel_digest(const struct proto_open *,
+		    const struct policy_proxy *, uint8_t[32]);
 static int	on_open(struct session *, const uint8_t *, size_t);
 struct route_buf;
 static void	caller_identity(struct session *, struct policy_caller *, int);
@@ -89,11 +90,13 @@ static void	schedule(struct session *);
 
 /* What a proxy route writes into an OPEN: the proxy's name, and its
  * credentials as a CONNECT header (they never leave this worker but to
- * the proxy). */
+ * the proxy); or, for a socks5h:// proxy, the proxy itself, whose
+ * credentials the pool puts in the SOCKS5 messages. */
 struct route_buf {
 	char			 host[256];
 	char			 auth[400];
 	struct proto_header	 hdr;
+	const struct policy_proxy *socks;	/* NULL: not SOCKS5 */
 };
 
 static const char *const state_names[] = {
@@ -560,9 +563,11 @@ tunnel_headers_ok(const struct proto_open *o)
 }
 
 /* The CONNECT headers (credentials among them) are part of the pool key:
- * a tunnel opened with one caller's credentials serves no other. */
+ * a tunnel opened with one caller's credentials serves no other. So are
+ * a SOCKS5 proxy's name and credentials (socks, or NULL). */
 static void
-tunnel_digest(const struct proto_open *o, uint8_t out[32])
+tunnel_digest(const struct proto_open *o, const struct policy_proxy *socks,
+    uint8_t out[32])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned int n = 32;
@@ -578,6 +583,12 @@ tunnel_digest(const struct proto_open *o, uint8_t out[32])
 		EVP_DigestUpdate(md, l, sizeof(l));
 		EVP_DigestUpdate(md, h->name.p, h->name.len);
 		EVP_DigestUpdate(md, h->value.p, h->value.len);
+	}
+	if (socks != NULL) {
+		/* each with its NUL: no two triples hash the same bytes */
+		EVP_DigestUpdate(md, socks->name, strlen(socks->name) + 1);
+		EVP_DigestUpdate(md, socks->user, strlen(socks->user) + 1);
+		EVP_DigestUpdate(md, socks->pass, strlen(socks->pass) + 1);
 	}
 	EVP_DigestFinal_ex(md, out, &n);
 	EVP_MD_CTX_free(md);
@@ -663,9 +674,11 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	if (o.tunnel_host.len > 0) {
 		memcpy(key.tunnel_host, o.tunnel_host.p, o.tunnel_host.len);
 		key.tunnel_port = o.tunnel_port;
-		tunnel_digest(&o, key.tunnel_digest);
+		if (rb.socks != NULL)
+			key.tunnel_kind = POOL_TUNNEL_SOCKS5;
+		tunnel_digest(&o, rb.socks, key.tunnel_digest);
 	}
-	if ((s->pool = pool_ref(s->srv, &key, &o, &code, err,
+	if ((s->pool = pool_ref(s->srv, &key, &o, rb.socks, &code, err,
 	    sizeof(err))) == NULL) {
 		send_error(s, code, err, 0, -1, PROTO_SENT_UNKNOWN);
 		sess_close(s);
@@ -773,6 +786,7 @@ route(struct session *s, struct proto_open *o, struct route_buf *rb,
 	    "http";
 	char host[256], target[256];
 
+	rb->socks = NULL;
 	caller_identity(s, who, 0);
 	memcpy(host, o->host.p, o->host.len);
 	host[o->host.len] = '\0';
@@ -810,7 +824,8 @@ route(struct session *s, struct proto_open *o, struct route_buf *rb,
 	case POLICY_PROXY:
 		break;
 	}
-	if (strcmp(rt.proxy->scheme, "http") != 0) {
+	if (strcmp(rt.proxy->scheme, "http") != 0 &&
+	    strcmp(rt.proxy->scheme, "socks5h") != 0) {
 		char msg[200];
 
 		snprintf(msg, sizeof(msg), "hpoold: proxy %s: %s:// proxies are "
@@ -828,7 +843,9 @@ route(struct session *s, struct proto_open *o, struct route_buf *rb,
 	o->host.len = strlen(rb->host);
 	o->port = rt.proxy->port;
 	o->ntunnel_headers = 0;
-	if (rt.proxy->user[0] != '\0') {
+	if (strcmp(rt.proxy->scheme, "socks5h") == 0)
+		rb->socks = rt.proxy;	/* credentials go in SOCKS5 */
+	else if (rt.proxy->user[0] != '\0') {
 		if (basic_auth(rb->auth, sizeof(rb->auth), rt.proxy->user,
 		    rt.proxy->pass) == -1) {
 			send_error(s, HPOOL_E_VALUE_ERROR, "hpoold: proxy "

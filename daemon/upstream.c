@@ -40,6 +40,45 @@
 #define UP_READ_HIGH	(256 * 1024)
 #define UP_WRITE_LOW	(64 * 1024)
 
+/*
+ * SOCKS5 (RFC 1928, RFC 1929 for username/password). The longest reply
+ * is a CONNECT reply with a 255-byte DOMAINNAME: VER REP RSV ATYP LEN,
+ * the name, the port. No more than that is ever looked at.
+ */
+#define SOCKS_REPLY_MAX		262
+#define SOCKS_VERSION		5
+#define SOCKS_AUTH_VERSION	1	/* of the RFC 1929 subnegotiation */
+#define SOCKS_METHOD_NONE	0x00
+#define SOCKS_METHOD_USERPASS	0x02
+#define SOCKS_METHOD_REFUSED	0xff
+#define SOCKS_ATYP_IPV4		1
+#define SOCKS_ATYP_NAME		3
+#define SOCKS_ATYP_IPV6		4
+
+/* RFC 1928 section 6, REP, in words */
+static const char *const socks_rep_names[] = {
+	"succeeded",
+	"general SOCKS server failure",
+	"connection not allowed by ruleset",
+	"network unreachable",
+	"host unreachable",
+	"connection refused",
+	"TTL expired",
+	"command not supported",
+	"address type not supported",
+};
+
+static const char *const tunnel_names[] = {
+	"NONE", "CONNECT", "SOCKS_METHOD", "SOCKS_AUTH", "SOCKS_REPLY", "DONE",
+};
+
+/* what each SOCKS5 stage waits for, for errors */
+static const char *const socks_awaited[] = {
+	[UP_TUN_SOCKS_METHOD] = "method reply",
+	[UP_TUN_SOCKS_AUTH] = "username/password reply",
+	[UP_TUN_SOCKS_REPLY] = "CONNECT reply",
+};
+
 static void	timer_cb(evutil_socket_t, short, void *);
 static void	dns_cb(int, struct evutil_addrinfo *, void *);
 static void	dns_done(struct upconn *, int, struct evutil_addrinfo *);
@@ -58,6 +97,15 @@ static void	start_tls(struct upconn *);
 static void	connected(struct upconn *);
 static void	tcp_up(struct upconn *);
 static void	tunnel_input(struct upconn *, int eof);
+static void	tunnel_enter(struct upconn *, enum up_tunnel);
+static void	tunnel_through(struct upconn *);
+static int	socks_stage(const struct upconn *);
+static int	socks_reply(enum up_tunnel, int, const unsigned char *, size_t,
+		    char *, size_t);
+static void	socks_input(struct upconn *, int eof);
+static void	socks_send(struct upconn *, const void *, size_t,
+		    enum up_tunnel);
+static void	socks_failed(struct upconn *, int, const char *);
 static int	head_complete(struct evbuffer *, size_t *);
 
 struct upconn *
@@ -141,6 +189,14 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		pool_conn_gone(c);
 		return;
 	case UP_CONNECTING:
+		if (socks_stage(c)) {
+			char why[80];
+
+			snprintf(why, sizeof(why), "timed out waiting for the "
+			    "proxy's %s", socks_awaited[c->tunnel_state]);
+			socks_failed(c, HPOOL_E_TIMEOUT, why);
+			return;
+		}
 		if (c->dns != NULL || c->st != NULL || c->addrs != NULL) {
 			connect_failed(c, HPOOL_E_TIMEOUT, "timed out");
 			return;
@@ -490,8 +546,10 @@ read_cb(struct stream *st, void *arg)
 		process_input(c, 0);
 		return;
 	case UP_CONNECTING:
-		if (c->tunnel_state == 1)
+		if (c->tunnel_state == UP_TUN_CONNECT)
 			tunnel_input(c, 0);
+		else if (socks_stage(c))
+			socks_input(c, 0);
 		return;
 	case UP_CLOSED:
 		return;
@@ -524,13 +582,23 @@ event_cb(struct stream *st, short what, void *arg)
 				tcp_up(c);
 			return;
 		}
-		if (c->tunnel_state == 1) {
+		if (c->tunnel_state == UP_TUN_CONNECT) {
 			if (what & STREAM_EOF) {
 				tunnel_input(c, 1);
 				return;
 			}
 			errno_message(msg, sizeof(msg), err ? err : ECONNRESET);
 			connect_failed(c, hpool_error_from_errno(err ? err :
+			    ECONNRESET), msg);
+			return;
+		}
+		if (socks_stage(c)) {
+			if (what & STREAM_EOF) {
+				socks_input(c, 1);
+				return;
+			}
+			errno_message(msg, sizeof(msg), err ? err : ECONNRESET);
+			socks_failed(c, hpool_error_from_errno(err ? err :
 			    ECONNRESET), msg);
 			return;
 		}
@@ -597,13 +665,28 @@ static void
 tcp_up(struct upconn *c)
 {
 	struct pool *p = c->pool;
+	/* VER, NMETHODS, METHODS: username/password when the proxy has
+	 * credentials (never offered the choice to skip them), else none */
+	static const unsigned char greet_none[] = { SOCKS_VERSION, 1,
+	    SOCKS_METHOD_NONE };
+	static const unsigned char greet_auth[] = { SOCKS_VERSION, 1,
+	    SOCKS_METHOD_USERPASS };
 
-	if (p->tunnel_request != NULL && c->tunnel_state == 0) {
-		c->tunnel_state = 1;
+	if (p->tunnel_request != NULL && c->tunnel_state == UP_TUN_NONE) {
+		stream_read_enable(c->st, 1);
+		if (p->key.tunnel_kind == POOL_TUNNEL_SOCKS5) {
+			if (p->socks_auth != NULL)
+				socks_send(c, greet_auth, sizeof(greet_auth),
+				    UP_TUN_SOCKS_METHOD);
+			else
+				socks_send(c, greet_none, sizeof(greet_none),
+				    UP_TUN_SOCKS_METHOD);
+			return;
+		}
 		c->head_scanned = 0;
+		tunnel_enter(c, UP_TUN_CONNECT);
 		evbuffer_add(stream_output(c->st), p->tunnel_request,
 		    p->tunnel_request_len);
-		stream_read_enable(c->st, 1);
 		return;
 	}
 	if (p->tls_ctx != NULL)
@@ -666,12 +749,195 @@ tunnel_input(struct upconn *c, int eof)
 		    "unexpected bytes after the proxy's 200 reply");
 		return;
 	}
-	c->tunnel_state = 2;
+	tunnel_through(c);
+}
+
+/* The one place c->tunnel_state changes. */
+static void
+tunnel_enter(struct upconn *c, enum up_tunnel st)
+{
+	log_debug("conn %llu: tunnel %s -> %s", (unsigned long long)c->id,
+	    tunnel_names[c->tunnel_state], tunnel_names[st]);
+	c->tunnel_state = st;
+}
+
+/* The proxy answered yes: what follows is the target's. */
+static void
+tunnel_through(struct upconn *c)
+{
+	tunnel_enter(c, UP_TUN_DONE);
 	stream_read_enable(c->st, 0);
 	if (c->pool->tls_ctx != NULL)
 		start_tls(c);
 	else
 		connected(c);
+}
+
+static int
+socks_stage(const struct upconn *c)
+{
+	return c->tunnel_state == UP_TUN_SOCKS_METHOD ||
+	    c->tunnel_state == UP_TUN_SOCKS_AUTH ||
+	    c->tunnel_state == UP_TUN_SOCKS_REPLY;
+}
+
+/*
+ * The proxy's reply awaited in stage st at the front of b (len bytes);
+ * auth: username/password was offered. Returns the reply's length, 0
+ * when more bytes are needed, or -1 and why (in words, never a
+ * credential). No I/O; never reads past SOCKS_REPLY_MAX.
+ */
+static int
+socks_reply(enum up_tunnel st, int auth, const unsigned char *b,
+    size_t len, char *why, size_t whylen)
+{
+	size_t need;
+
+	if (len < 2)
+		return 0;
+	switch (st) {
+	case UP_TUN_SOCKS_METHOD:
+		if (b[0] != SOCKS_VERSION)
+			break;
+		if (b[1] == SOCKS_METHOD_REFUSED) {
+			snprintf(why, whylen, "the proxy accepts no offered "
+			    "authentication method (offered: %s)", auth ?
+			    "username/password" : "no authentication");
+			return -1;
+		}
+		if (b[1] != (auth ? SOCKS_METHOD_USERPASS :
+		    SOCKS_METHOD_NONE)) {
+			snprintf(why, whylen, "the proxy chose authentication "
+			    "method 0x%02x, which was not offered", b[1]);
+			return -1;
+		}
+		return 2;
+	case UP_TUN_SOCKS_AUTH:
+		if (b[0] != SOCKS_AUTH_VERSION)
+			break;
+		if (b[1] != 0) {
+			snprintf(why, whylen, "authentication failed: the "
+			    "proxy refused the username and password "
+			    "(status 0x%02x)", b[1]);
+			return -1;
+		}
+		return 2;
+	case UP_TUN_SOCKS_REPLY:
+		if (b[0] != SOCKS_VERSION)
+			break;
+		if (b[1] != 0) {
+			snprintf(why, whylen, "reply %u: %s", b[1], b[1] <
+			    sizeof(socks_rep_names) / sizeof(socks_rep_names[0])
+			    ? socks_rep_names[b[1]] : "unassigned failure code");
+			return -1;
+		}
+		if (len < 5)
+			return 0;
+		switch (b[3]) {		/* ATYP of BND.ADDR */
+		case SOCKS_ATYP_IPV4:
+			need = 4 + 4 + 2;
+			break;
+		case SOCKS_ATYP_IPV6:
+			need = 4 + 16 + 2;
+			break;
+		case SOCKS_ATYP_NAME:
+			need = 4 + 1 + (size_t)b[4] + 2;
+			break;
+		default:
+			snprintf(why, whylen, "malformed CONNECT reply "
+			    "(address type %u)", b[3]);
+			return -1;
+		}
+		return len < need ? 0 : (int)need;
+	default:
+		snprintf(why, whylen, "no reply awaited");
+		return -1;
+	}
+	snprintf(why, whylen, "malformed %s (version %u)", socks_awaited[st],
+	    b[0]);
+	return -1;
+}
+
+/* Bytes from the proxy while a SOCKS5 reply is awaited: the next
+ * message on a reply that says yes, the tunnel once it is through. */
+static void
+socks_input(struct upconn *c, int eof)
+{
+	struct evbuffer *in = stream_input(c->st);
+	struct pool *p = c->pool;
+	unsigned char b[SOCKS_REPLY_MAX];
+	ev_ssize_t got;
+	char why[160];
+	int n;
+
+	if ((got = evbuffer_copyout(in, b, sizeof(b))) < 0)
+		got = 0;
+	n = socks_reply(c->tunnel_state, p->socks_auth != NULL, b,
+	    (size_t)got, why, sizeof(why));
+	if (n == -1) {
+		socks_failed(c, HPOOL_E_OS_ERROR, why);
+		return;
+	}
+	if (eof) {
+		snprintf(why, sizeof(why), "the proxy closed the connection "
+		    "%s its %s", n == 0 ? "before" : "after",
+		    socks_awaited[c->tunnel_state]);
+		socks_failed(c, HPOOL_E_OS_ERROR, why);
+		return;
+	}
+	if (n == 0) {
+		if ((size_t)got == sizeof(b)) {
+			socks_failed(c, HPOOL_E_OS_ERROR, "the proxy's reply "
+			    "is too long");
+			return;
+		}
+		stream_read_more(c->st);
+		return;
+	}
+	if (evbuffer_get_length(in) != (size_t)n) {
+		/* the proxy speaks out of turn: refuse to guess */
+		snprintf(why, sizeof(why), "unexpected bytes after the proxy's "
+		    "%s", socks_awaited[c->tunnel_state]);
+		socks_failed(c, HPOOL_E_OS_ERROR, why);
+		return;
+	}
+	evbuffer_drain(in, (size_t)n);
+	if (c->tunnel_state == UP_TUN_SOCKS_METHOD && p->socks_auth != NULL)
+		socks_send(c, p->socks_auth, p->socks_auth_len,
+		    UP_TUN_SOCKS_AUTH);
+	else if (c->tunnel_state != UP_TUN_SOCKS_REPLY)
+		/* the method chosen needs nothing more, or auth passed */
+		socks_send(c, p->tunnel_request, p->tunnel_request_len,
+		    UP_TUN_SOCKS_REPLY);
+	else {
+		log_debug("conn %llu: through SOCKS5 proxy %s",
+		    (unsigned long long)c->id, p->proxy_name);
+		tunnel_through(c);
+	}
+}
+
+/* Write the next SOCKS5 message and wait in st for its reply. */
+static void
+socks_send(struct upconn *c, const void *msg, size_t len, enum up_tunnel st)
+{
+	if (evbuffer_add(stream_output(c->st), msg, len) == -1) {
+		connect_failed(c, HPOOL_E_MEMORY, "hpoold: out of memory");
+		return;
+	}
+	tunnel_enter(c, st);
+}
+
+/* As http.client says a failed tunnel: OSError("Tunnel connection
+ * failed: ..."), naming the proxy (the subclass of code: a timeout, a
+ * reset). why never holds a credential. */
+static void
+socks_failed(struct upconn *c, int code, const char *why)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "Tunnel connection failed: SOCKS5 %s "
+	    "(proxy %s)", why, c->pool->proxy_name);
+	connect_failed(c, code, msg);
 }
 
 /* TCP is up: run the TLS handshake on the same stream. */

@@ -34,6 +34,19 @@ enum up_phase {
 	UP_PH_DONE,		/* response complete */
 };
 
+/* The way through a proxy, while UP_CONNECTING; tunnel_enter() in
+ * upstream.c is the one place it changes. */
+enum up_tunnel {
+	UP_TUN_NONE,		/* no proxy, or TCP not up yet */
+	UP_TUN_CONNECT,		/* HTTP CONNECT sent: reading the head */
+	UP_TUN_SOCKS_METHOD,	/* SOCKS5 greeting sent: reading the
+				 * method the proxy chose */
+	UP_TUN_SOCKS_AUTH,	/* RFC 1929 username/password sent:
+				 * reading the status */
+	UP_TUN_SOCKS_REPLY,	/* SOCKS5 CONNECT sent: reading the reply */
+	UP_TUN_DONE,		/* through: TLS or the first request next */
+};
+
 /* up_begin flags: what the request means for the connection */
 #define UP_REQ_HEAD	0x01	/* HEAD: the response has no body */
 #define UP_REQ_CONNECT	0x02	/* CONNECT: a 2xx makes it a tunnel */
@@ -54,7 +67,7 @@ struct upconn {
 						 * address refused */
 	struct sockaddr_storage	 peer;		/* the address connected to */
 	int			 tls_handshaking;
-	int			 tunnel_state;	/* 0 none, 1 CONNECT sent, 2 done */
+	enum up_tunnel		 tunnel_state;
 	int			 tls_clean;	/* handshake done, no error: its
 						 * session stays resumable */
 	uint64_t		 id;		/* for logs */

@@ -355,6 +355,327 @@ def reload_rules(res, env):
 	stop(res, p, log, "reload")
 
 
+DANTED = "/usr/sbin/danted"
+SOCKS_NAME = "only-the-proxy-knows.test"	# in no resolver: the proxy's
+
+
+class Dante:
+	"""Debian's dante (danted) on 127.0.0.1, SOCKS5 without
+	authentication, passing CONNECTs to 127.0.0.0/8 only; its log
+	counts the CONNECTs it made."""
+
+	def __init__(self, env):
+		self.port = h.free_port()
+		d = env.path("dante")
+		os.makedirs(d)
+		self.log = os.path.join(d, "danted.log")
+		lines = ["logoutput: %s" % self.log,
+		    "internal: 127.0.0.1 port = %d" % self.port,
+		    "external: 127.0.0.1", "clientmethod: none",
+		    "socksmethod: none"]
+		if os.geteuid() == 0:
+			lines += ["user.privileged: root",
+			    "user.unprivileged: nobody"]
+		lines += ["client pass {", "from: 127.0.0.0/8 to: 0.0.0.0/0",
+		    "log: connect disconnect error", "}", "socks pass {",
+		    "from: 127.0.0.0/8 to: 127.0.0.0/8", "command: connect",
+		    "log: connect disconnect error", "}"]
+		conf = os.path.join(d, "danted.conf")
+		with open(conf, "w") as f:
+			f.write("\n".join(lines) + "\n")
+		err = os.path.join(d, "stderr")
+		with open(err, "wb") as out:
+			self.proc = h.spawn([DANTED, "-f", conf, "-p",
+			    os.path.join(d, "danted.pid"), "-N", "1"],
+			    stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+		h.wait_until(lambda: h.tcp_accepts(self.port), h.START_TIMEOUT,
+		    "danted on 127.0.0.1:%d" % self.port, self.proc, err)
+		h._cleanups.append(lambda: h.stop_process(self.proc))
+
+	def connects(self):
+		"""CONNECTs dante made for its clients (the readiness probe
+		asked for none)."""
+		with open(self.log, errors="replace") as f:
+			return sum(1 for l in f if "tcp/connect [" in l)
+
+
+class Socks5:
+	"""A scripted SOCKS5 server on 127.0.0.1 (RFC 1928 CONNECT; RFC 1929
+	username/password when user is given, a wrong one refused with
+	status 1). names: a DOMAINNAME only this proxy resolves -> its
+	127.0.0.x address; replies: host -> a failure REP to answer. Records
+	(connection, ATYP, host, port) of each request and the user names
+	offered; relays the bytes of a granted CONNECT."""
+
+	def __init__(self, user=None, password=None, names=None,
+	    replies=None):
+		self.user, self.password = user, password
+		self.names = names or {}
+		self.replies = replies or {}
+		self.requests = []
+		self.users = []
+		self.srv = h.ScriptedServer(self._serve, name="socks5")
+		self.port = self.srv.port
+
+	def connections(self):
+		return self.srv.connections
+
+	def _serve(self, c, srv, idx):
+		c.settimeout(10)
+
+		def need(n):
+			b = b""
+			while len(b) < n:
+				x = c.recv(n - len(b))
+				if not x:
+					raise EOFError("the client closed")
+				b += x
+			return b
+		ver, n = need(2)
+		methods = need(n)
+		want = 2 if self.user is not None else 0
+		if ver != 5 or want not in methods:
+			c.sendall(b"\x05\xff")
+			return
+		c.sendall(bytes([5, want]))
+		if want == 2:
+			v, ul = need(2)
+			u = need(ul)
+			p = need(need(1)[0])
+			self.users.append(u.decode())
+			ok = v == 1 and u == self.user.encode() and \
+			    p == self.password.encode()
+			c.sendall(b"\x01\x00" if ok else b"\x01\x01")
+			if not ok:
+				return
+		ver, cmd, _, atyp = need(4)
+		if atyp == 1:
+			host = socket.inet_ntop(socket.AF_INET, need(4))
+		elif atyp == 4:
+			host = socket.inet_ntop(socket.AF_INET6, need(16))
+		else:
+			host = need(need(1)[0]).decode()
+		port = struct.unpack(">H", need(2))[0]
+		srv.record(idx, (atyp, host, port))
+		addr = self.names.get(host, host)
+		if host in self.replies or not addr.startswith("127."):
+			c.sendall(bytes([5, self.replies.get(host, 2), 0, 1, 0, 0,
+			    0, 0, 0, 0]))
+			return
+		up = socket.create_connection((addr, port), timeout=10)
+		try:
+			c.sendall(b"\x05\x00\x00\x01" + socket.inet_aton(
+			    up.getsockname()[0]) + struct.pack(">H",
+			    up.getsockname()[1]))
+			relay(c, up)
+		finally:
+			up.close()
+
+
+def relay(a, b):
+	"""Bytes both ways until either side closes."""
+	import select
+	a.setblocking(False)
+	b.setblocking(False)
+	peer = {a: b, b: a}
+	while True:
+		r, _, _ = select.select([a, b], [], [], 30)
+		if not r:
+			return
+		for s in r:
+			try:
+				data = s.recv(65536)
+			except BlockingIOError:
+				continue
+			if not data:
+				return
+			peer[s].setblocking(True)
+			peer[s].sendall(data)
+			peer[s].setblocking(False)
+
+
+def socks_dante(res, env):
+	"""[proxy dante] url = socks5h://127.0.0.1:P (danted, no
+	authentication): 20 sequential hpool calls in at most 2 SOCKS
+	CONNECTs; localhost named, not resolved, by hpoold; https inside the
+	tunnel, verified against the target's name; a closed target port is
+	dante's reply 5, an OSError naming it and the proxy."""
+	if not os.access(DANTED, os.X_OK):
+		res.fail("socks5h through dante", "%s not found (apt-get "
+		    "install dante-server)" % DANTED)
+		return
+	dt = Dante(env)
+	conf = ("[proxy dante]\nurl = socks5h://127.0.0.1:%d\n"
+	    "[policy]\nrule = -> proxy dante\n" % dt.port)
+	p, sock, log, _ = start(env, conf, "socks")
+	bad = []
+	for i in range(20):
+		cp = hpool(env, sock, env.url("/files/%s?socks%d" % (PAGE, i)))
+		if cp.returncode != 0 or cp.stdout != BODY:
+			bad.append(h.describe(cp))
+			if len(bad) > 3:
+				break
+	res.check("socks5h://: 20 sequential hpool calls through dante, "
+	    "every body whole", not bad, bad[:2])
+	n = dt.connects()
+	res.check("...in at most 2 SOCKS connections (pooled)", 1 <= n <= 2,
+	    n)
+	rows = [r for r in env.access_log_wait(120) if "?socks" in
+	    r["request"]]
+	res.check("...nginx saw them arrive on at most 2 connections",
+	    len(rows) == 20 and len({r["connection"] for r in rows}) <= 2,
+	    (len(rows), len({r["connection"] for r in rows})))
+
+	n0 = dt.connects()
+	cp = hpool(env, sock, "http://localhost:%d/files/%s" % (
+	    env.nginx_port, PAGE))
+	res.check("a name (localhost) goes to the proxy as a name: served, "
+	    "in a new pool", cp.returncode == 0 and cp.stdout == BODY and
+	    dt.connects() == n0 + 1, (h.describe(cp), dt.connects() - n0))
+
+	refused = h.closed_port()
+	cp = hpool(env, sock, "http://127.0.0.1:%d/" % refused)
+	err = err_of(cp).strip()
+	res.check("a closed target port: dante's reply 5 -> OSError "
+	    "'Tunnel connection failed: SOCKS5 reply 5: connection refused "
+	    "(proxy dante)'", cp.returncode != 0 and err == "OSError: Tunnel "
+	    "connection failed: SOCKS5 reply 5: connection refused (proxy "
+	    "dante)", h.describe(cp))
+
+	from tlsenv import Certs, TlsNginx
+	certs = Certs(env.path("socks-certs"))
+	ng = TlsNginx(env, certs)
+	n0 = dt.connects()
+	url = "https://localhost:%d/" % ng.ports["good"]
+	outs = [hpool(env, sock, url, ["--cacert", certs.path("ca.pem")])
+	    for _ in range(3)]
+	res.check("https through socks5h: TLS to the target inside the "
+	    "tunnel, its name verified (3 calls, 1 SOCKS connection, 1 "
+	    "handshake at nginx)", all(cp.returncode == 0 and cp.stdout ==
+	    b"hello over tls\n" for cp in outs) and dt.connects() == n0 + 1
+	    and len({r["conn"] for r in ng.log(3)}) == 1, ([h.describe(cp)
+	    for cp in outs if cp.returncode != 0][:1], dt.connects() - n0))
+	cp = hpool(env, sock, "https://localhost:%d/" % ng.ports["wronghost"],
+	    ["--cacert", certs.path("ca.pem")])
+	res.check("...and a certificate for another name is refused through "
+	    "it", cp.returncode != 0 and "SSLCertVerificationError" in
+	    err_of(cp), h.describe(cp))
+	stop(res, p, log, "socks5h through dante")
+
+
+def socks_scripted(res, env):
+	"""A scripted SOCKS5 server: a name only the proxy knows goes as
+	ATYP 3 (hpoold never resolves it), IP literals as ATYP 1 and 4,
+	username/password per RFC 1929 (tunnels pooled), failure replies in
+	words, a wrong password and a proxy that hangs up named as such; no
+	password in an error or a log line."""
+	sx = Socks5(PROXY_USER, PROXY_PASS, names={SOCKS_NAME: "127.0.0.1"},
+	    replies={"refused.test": 5, "::1": 8})
+	conf = ("[proxy sx]\nurl = socks5h://%s:%s@127.0.0.1:%d\n"
+	    "[policy]\nrule = -> proxy sx\n" % (PROXY_USER, PROXY_PASS,
+	    sx.port))
+	p, sock, log, _ = start(env, conf, "socksx")
+	url = "http://%s:%d/files/%s" % (SOCKS_NAME, env.nginx_port, PAGE)
+	outs = [hpool(env, sock, url) for _ in range(5)]
+	res.check("a name only the proxy resolves: served 5 times",
+	    all(cp.returncode == 0 and cp.stdout == BODY for cp in outs),
+	    [h.describe(cp) for cp in outs if cp.returncode != 0][:1])
+	reqs = [r[1:] for r in sx.srv.requests]
+	res.check("...asked for as ATYP 3 DOMAINNAME with its port, on one "
+	    "SOCKS connection (pooled), authenticated as the proxy's user",
+	    reqs == [(3, SOCKS_NAME, env.nginx_port)] and
+	    sx.connections() == 1 and sx.users == [PROXY_USER],
+	    (reqs, sx.connections(), sx.users))
+
+	cp = hpool(env, sock, env.url("/files/" + PAGE))
+	res.check("an IPv4 literal goes as ATYP 1", cp.returncode == 0 and
+	    cp.stdout == BODY and sx.srv.requests[-1][1:] == (1, "127.0.0.1",
+	    env.nginx_port), (h.describe(cp), sx.srv.requests[-1:]))
+	cp = hpool(env, sock, "http://[::1]:%d/" % env.nginx_port)
+	res.check("an IPv6 literal goes as ATYP 4; reply 8 -> 'address type "
+	    "not supported'", sx.srv.requests[-1][1:] == (4, "::1",
+	    env.nginx_port) and err_of(cp).strip() == "OSError: Tunnel connection "
+	    "failed: SOCKS5 reply 8: address type not supported (proxy sx)",
+	    (h.describe(cp), sx.srv.requests[-1:]))
+	cp = hpool(env, sock, "http://refused.test:80/")
+	res.check("reply 5 -> OSError 'SOCKS5 reply 5: connection refused "
+	    "(proxy sx)'", cp.returncode != 0 and err_of(cp).strip() == "OSError: "
+	    "Tunnel connection failed: SOCKS5 reply 5: connection refused "
+	    "(proxy sx)", h.describe(cp))
+	t = explain(sock, "http", SOCKS_NAME, 80)
+	res.check("EXPLAIN names the socks5h proxy, not its password",
+	    "route: proxy sx (socks5h://127.0.0.1:%d, with credentials)" %
+	    sx.port in t and PROXY_PASS not in t, t)
+	text = stop(res, p, log, "socks5h scripted")
+	res.check("...the SOCKS password is in no log line", PROXY_PASS not in
+	    text)
+
+	wrong = "n0t-the-s3cret"
+	conf = ("[proxy sx]\nurl = socks5h://%s:%s@127.0.0.1:%d\n"
+	    "[policy]\nrule = -> proxy sx\n" % (PROXY_USER, wrong, sx.port))
+	p, sock, log, _ = start(env, conf, "socksbad")
+	cp = hpool(env, sock, url)
+	err = err_of(cp)
+	res.check("a wrong SOCKS password: OSError naming the SOCKS5 "
+	    "authentication failure and the proxy, never the password",
+	    cp.returncode != 0 and err.startswith("OSError: Tunnel connection "
+	    "failed: SOCKS5 authentication failed") and "(proxy sx)" in err
+	    and wrong not in err, h.describe(cp))
+	text = stop(res, p, log, "socks5h wrong password")
+	res.check("...nor in the log", wrong not in text and "authentication "
+	    "failed" in text)
+
+	def hang_up(c, srv, idx):
+		c.recv(16)
+	hu = h.ScriptedServer(hang_up, name="socks-hangup")
+	conf = ("[proxy gone]\nurl = socks5h://127.0.0.1:%d\n"
+	    "[policy]\nrule = -> proxy gone\n" % hu.port)
+	p, sock, log, _ = start(env, conf, "sockshu")
+	cp = hpool(env, sock, url)
+	res.check("a proxy that closes at once: OSError 'SOCKS5 the proxy "
+	    "closed the connection before its method reply (proxy gone)'",
+	    err_of(cp).strip() == "OSError: Tunnel connection failed: SOCKS5 the "
+	    "proxy closed the connection before its method reply (proxy "
+	    "gone)", h.describe(cp))
+	stop(res, p, log, "socks5h hang-up")
+
+	def silent(c, srv, idx):
+		c.settimeout(30)
+		while c.recv(16):
+			pass
+	si = h.ScriptedServer(silent, name="socks-silent")
+	conf = ("[proxy mute]\nurl = socks5h://127.0.0.1:%d\n"
+	    "[policy]\nrule = -> proxy mute\n" % si.port)
+	p, sock, log, _ = start(env, conf, "socksmute")
+	t0 = time.monotonic()
+	cp = hpool(env, sock, url, ["--timeout", "1"])
+	took = time.monotonic() - t0
+	res.check("a proxy that never answers: TimeoutError 'SOCKS5 timed "
+	    "out waiting for the proxy's method reply (proxy mute)' after the "
+	    "caller's timeout", err_of(cp).strip() == "TimeoutError: Tunnel "
+	    "connection failed: SOCKS5 timed out waiting for the proxy's "
+	    "method reply (proxy mute)" and took < 10, (h.describe(cp), took))
+	stop(res, p, log, "socks5h silent proxy")
+
+
+def socks5h(res, env):
+	"""socks5h:// proxies of the daemon's (RFC 1928, RFC 1929); an
+	https:// proxy is still refused at config time."""
+	for url, ok in (("socks5h://%s:%s@127.0.0.1:1080" % (PROXY_USER,
+	    PROXY_PASS), True), ("https://127.0.0.1:8443", False)):
+		conf = env.path("check-%d.conf" % ok)
+		with open(conf, "w") as f:
+			f.write("[hpoold]\nproxy = %s\n" % url)
+		cp = h.run_capture([h.HPOOLD, "-t", "-c", conf], timeout=30)
+		res.check("hpoold -t: proxy = %s is %s" % (url.replace(
+		    PROXY_PASS, "***"), "taken" if ok else "refused as not "
+		    "supported yet"), (cp.returncode == 0) == ok and (ok or
+		    b"https:// proxies are not supported" in cp.stderr),
+		    h.describe(cp))
+	socks_scripted(res, env)
+	socks_dante(res, env)
+
+
 def body(res):
 	if shutil.which("tinyproxy") is None:
 		raise h.SetupError("tinyproxy not found (apt-get install "
@@ -435,6 +756,7 @@ def body(res):
 	text = stop(res, p, log, "explain")
 	res.check("...the proxy password is in no log line", PROXY_PASS not
 	    in text)
+	socks5h(res, env)
 
 
 if __name__ == "__main__":
