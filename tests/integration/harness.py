@@ -615,6 +615,11 @@ http {
 		"""Run $HPOOL args; returns CompletedProcess with bytes. A run
 		past timeout is killed and raised as TimeoutError."""
 		e = dict(os.environ)
+		# hpool reads the proxy environment as curl does: a proxy
+		# set where the tests run must not reroute them
+		for k in ("http_proxy", "https_proxy", "HTTPS_PROXY",
+		    "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+			e.pop(k, None)
 		if socket_env:
 			e["HPOOL_SOCKET"] = self.socket
 		if env:
