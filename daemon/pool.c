@@ -168,7 +168,7 @@ pool_addr_ok(const struct pool *p, const struct upconn *c,
 
 	if (!p->addr_check || c->peer.ss_family == AF_UNSPEC)
 		return 1;
-	return policy_addr_ok(p->srv->cfg.policy, &s->who, p->key.scheme,
+	return policy_addr_ok(p->srv->cfg.policy, &s->caller.who, p->key.scheme,
 	    p->key.host, p->key.port, (const struct sockaddr *)&c->peer, why,
 	    sizeof(why));
 }

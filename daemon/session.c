@@ -7,8 +7,6 @@
 #include <sys/types.h>
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,17 +17,13 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
-#ifdef HAVE_SYSTEMD
-#include <systemd/sd-login.h>
-#endif
-
-#include <openssl/evp.h>
 
 #include "hpool_error.h"
 #include "http_parse.h"
 #include "http_req.h"
 #include "policy.h"
 #include "quota.h"
+#include "route.h"
 #include "log.h"
 #include "pool.h"
 #include "proto.h"
@@ -62,17 +56,7 @@ static int	handle_frame(struct session *, uint8_t, const uint8_t *,
 		    size_t);
 static int	on_hello(struct session *, const uint8_t *, size_t);
 static int	tunnel_headers_ok(const struct proto_open *);
-static void	tunnel_digest(const struct proto_open *,
-		    const struct policy_proxy *, uint8_t[32]);
 static int	on_open(struct session *, const uint8_t *, size_t);
-struct route_buf;
-static void	caller_identity(struct session *, struct policy_caller *, int);
-static int	route(struct session *, struct proto_open *, struct route_buf *,
-		    int *addr_check, struct policy_caller *);
-static void	deny(struct session *, const char *, const char *, uint16_t,
-		    const char *);
-static int	basic_auth(char *, size_t, const char *, const char *);
-static void	explain(struct session *, const struct proto_open *);
 static int	on_req_head(struct session *, const uint8_t *, size_t);
 static int	on_req_body(struct session *, const uint8_t *, size_t);
 static int	on_req_end(struct session *);
@@ -88,16 +72,6 @@ static void	sess_close(struct session *);
 static void	sess_free(struct session *);
 static void	schedule(struct session *);
 
-/* What a proxy route writes into an OPEN: the proxy's name, and its
- * credentials as a CONNECT header (they never leave this worker but to
- * the proxy); or, for a socks5h:// proxy, the proxy itself, whose
- * credentials the pool puts in the SOCKS5 messages. */
-struct route_buf {
-	char			 host[256];
-	char			 auth[400];
-	struct proto_header	 hdr;
-	const struct policy_proxy *socks;	/* NULL: not SOCKS5 */
-};
 
 static const char *const state_names[] = {
 	"HELLO", "OPEN", "IDLE", "WAITING", "ACTIVE", "DRAIN", "CLOSING",
@@ -139,6 +113,7 @@ sess_accept(struct server *srv, int fd)
 	s->peer_uid = cred.uid;
 	s->peer_gid = cred.gid;
 	s->counted = 1;
+	route_caller_init(&s->caller, cred.uid, cred.gid, cred.pid);
 	event_base_gettimeofday_cached(srv->base, &s->born);
 	s->st = stream_new(srv->base, fd);
 	s->head = evbuffer_new();
@@ -562,48 +537,16 @@ tunnel_headers_ok(const struct proto_open *o)
 	return 1;
 }
 
-/* The CONNECT headers (credentials among them) are part of the pool key:
- * a tunnel opened with one caller's credentials serves no other. So are
- * a SOCKS5 proxy's name and credentials (socks, or NULL). */
-static void
-tunnel_digest(const struct proto_open *o, const struct policy_proxy *socks,
-    uint8_t out[32])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned int n = 32;
-	size_t i;
-
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-		fatalx("cannot compute SHA-256");
-	for (i = 0; i < o->ntunnel_headers; i++) {
-		const struct proto_header *h = &o->tunnel_headers[i];
-		uint32_t l[2] = { (uint32_t)h->name.len,
-		    (uint32_t)h->value.len };
-
-		EVP_DigestUpdate(md, l, sizeof(l));
-		EVP_DigestUpdate(md, h->name.p, h->name.len);
-		EVP_DigestUpdate(md, h->value.p, h->value.len);
-	}
-	if (socks != NULL) {
-		/* each with its NUL: no two triples hash the same bytes */
-		EVP_DigestUpdate(md, socks->name, strlen(socks->name) + 1);
-		EVP_DigestUpdate(md, socks->user, strlen(socks->user) + 1);
-		EVP_DigestUpdate(md, socks->pass, strlen(socks->pass) + 1);
-	}
-	EVP_DigestFinal_ex(md, out, &n);
-	EVP_MD_CTX_free(md);
-}
-
 static int
 on_open(struct session *s, const uint8_t *p, size_t len)
 {
 	struct proto_open o;
 	struct pool_key key;
 	struct proto_wbuf *w = &s->srv->wbuf;
-	struct route_buf rb;
-	struct policy_caller who;
-	char err[256];
-	int code, tls = 0, addr_check = 0;
+	struct route rt;
+	char err[256], text[2048];
+	size_t n;
+	int code, tls = 0;
 
 	if (proto_dec_open(p, len, &o) == -1) {
 		protocol_error(s, "malformed OPEN frame (unknown, repeated or "
@@ -655,11 +598,23 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 		return -1;
 	}
 	if (o.explain) {
-		explain(s, &o);
+		/* hpool --explain: what would be done, in place of OPEN_OK,
+		 * nothing connected; then the session ends */
+		n = route_explain(s->srv->cfg.policy, &s->caller, &o, text,
+		    sizeof(text));
+		proto_wbuf_reset(w);
+		proto_enc_explain(w, text, n);
+		evbuffer_add(stream_output(s->st), w->data, w->len);
+		sess_close(s);
 		return -1;
 	}
-	if (route(s, &o, &rb, &addr_check, &who) == -1)
+	if (route_open(s->srv->cfg.policy, &s->caller, &o, &rt) == -1) {
+		log_info("session %llu (pid %d): %s", (unsigned long long)s->id,
+		    (int)s->peer_pid, rt.log);
+		send_error(s, rt.code, rt.msg, 0, -1, rt.sent);
+		sess_close(s);
 		return -1;
+	}
 	memcpy(key.scheme, tls ? "https" : "http", tls ? 5 : 4);
 	memcpy(key.host, o.host.p, o.host.len);
 	key.port = o.port;
@@ -674,11 +629,11 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	if (o.tunnel_host.len > 0) {
 		memcpy(key.tunnel_host, o.tunnel_host.p, o.tunnel_host.len);
 		key.tunnel_port = o.tunnel_port;
-		if (rb.socks != NULL)
+		if (rt.socks != NULL)
 			key.tunnel_kind = POOL_TUNNEL_SOCKS5;
-		tunnel_digest(&o, rb.socks, key.tunnel_digest);
+		route_tunnel_digest(&o, rt.socks, key.tunnel_digest);
 	}
-	if ((s->pool = pool_ref(s->srv, &key, &o, rb.socks, &code, err,
+	if ((s->pool = pool_ref(s->srv, &key, &o, rt.socks, &code, err,
 	    sizeof(err))) == NULL) {
 		send_error(s, code, err, 0, -1, PROTO_SENT_UNKNOWN);
 		sess_close(s);
@@ -687,7 +642,7 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	/* the addresses this name resolves to are judged by the rules:
 	 * at connect time for the caller that opens, at every reuse for
 	 * the caller that reuses */
-	if (addr_check)
+	if (rt.addr_check)
 		s->pool->addr_check = 1;
 	s->has_timeout = o.has_timeout;
 	s->timeout_ms = o.timeout_ms;
@@ -698,256 +653,6 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* Who the caller is, as rules name it: from the kernel's uid, gid and
- * pid, never from the caller's words. The names (user, group, systemd
- * unit) cost a passwd and group lookup and a read of /proc: only when
- * some rule names them (or for an error or --explain: names), once a
- * session. */
-static void
-caller_identity(struct session *s, struct policy_caller *who, int names)
-{
-	struct passwd pw, *pwp = NULL;
-	struct group gr, *grp = NULL;
-	char buf[4096];
-
-	if (!s->ident_done && (names ||
-	    policy_needs_names(s->srv->cfg.policy))) {
-		s->ident_done = 1;
-		if (getpwuid_r(s->peer_uid, &pw, buf, sizeof(buf), &pwp) == 0 &&
-		    pwp != NULL)
-			snprintf(s->user, sizeof(s->user), "%s", pw.pw_name);
-		if (getgrgid_r(s->peer_gid, &gr, buf, sizeof(buf), &grp) == 0 &&
-		    grp != NULL)
-			snprintf(s->group, sizeof(s->group), "%s", gr.gr_name);
-#ifdef HAVE_SYSTEMD
-		{
-			char *unit = NULL;
-
-			if (sd_pid_get_unit(s->peer_pid, &unit) < 0 &&
-			    sd_pid_get_user_unit(s->peer_pid, &unit) < 0)
-				unit = NULL;
-			if (unit != NULL)
-				snprintf(s->unit, sizeof(s->unit), "%s", unit);
-			free(unit);
-		}
-#endif
-	}
-	memset(who, 0, sizeof(*who));
-	who->uid = s->peer_uid;
-	who->gid = s->peer_gid;
-	who->pid = s->peer_pid;
-	who->user = s->user[0] ? s->user : NULL;
-	who->group = s->group[0] ? s->group : NULL;
-	who->unit = s->unit[0] ? s->unit : NULL;
-	s->who = *who;
-}
-
-/* A refusal of the policy: PermissionError (EACCES, as Python names it)
- * naming the caller, the destination and the rule; logged. */
-static void
-deny(struct session *s, const char *scheme, const char *host, uint16_t port,
-    const char *why)
-{
-	struct policy_caller w;
-	char msg[640], who[400];
-
-	caller_identity(s, &w, 1);	/* the names, for the message */
-	snprintf(who, sizeof(who), "uid %u%s%s%s%s%s", (unsigned)s->peer_uid,
-	    s->user[0] || s->unit[0] ? " (" : "", s->user,
-	    s->user[0] && s->unit[0] ? ", " : "", s->unit,
-	    s->user[0] || s->unit[0] ? ")" : "");
-	snprintf(msg, sizeof(msg), "[Errno 13] Permission denied: hpoold's "
-	    "policy does not let %s reach %s://%s:%u: %s", who, scheme, host,
-	    port, why);
-	log_info("session %llu (pid %d): denied: %s reaching %s://%s:%u: %s",
-	    (unsigned long long)s->id, (int)s->peer_pid, who, scheme, host,
-	    port, why);
-	/* not a failure that a retry would mend: no "not sent" hint */
-	send_error(s, HPOOL_E_PERMISSION, msg, 0, -1, PROTO_SENT_UNKNOWN);
-	sess_close(s);
-}
-
-
-/*
- * OPEN -> route, by the policy (policy.c). Denied: the caller gets the
- * error now, before anything touches the network. Through a proxy of
- * the daemon's: the OPEN becomes a tunnel to the target through it, as
- * set_tunnel() would make it, with the proxy's credentials. Direct to a
- * name whose addresses the rules judge: *addr_check, and the pool checks
- * each resolved address before it connects (no second lookup).
- */
-static int
-route(struct session *s, struct proto_open *o, struct route_buf *rb,
-    int *addr_check, struct policy_caller *who)
-{
-	const struct policy *pol = s->srv->cfg.policy;
-	struct policy_route rt;
-	const char *scheme = proto_str_eq(&o->scheme, "https") ? "https" :
-	    "http";
-	char host[256], target[256];
-
-	rb->socks = NULL;
-	caller_identity(s, who, 0);
-	memcpy(host, o->host.p, o->host.len);
-	host[o->host.len] = '\0';
-	if (o->tunnel_host.len > 0) {
-		/* the caller's own proxy: a destination like any other, and
-		 * so is the target behind it */
-		memcpy(target, o->tunnel_host.p, o->tunnel_host.len);
-		target[o->tunnel_host.len] = '\0';
-		if (!policy_caller_proxies_allowed(pol)) {
-			deny(s, "http", host, o->port, "callers may not use "
-			    "proxies of their own: caller_proxies = deny");
-			return -1;
-		}
-		policy_decide(pol, who, "http", host, o->port, &rt);
-		if (rt.action == POLICY_DENY) {
-			deny(s, "http", host, o->port, rt.why);
-			return -1;
-		}
-		*addr_check = rt.needs_addr_check;
-		policy_decide(pol, who, scheme, target, o->tunnel_port, &rt);
-		if (rt.action == POLICY_DENY) {
-			deny(s, scheme, target, o->tunnel_port, rt.why);
-			return -1;
-		}
-		return 0;
-	}
-	policy_decide(pol, who, scheme, host, o->port, &rt);
-	switch (rt.action) {
-	case POLICY_DENY:
-		deny(s, scheme, host, o->port, rt.why);
-		return -1;
-	case POLICY_DIRECT:
-		*addr_check = rt.needs_addr_check;
-		return 0;
-	case POLICY_PROXY:
-		break;
-	}
-	if (strcmp(rt.proxy->scheme, "http") != 0 &&
-	    strcmp(rt.proxy->scheme, "socks5h") != 0) {
-		char msg[200];
-
-		snprintf(msg, sizeof(msg), "hpoold: proxy %s: %s:// proxies are "
-		    "not supported yet", rt.proxy->name, rt.proxy->scheme);
-		send_error(s, HPOOL_E_OS_ERROR, msg, 0, -1,
-		    PROTO_SENT_UNKNOWN);
-		sess_close(s);
-		return -1;
-	}
-	/* The target moves into the tunnel; the proxy becomes the host. */
-	o->tunnel_host = o->host;
-	o->tunnel_port = o->port;
-	snprintf(rb->host, sizeof(rb->host), "%s", rt.proxy->host);
-	o->host.p = rb->host;
-	o->host.len = strlen(rb->host);
-	o->port = rt.proxy->port;
-	o->ntunnel_headers = 0;
-	if (strcmp(rt.proxy->scheme, "socks5h") == 0)
-		rb->socks = rt.proxy;	/* credentials go in SOCKS5 */
-	else if (rt.proxy->user[0] != '\0') {
-		if (basic_auth(rb->auth, sizeof(rb->auth), rt.proxy->user,
-		    rt.proxy->pass) == -1) {
-			send_error(s, HPOOL_E_VALUE_ERROR, "hpoold: proxy "
-			    "credentials too long", 0, -1, PROTO_SENT_NO);
-			sess_close(s);
-			return -1;
-		}
-		rb->hdr.name.p = "Proxy-Authorization";
-		rb->hdr.name.len = strlen(rb->hdr.name.p);
-		rb->hdr.value.p = rb->auth;
-		rb->hdr.value.len = strlen(rb->auth);
-		o->tunnel_headers[0] = rb->hdr;
-		o->ntunnel_headers = 1;
-	}
-	log_debug("session %llu: %s://%s:%u through proxy %s (%s)",
-	    (unsigned long long)s->id, scheme, host, o->tunnel_port,
-	    rt.proxy->name, rt.why);
-	return 0;
-}
-
-/*
- * OPEN with EXPLAIN (hpool --explain): what would be done for this
- * caller and destination, as text, in place of OPEN_OK; then the session
- * ends. Nothing touches the network; no credential is shown.
- */
-static void
-explain(struct session *s, const struct proto_open *o)
-{
-	const struct policy *pol = s->srv->cfg.policy;
-	struct proto_wbuf *w = &s->srv->wbuf;
-	struct policy_caller who;
-	struct policy_route rt;
-	const char *scheme = proto_str_eq(&o->scheme, "https") ? "https" :
-	    "http", *pin;
-	char host[256], text[2048];
-	int n = 0;
-
-	caller_identity(s, &who, 1);
-	memcpy(host, o->host.p, o->host.len);
-	host[o->host.len] = '\0';
-	n += snprintf(text + n, sizeof(text) - (size_t)n, "caller: uid %u "
-	    "(%s), gid %u (%s), pid %d, unit %s\n", (unsigned)who.uid,
-	    who.user ? who.user : "?", (unsigned)who.gid, who.group ?
-	    who.group : "?", (int)who.pid, who.unit ? who.unit : "none");
-	n += snprintf(text + n, sizeof(text) - (size_t)n, "destination: "
-	    "%s://%s:%u\n", scheme, host, o->port);
-	if (o->tunnel_host.len > 0) {
-		n += snprintf(text + n, sizeof(text) - (size_t)n, "route: the "
-		    "caller's own proxy %s:%u (caller_proxies = %s)\n", host,
-		    o->port, policy_caller_proxies_allowed(pol) ? "allow" :
-		    "deny");
-		goto send;
-	}
-	policy_decide(pol, &who, scheme, host, o->port, &rt);
-	switch (rt.action) {
-	case POLICY_DENY:
-		n += snprintf(text + n, sizeof(text) - (size_t)n, "route: "
-		    "denied\n");
-		break;
-	case POLICY_DIRECT:
-		n += snprintf(text + n, sizeof(text) - (size_t)n, "route: "
-		    "direct%s\n", rt.needs_addr_check ? " (each address it "
-		    "resolves to is checked against the rules)" : "");
-		break;
-	case POLICY_PROXY:
-		n += snprintf(text + n, sizeof(text) - (size_t)n, "route: "
-		    "proxy %s (%s://%s:%u%s), CONNECT %s:%u\n", rt.proxy->name,
-		    rt.proxy->scheme, rt.proxy->host, rt.proxy->port,
-		    rt.proxy->user[0] ? ", with credentials" : "", host,
-		    o->port);
-		break;
-	}
-	n += snprintf(text + n, sizeof(text) - (size_t)n, "because: %s\n",
-	    rt.why);
-	if ((pin = policy_resolve(pol, host, o->port)) != NULL)
-		n += snprintf(text + n, sizeof(text) - (size_t)n, "resolve: "
-		    "%s:%u is pinned to %s\n", host, o->port, pin);
-send:
-	if (n < 0 || (size_t)n >= sizeof(text))
-		n = (int)strlen(text);
-	proto_wbuf_reset(w);
-	proto_enc_explain(w, text, (size_t)n);
-	evbuffer_add(stream_output(s->st), w->data, w->len);
-	sess_close(s);
-}
-
-/* "Basic " and base64(user:pass), for Proxy-Authorization. */
-static int
-basic_auth(char *out, size_t outlen, const char *user, const char *pass)
-{
-	char plain[260];
-	int n;
-
-	n = snprintf(plain, sizeof(plain), "%s:%s", user, pass);
-	if (n < 0 || (size_t)n >= sizeof(plain) ||
-	    6 + 4 * (((size_t)n + 2) / 3) + 1 > outlen)
-		return -1;
-	memcpy(out, "Basic ", 6);
-	EVP_EncodeBlock((unsigned char *)out + 6, (unsigned char *)plain, n);
-	explicit_bzero(plain, sizeof(plain));
-	return 0;
-}
 
 static int
 on_req_head(struct session *s, const uint8_t *p, size_t len)

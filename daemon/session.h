@@ -12,8 +12,8 @@
 #include <sys/time.h>
 #include <sys/types.h>
 
-#include "policy.h"
 #include "pool.h"
+#include "route.h"
 
 struct stream;
 struct evbuffer;
@@ -51,13 +51,7 @@ struct session {
 	uid_t			 peer_uid;
 	gid_t			 peer_gid;
 	int			 counted;	/* holds a place in quota.c */
-	/* who the caller is, for the policy: found once (caller_identity);
-	 * who's names point into user, group, unit */
-	int			 ident_done;
-	struct policy_caller	 who;
-	char			 user[64];	/* "" unknown */
-	char			 group[64];
-	char			 unit[256];	/* systemd unit, "" none */
+	struct route_caller	 caller;	/* who, for the policy (route.c) */
 	struct timeval		 born;		/* accepted, loop time */
 	uint16_t		 version;	/* protocol version, 0 before
 						 * HELLO */

@@ -326,7 +326,7 @@ try_next_addr(struct upconn *c)
 		 * judged here, on the very address connected to */
 		if (c->pool->addr_check && (opener = TAILQ_FIRST(
 		    &c->pool->waiters)) != NULL && !policy_addr_ok(
-		    c->pool->srv->cfg.policy, &opener->who, c->pool->key.scheme,
+		    c->pool->srv->cfg.policy, &opener->caller.who, c->pool->key.scheme,
 		    c->pool->key.host, c->pool->key.port, ai->ai_addr,
 		    c->denied, sizeof(c->denied))) {
 			c->last_errno = EACCES;
