@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <ini.h>
 
 #include "config.h"
@@ -17,6 +19,9 @@
 /* The config file is read whole (the workers get the same bytes on a
  * reload, in one control message), so it has a cap. */
 #define CONFIG_TEXT_MAX	(128 * 1024)
+/* A credentials file is one line, USER:PASSWORD; a bigger file is not
+ * one. */
+#define CREDS_FILE_MAX	4096
 
 struct load_ctx {
 	struct config	*cfg;
@@ -30,6 +35,8 @@ static int	parse_uint(const char *, int, unsigned long, unsigned long,
 		    unsigned *);
 static int	on_entry(void *, const char *, const char *, const char *);
 static int	proxies_supported(const struct policy *, char *, size_t);
+static int	load_credentials(struct policy *, size_t, char *, size_t,
+		    char *, size_t);
 
 /* The settings the config file may hold: section "hpoold". */
 struct setting {
@@ -257,14 +264,82 @@ proxies_supported(const struct policy *pol, char *err, size_t errlen)
 			    "goes through CONNECT)", px->name);
 			return -1;
 		}
-		if (px->credentials_file[0] != '\0') {
-			snprintf(err, errlen, "proxy %s: credentials_file is "
-			    "not supported by this hpoold yet: give the "
-			    "credentials in url, in a config file only root "
-			    "reads", px->name);
-			return -1;
+	}
+	return 0;
+}
+
+/* The i-th proxy's credentials_file, into the policy. Read here, in
+ * config_parse, so that the supervisor's check and each worker's reload
+ * both read it. A refusal names the proxy and the path and says what is
+ * wrong, never what the file holds. warn: set to a text to log when the
+ * file is taken but group or others may read it. */
+static int
+load_credentials(struct policy *pol, size_t i, char *err, size_t errlen,
+    char *warn, size_t warnlen)
+{
+	const struct policy_proxy *px = policy_proxy_at(pol, i);
+	char buf[CREDS_FILE_MAX + 1];
+	const char *why = NULL;
+	char *colon, *eol;
+	struct stat st;
+	size_t len = 0, n;
+	ssize_t r = 0;
+	int fd;
+
+	warn[0] = '\0';
+	/* O_NONBLOCK: a FIFO put there must not hang the reload */
+	fd = open(px->credentials_file, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK);
+	if (fd == -1 || fstat(fd, &st) == -1)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else {
+		while (len <= CREDS_FILE_MAX && (r = read(fd, buf + len,
+		    sizeof(buf) - len)) > 0)
+			len += (size_t)r;
+		if (r == -1)
+			why = strerror(errno);
+		else if (len > CREDS_FILE_MAX)
+			why = "larger than 4096 bytes";
+		else if (memchr(buf, '\0', len) != NULL)
+			why = "holds a NUL byte";
+	}
+	if (fd != -1)
+		close(fd);
+	if (why == NULL) {
+		buf[len] = '\0';
+		if ((eol = strchr(buf, '\n')) != NULL)
+			*eol = '\0';
+		n = strlen(buf);
+		if (n > 0 && buf[n - 1] == '\r')
+			buf[n - 1] = '\0';
+		if ((colon = strchr(buf, ':')) == NULL)
+			why = "no colon: the first line is USER:PASSWORD";
+		else if (colon == buf)
+			why = "an empty user";
+		else {
+			*colon = '\0';
+			if (strlen(buf) >= sizeof(px->user))
+				why = "a user longer than 127 bytes";
+			else if (strlen(colon + 1) >= sizeof(px->pass))
+				why = "a password longer than 127 bytes";
+			else if (policy_proxy_set_credentials(pol, i, buf,
+			    colon + 1) == -1)
+				why = "credentials not taken";
 		}
 	}
+	explicit_bzero(buf, sizeof(buf));
+	if (why != NULL) {
+		snprintf(err, errlen, "proxy %s: credentials_file %s: %s",
+		    px->name, px->credentials_file, why);
+		return -1;
+	}
+	if (st.st_mode & 077)
+		snprintf(warn, warnlen, "proxy %s: credentials_file %s is "
+		    "open to group or others (mode %04o): chmod 600 it",
+		    px->name, px->credentials_file,
+		    (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
@@ -274,7 +349,9 @@ config_parse(struct config *cfg, const char *text, const char *path,
 {
 	struct config tmp = *cfg;
 	struct load_ctx ctx = { &tmp, NULL, errbuf, errlen, path };
-	char perr[256];
+	const struct policy_proxy *px;
+	char perr[768], warn[768];
+	size_t i;
 	int rc;
 
 	errbuf[0] = '\0';
@@ -305,6 +382,18 @@ config_parse(struct config *cfg, const char *text, const char *path,
 		snprintf(errbuf, errlen, "%s: %s", path, perr);
 		policy_free(ctx.pol);
 		return -1;
+	}
+	for (i = 0; (px = policy_proxy_at(ctx.pol, i)) != NULL; i++) {
+		if (px->credentials_file[0] == '\0')
+			continue;
+		if (load_credentials(ctx.pol, i, perr, sizeof(perr), warn,
+		    sizeof(warn)) == -1) {
+			snprintf(errbuf, errlen, "%s: %s", path, perr);
+			policy_free(ctx.pol);
+			return -1;
+		}
+		if (warn[0] != '\0')
+			log_warn("%s: %s", path, warn);
 	}
 	if (tmp.max_idle_per_host > tmp.max_per_host)
 		tmp.max_idle_per_host = tmp.max_per_host;

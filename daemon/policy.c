@@ -624,6 +624,34 @@ policy_proxy_at(const struct policy *p, size_t i)
 	return NULL;
 }
 
+int
+policy_proxy_set_credentials(struct policy *p, size_t i, const char *user,
+    const char *pass)
+{
+	struct policy_proxy *px;
+	size_t k;
+
+	if (i < p->nproxies)
+		px = &p->proxies[i].px;
+	else {
+		i -= p->nproxies;
+		px = NULL;
+		for (k = 0; k < SIMPLE_COUNT && px == NULL; k++)
+			if (p->simple[k].has_url && i-- == 0)
+				px = &p->simple[k].px;
+		if (px == NULL)
+			return -1;
+	}
+	if (user[0] == '\0' || strlen(user) >= sizeof(px->user) ||
+	    strlen(pass) >= sizeof(px->pass))
+		return -1;
+	explicit_bzero(px->user, sizeof(px->user));
+	explicit_bzero(px->pass, sizeof(px->pass));
+	memcpy(px->user, user, strlen(user));
+	memcpy(px->pass, pass, strlen(pass));
+	return 0;
+}
+
 size_t
 policy_text(const struct policy *p, char *buf, size_t buflen)
 {

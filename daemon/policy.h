@@ -124,6 +124,13 @@ int	policy_needs_names(const struct policy *);
 /* The i-th proxy the policy defines (sections, then the simple form's
  * set ones), or NULL past the last. */
 const struct policy_proxy *policy_proxy_at(const struct policy *, size_t i);
+/* The credentials of the i-th proxy (as policy_proxy_at counts), read by
+ * the caller from its credentials_file: copied in, replacing any. After
+ * policy_finish, before the policy is shared. user: 1 to 127 bytes; pass:
+ * at most 127. 0, or -1 (no such proxy, or a length out of bounds; the
+ * proxy is then unchanged). */
+int	policy_proxy_set_credentials(struct policy *, size_t i,
+	    const char *user, const char *pass);
 size_t	policy_text(const struct policy *, char *buf, size_t buflen);
 
 #endif

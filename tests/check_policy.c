@@ -1277,6 +1277,62 @@ START_TEST(credentials_never_shown)
 }
 END_TEST
 
+START_TEST(set_credentials)
+{
+	char text[4096], user[129], pass[129];
+
+	ok("[hpoold]\nhttps_proxy = http://all.example:3128\n"
+	    "[proxy corp]\nurl = http://proxy.example:3128\n"
+	    "credentials_file = /etc/hpool/corp.creds\n"
+	    "[proxy b]\nurl = socks5h://192.0.2.8:9050\n"
+	    "[policy]\nrule = dest .example.com -> proxy corp\n"
+	    "rule = dest .example.net -> proxy b\n");
+	/* the index is policy_proxy_at's: sections, then the simple form */
+	ck_assert_int_eq(policy_proxy_set_credentials(L.p, 0, "svc-user",
+	    "s3cr:t"), 0);
+	go(&alice, "https", "a.example.com", 443);
+	ck_assert_str_eq(R.proxy->name, "corp");
+	ck_assert_str_eq(R.proxy->user, "svc-user");
+	ck_assert_str_eq(R.proxy->pass, "s3cr:t");
+	ck_assert_ptr_null(strstr(R.why, "svc-user"));
+	ck_assert_ptr_null(strstr(R.why, "s3cr"));
+	/* replaced whole, an empty password taken */
+	ck_assert_int_eq(policy_proxy_set_credentials(L.p, 0, "u", ""), 0);
+	ck_assert_str_eq(policy_proxy_at(L.p, 0)->user, "u");
+	ck_assert_str_eq(policy_proxy_at(L.p, 0)->pass, "");
+	ck_assert_int_eq(policy_proxy_set_credentials(L.p, 2, "all",
+	    "pw"), 0);
+	ck_assert_str_eq(policy_proxy_at(L.p, 2)->name, "https_proxy");
+	ck_assert_str_eq(policy_proxy_at(L.p, 2)->user, "all");
+	ck_assert_str_eq(policy_proxy_at(L.p, 1)->user, "");
+	/* refused, the proxy unchanged: past the last, empty or long */
+	ck_assert_int_eq(policy_proxy_set_credentials(L.p, 3, "x", "y"), -1);
+	ck_assert_int_eq(policy_proxy_set_credentials(L.p, 0, "", "y"), -1);
+	memset(user, 'u', 128);
+	user[128] = '\0';
+	memset(pass, 'p', 128);
+	pass[128] = '\0';
+	ck_assert_int_eq(policy_proxy_set_credentials(L.p, 1, user, "y"), -1);
+	ck_assert_int_eq(policy_proxy_set_credentials(L.p, 1, "x", pass), -1);
+	ck_assert_str_eq(policy_proxy_at(L.p, 1)->user, "");
+	ck_assert_str_eq(policy_proxy_at(L.p, 1)->pass, "");
+	user[127] = '\0';
+	pass[127] = '\0';
+	ck_assert_int_eq(policy_proxy_set_credentials(L.p, 1, user, pass), 0);
+	ck_assert_uint_eq(strlen(policy_proxy_at(L.p, 1)->user), 127);
+	ck_assert_uint_eq(strlen(policy_proxy_at(L.p, 1)->pass), 127);
+	/* shown as any credentials are: never */
+	policy_text(L.p, text, sizeof(text));
+	ck_assert_ptr_null(strstr(text, "uuu"));
+	ck_assert_ptr_null(strstr(text, "ppp"));
+	ck_assert_ptr_nonnull(strstr(text, "[proxy corp] url = "
+	    "http://***@proxy.example:3128, forward = connect, "
+	    "credentials_file = /etc/hpool/corp.creds\n"));
+	ck_assert_ptr_nonnull(strstr(text, "https_proxy = "
+	    "http://***@all.example:3128\n"));
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -1304,6 +1360,7 @@ policy_suite(void)
 	tcase_add_test(tc, resolve_entries);
 	tcase_add_test(tc, proxy_fields);
 	tcase_add_test(tc, credentials_never_shown);
+	tcase_add_test(tc, set_credentials);
 	suite_add_tcase(s, tc);
 	return s;
 }

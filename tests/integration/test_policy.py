@@ -676,6 +676,101 @@ def socks5h(res, env):
 	socks_dante(res, env)
 
 
+def credentials_file(res, env):
+	"""[proxy corp] with credentials_file: a 0600 file's USER:PASSWORD
+	reach tinyproxy; a wrong password gives the tunnel error and is in no
+	log line; a 0644 file is served with a warning naming the path; the
+	file is re-read on SIGHUP; a missing file fails hpoold -t naming the
+	proxy and the path."""
+	import types
+	tp = Tinyproxy(types.SimpleNamespace(path=lambda n: env.path(
+	    "creds-" + n)), [env.nginx_port])
+	creds = env.path("corp.creds")
+	conf = ("[proxy corp]\nurl = http://127.0.0.1:%d\n"
+	    "credentials_file = %s\n[policy]\nrule = -> proxy corp\n" % (
+	    tp.port, creds))
+	wrong = "wr0ng-pa55"
+
+	def put(text, mode):
+		with open(creds, "w") as f:
+			f.write(text)
+		os.chmod(creds, mode)
+
+	def fetch(sock, what):
+		n0 = tp.connects()
+		cp = hpool(env, sock, env.url("/files/%s?%s" % (PAGE, what)))
+		return cp, tp.connects() - n0
+
+	put("%s:%s\r\n" % (PROXY_USER, PROXY_PASS), 0o600)
+	p, sock, log, _ = start(env, conf, "creds")
+	cp, n = fetch(sock, "0600")
+	res.check("credentials_file (0600, USER:PASSWORD CRLF): served "
+	    "through tinyproxy's BasicAuth", cp.returncode == 0 and
+	    cp.stdout == BODY and n == 1, (h.describe(cp), n))
+	t = explain(sock, "http", "127.0.0.1", env.nginx_port)
+	res.check("...EXPLAIN says with credentials, shows none",
+	    "with credentials" in t and PROXY_PASS not in t and PROXY_USER +
+	    ":" not in t, t)
+	put("%s:%s\n" % (PROXY_USER, wrong), 0o600)
+	nreload = 0
+
+	def reload():
+		nonlocal nreload
+		nreload += 1
+		p.send_signal(signal.SIGHUP)
+		deadline = time.monotonic() + 5
+		while time.monotonic() < deadline:
+			time.sleep(0.1)
+			with open(log, errors="replace") as f:
+				if f.read().count("reloaded") >= nreload:
+					return True
+		return False
+	ok = reload()
+	cp, n = fetch(sock, "wrong")
+	err = err_of(cp)
+	res.check("SIGHUP re-reads it: a wrong password now gives OSError "
+	    "'Tunnel connection failed: <the proxy's status>', never the "
+	    "password", ok and cp.returncode != 0 and ("Tunnel connection "
+	    "failed: 407" in err or "Tunnel connection failed: 401" in err)
+	    and wrong not in err, h.describe(cp))
+	put("%s:%s\n" % (PROXY_USER, PROXY_PASS), 0o644)
+	ok = reload()
+	cp, n = fetch(sock, "0644")
+	# the same credentials as the first request's: its idle tunnel may
+	# be taken again, so no new CONNECT need be seen
+	res.check("a 0644 file: still served", ok and cp.returncode == 0 and
+	    cp.stdout == BODY and n <= 1, (h.describe(cp), n))
+	text = stop(res, p, log, "credentials_file")
+	warns = [l for l in text.splitlines() if creds in l and
+	    "group or others" in l]
+	res.check("...and a warning in hpoold's log naming the path, not "
+	    "given for the 0600 file", len(warns) >= 1 and all("0644" in l
+	    for l in warns), warns[:4])
+	res.check("...neither password is in any log line", PROXY_PASS not
+	    in text and wrong not in text)
+
+	os.unlink(creds)
+	path = env.path("creds-check.conf")
+	with open(path, "w") as f:
+		f.write(conf)
+	cp = h.run_capture([h.HPOOLD, "-t", "-c", path], timeout=30)
+	res.check("a missing credentials_file: hpoold -t exits 1 naming the "
+	    "proxy and the path", cp.returncode == 1 and (b"proxy corp: "
+	    b"credentials_file " + creds.encode()) in cp.stderr,
+	    h.describe(cp))
+	for text, why in (("%s%s\n" % (PROXY_USER, PROXY_PASS), "no colon"),
+	    (":%s\n" % PROXY_PASS, "an empty user"), ("%s:%s\n%s" % (
+	    PROXY_USER, PROXY_PASS, "#" * 4096), "larger than 4096"),
+	    ("%s:%s\0\n" % (PROXY_USER, PROXY_PASS), "NUL")):
+		put(text, 0o600)
+		cp = h.run_capture([h.HPOOLD, "-t", "-c", path], timeout=30)
+		res.check("hpoold -t, a credentials file with %s: exit 1, "
+		    "the path named, not its content" % why, cp.returncode == 1
+		    and creds.encode() in cp.stderr and why.encode() in
+		    cp.stderr and PROXY_PASS.encode() not in cp.stdout +
+		    cp.stderr, h.describe(cp))
+
+
 def body(res):
 	if shutil.which("tinyproxy") is None:
 		raise h.SetupError("tinyproxy not found (apt-get install "
@@ -757,6 +852,7 @@ def body(res):
 	res.check("...the proxy password is in no log line", PROXY_PASS not
 	    in text)
 	socks5h(res, env)
+	credentials_file(res, env)
 
 
 if __name__ == "__main__":
