@@ -258,12 +258,6 @@ proxies_supported(const struct policy *pol, char *err, size_t errlen)
 			    "socks5h:// are)", px->name, px->scheme);
 			return -1;
 		}
-		if (px->absolute_form) {
-			snprintf(err, errlen, "proxy %s: forward = absolute is "
-			    "not supported by this hpoold yet (every request "
-			    "goes through CONNECT)", px->name);
-			return -1;
-		}
 	}
 	return 0;
 }

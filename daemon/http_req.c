@@ -14,6 +14,7 @@
 static int	is_tchar(unsigned char);
 static int	value_ok(const struct proto_str *);
 static int	name_is(const struct proto_str *, const char *);
+static int	has_header(const struct proto_req_head *, const char *);
 static int	refuse(struct req_check *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 
@@ -225,21 +226,47 @@ req_auth_conn_bound(const char *v, size_t len)
 	return 0;
 }
 
+static int
+has_header(const struct proto_req_head *h, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < h->nheaders; i++)
+		if (name_is(&h->headers[i].name, name))
+			return 1;
+	return 0;
+}
+
 int
 req_write_head(struct evbuffer *out, const struct proto_req_head *h,
-    int close)
+    int close, const struct req_form *f)
 {
+	const struct proto_header *x = f != NULL ? f->extra : NULL;
+	char xname[128];
 	size_t i;
 	int rc = 0;
 
+	if (x != NULL) {
+		if (x->name.len >= sizeof(xname))
+			return -1;
+		memcpy(xname, x->name.p, x->name.len);
+		xname[x->name.len] = '\0';
+	}
 	rc |= evbuffer_add(out, h->method.p, h->method.len);
 	rc |= evbuffer_add(out, " ", 1);
+	if (f != NULL && f->url_prefix != NULL && h->url.len > 0 &&
+	    h->url.p[0] == '/')
+		rc |= evbuffer_add(out, f->url_prefix, strlen(f->url_prefix));
 	rc |= evbuffer_add(out, h->url.p, h->url.len);
 	rc |= evbuffer_add(out, " HTTP/1.1\r\n", 11);
+	if (f != NULL && f->host != NULL && !has_header(h, "host"))
+		rc |= evbuffer_add_printf(out, "Host: %s\r\n", f->host) < 0;
 	if (close)
 		rc |= evbuffer_add(out, "Connection: close\r\n", 19);
 	for (i = 0; i < h->nheaders; i++) {
 		if (close && name_is(&h->headers[i].name, "connection"))
+			continue;
+		if (x != NULL && name_is(&h->headers[i].name, xname))
 			continue;
 		rc |= evbuffer_add(out, h->headers[i].name.p,
 		    h->headers[i].name.len);
@@ -248,8 +275,21 @@ req_write_head(struct evbuffer *out, const struct proto_req_head *h,
 		    h->headers[i].value.len);
 		rc |= evbuffer_add(out, "\r\n", 2);
 	}
+	if (x != NULL) {
+		rc |= evbuffer_add(out, x->name.p, x->name.len);
+		rc |= evbuffer_add(out, ": ", 2);
+		rc |= evbuffer_add(out, x->value.p, x->value.len);
+		rc |= evbuffer_add(out, "\r\n", 2);
+	}
 	rc |= evbuffer_add(out, "\r\n", 2);
 	return rc ? -1 : 0;
+}
+
+int
+req_form_url_ok(const struct proto_str *url)
+{
+	return (url->len > 0 && url->p[0] == '/') ||
+	    (url->len >= 7 && strncasecmp(url->p, "http://", 7) == 0);
 }
 
 int

@@ -36,10 +36,28 @@ struct req_check {
 
 /* 0 and rc filled, or -1 with rc->code and rc->message saying why. */
 int	req_check(const struct proto_req_head *, struct req_check *rc);
+/* How a head is written for where it goes: origin form to a server
+ * (req_write_head's form NULL), or absolute form to an http:// proxy
+ * (RFC 9112 3.2.2). Every field may be NULL; the caller owns them. */
+struct req_form {
+	const char	*url_prefix;	/* "http://host:port", written before
+					 * an origin-form URL (one starting
+					 * with '/'); other URLs as they are */
+	const char	*host;		/* a Host value, added when the
+					 * caller's head has none */
+	const struct proto_header *extra; /* written last, in place of any
+					 * caller's header of its name
+					 * (Proxy-Authorization) */
+};
+
 /* The request line and headers, ending with the empty line. close: the
- * caller's Connection headers are replaced by "Connection: close". */
+ * caller's Connection headers are replaced by "Connection: close".
+ * form: NULL for origin form. -1: out of memory. */
 int	req_write_head(struct evbuffer *, const struct proto_req_head *,
-	    int close);
+	    int close, const struct req_form *form);
+/* 1 when url may be sent in absolute form: a path ('/'), made absolute
+ * by req_form.url_prefix, or an http:// URL, sent as it is. */
+int	req_form_url_ok(const struct proto_str *url);
 /* 1 when a WWW-Authenticate / Proxy-Authenticate or Authorization value
  * names a scheme bound to the TCP connection (NTLM, Negotiate). */
 int	req_auth_conn_bound(const char *value, size_t len);

@@ -21,9 +21,13 @@ struct event;
 
 /* pool_key.tunnel_kind: an HTTP CONNECT (a caller's set_tunnel or an
  * http:// proxy of the daemon's) or a SOCKS5 CONNECT (a socks5h://
- * proxy of the daemon's, which resolves the target's name). */
+ * proxy of the daemon's, which resolves the target's name); or no tunnel
+ * at all but plain-http requests in absolute form to an http:// proxy of
+ * the daemon's (forward = absolute): one pool per proxy and credentials,
+ * whatever the targets, tunnel_host "", as Go's Transport keys it. */
 #define POOL_TUNNEL_CONNECT	0
 #define POOL_TUNNEL_SOCKS5	1
+#define POOL_FORWARD_ABSOLUTE	2
 
 /* Everything that makes two upstream connections different. */
 struct pool_key {
@@ -38,8 +42,8 @@ struct pool_key {
 	uint8_t		tunnel_kind;	/* POOL_TUNNEL_*: how the proxy is
 					 * asked for the target */
 	uint8_t		tunnel_digest[32]; /* the CONNECT headers; for
-					 * SOCKS5, the proxy's name and
-					 * credentials */
+					 * SOCKS5 and absolute form, the
+					 * proxy's name and credentials */
 	uint32_t	uid;		/* partition_by_uid: caller uid + 1;
 					 * 0: shared by every caller */
 };

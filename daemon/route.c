@@ -1,7 +1,8 @@
 /*
  * route.c: owns an OPEN's route: the caller's identity for the policy,
- * the policy's decision applied to the OPEN (refused, direct, or a tunnel
- * through a proxy of the daemon's with its credentials), the EXPLAIN
+ * the policy's decision applied to the OPEN (refused, direct, a tunnel
+ * through a proxy of the daemon's with its credentials, or absolute-form
+ * requests to it), the EXPLAIN
  * text, and the tunnel part of the pool key. No network I/O; the caller's
  * names cost a passwd and group lookup and a read of /proc, made only
  * when a rule or a message needs them.
@@ -129,7 +130,10 @@ basic_auth(char *out, size_t outlen, const char *user, const char *pass)
  * Denied: refused now, before anything touches the network. Through a
  * proxy of the daemon's: the OPEN becomes a tunnel to the target through
  * it, as set_tunnel() would make it, with the proxy's credentials (a
- * CONNECT header, or the SOCKS5 messages the pool makes). Direct to a
+ * CONNECT header, or the SOCKS5 messages the pool makes); with forward =
+ * absolute, plain http goes to the proxy itself, no tunnel, and the
+ * session writes each request in absolute form with the proxy's
+ * credentials (r->absolute, r->origin, r->hdr). Direct to a
  * name: r->addr_check, and each resolved address is judged before it is
  * connected to (no second lookup). A caller's own proxy is a destination
  * like any other, and so is the target behind it.
@@ -143,6 +147,7 @@ route_open(const struct policy *pol, struct route_caller *c,
 	const char *scheme = proto_str_eq(&o->scheme, "https") ? "https" :
 	    "http";
 	char host[256], target[256];
+	uint16_t port = o->port;
 
 	memset(r, 0, sizeof(*r));
 	memcpy(host, o->host.p, o->host.len);
@@ -190,9 +195,24 @@ route_open(const struct policy *pol, struct route_caller *c,
 		snprintf(r->log, sizeof(r->log), "%s", r->msg);
 		return -1;
 	}
-	/* The target moves into the tunnel; the proxy becomes the host. */
-	o->tunnel_host = o->host;
-	o->tunnel_port = o->port;
+	if (rt.proxy->absolute_form && strcmp(scheme, "http") == 0) {
+		/* No tunnel: the proxy is the host, the target goes in
+		 * each request line (RFC 9112 3.2.2), and Host says it as
+		 * http.client would (no :80). */
+		r->absolute = rt.proxy;
+		snprintf(r->origin, sizeof(r->origin), "http://%s%s%s", strchr(
+		    host, ':') != NULL ? "[" : "", host, strchr(host, ':') !=
+		    NULL ? "]" : "");
+		if (o->port != 80)
+			snprintf(r->origin + strlen(r->origin),
+			    sizeof(r->origin) - strlen(r->origin), ":%u",
+			    o->port);
+	} else {
+		/* The target moves into the tunnel. */
+		o->tunnel_host = o->host;
+		o->tunnel_port = o->port;
+	}
+	/* The proxy becomes the host. */
 	snprintf(r->host, sizeof(r->host), "%s", rt.proxy->host);
 	o->host.p = r->host;
 	o->host.len = strlen(r->host);
@@ -214,11 +234,14 @@ route_open(const struct policy *pol, struct route_caller *c,
 		r->hdr.name.len = strlen(r->hdr.name.p);
 		r->hdr.value.p = r->auth;
 		r->hdr.value.len = strlen(r->auth);
-		o->tunnel_headers[0] = r->hdr;
-		o->ntunnel_headers = 1;
+		if (r->absolute == NULL) {
+			o->tunnel_headers[0] = r->hdr;
+			o->ntunnel_headers = 1;
+		}
 	}
-	log_debug("%s://%s:%u through proxy %s (%s)", scheme, host,
-	    o->tunnel_port, rt.proxy->name, rt.why);
+	log_debug("%s://%s:%u through proxy %s%s (%s)", scheme, host, port,
+	    rt.proxy->name, r->absolute != NULL ? " in absolute form" : "",
+	    rt.why);
 	return 0;
 }
 
@@ -278,7 +301,9 @@ route_explain(const struct policy *pol, struct route_caller *c,
 		    rt.proxy->name, rt.proxy->scheme, rt.proxy->host,
 		    rt.proxy->port, rt.proxy->user[0] ? ", with credentials" :
 		    "", strcmp(rt.proxy->scheme, "socks5h") == 0 ?
-		    "SOCKS5 CONNECT" : "CONNECT", host, o->port);
+		    "SOCKS5 CONNECT" : rt.proxy->absolute_form &&
+		    strcmp(scheme, "http") == 0 ? "absolute-form requests to" :
+		    "CONNECT", host, o->port);
 		break;
 	}
 	add(text, len, &n, "because: %s\n", rt.why);
@@ -290,7 +315,7 @@ route_explain(const struct policy *pol, struct route_caller *c,
 
 void
 route_tunnel_digest(const struct proto_open *o,
-    const struct policy_proxy *socks, uint8_t out[32])
+    const struct policy_proxy *px, uint8_t out[32])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned int n = 32;
@@ -307,11 +332,11 @@ route_tunnel_digest(const struct proto_open *o,
 		EVP_DigestUpdate(md, h->name.p, h->name.len);
 		EVP_DigestUpdate(md, h->value.p, h->value.len);
 	}
-	if (socks != NULL) {
+	if (px != NULL) {
 		/* each with its NUL: no two triples hash the same bytes */
-		EVP_DigestUpdate(md, socks->name, strlen(socks->name) + 1);
-		EVP_DigestUpdate(md, socks->user, strlen(socks->user) + 1);
-		EVP_DigestUpdate(md, socks->pass, strlen(socks->pass) + 1);
+		EVP_DigestUpdate(md, px->name, strlen(px->name) + 1);
+		EVP_DigestUpdate(md, px->user, strlen(px->user) + 1);
+		EVP_DigestUpdate(md, px->pass, strlen(px->pass) + 1);
 	}
 	EVP_DigestFinal_ex(md, out, &n);
 	EVP_MD_CTX_free(md);

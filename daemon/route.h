@@ -3,7 +3,9 @@
  * gid and pid; names looked up only when needed), what the policy
  * (policy.c) says for it and the destination, and the OPEN rewritten to
  * go that way: refused, direct, or through a proxy of the daemon's as a
- * CONNECT or SOCKS5 tunnel. Also the EXPLAIN text. No network I/O.
+ * CONNECT or SOCKS5 tunnel, or (forward = absolute, plain http) as
+ * absolute-form requests to the proxy. Also the EXPLAIN text. No network
+ * I/O.
  */
 #ifndef HPOOL_ROUTE_H
 #define HPOOL_ROUTE_H
@@ -35,6 +37,12 @@ struct route {
 	char			 auth[400];	/* Proxy-Authorization value */
 	struct proto_header	 hdr;
 	const struct policy_proxy *socks;	/* a SOCKS5 proxy, or NULL */
+	/* forward = absolute, plain http: the proxy (else NULL), and the
+	 * target as "http://host:port" for the request line; origin + 7 is
+	 * the Host value. hdr then holds Proxy-Authorization for every
+	 * request, if the proxy has credentials (name.len 0 if not). */
+	const struct policy_proxy *absolute;
+	char			 origin[280];
 	int			 addr_check;	/* judge the resolved addresses */
 	/* refused: the error for the caller, and a line for the log */
 	int			 code;		/* enum hpool_err */
@@ -57,8 +65,9 @@ int	route_open(const struct policy *, struct route_caller *,
 size_t	route_explain(const struct policy *, struct route_caller *,
 	    const struct proto_open *, char *text, size_t len);
 /* The tunnel part of a pool key: the CONNECT headers (credentials among
- * them), or a SOCKS5 proxy's name and credentials. */
+ * them), and the name and credentials of px, a SOCKS5 proxy or one
+ * forwarded to in absolute form (NULL: none). */
 void	route_tunnel_digest(const struct proto_open *,
-	    const struct policy_proxy *socks, uint8_t out[32]);
+	    const struct policy_proxy *px, uint8_t out[32]);
 
 #endif

@@ -632,6 +632,14 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 		if (rt.socks != NULL)
 			key.tunnel_kind = POOL_TUNNEL_SOCKS5;
 		route_tunnel_digest(&o, rt.socks, key.tunnel_digest);
+	} else if (rt.absolute != NULL) {
+		key.tunnel_kind = POOL_FORWARD_ABSOLUTE;
+		route_tunnel_digest(&o, rt.absolute, key.tunnel_digest);
+		snprintf(s->abs_origin, sizeof(s->abs_origin), "%s",
+		    rt.origin);
+		if (rt.hdr.name.len > 0)
+			snprintf(s->proxy_auth, sizeof(s->proxy_auth), "%s",
+			    rt.auth);
 	}
 	if ((s->pool = pool_ref(s->srv, &key, &o, rt.socks, &code, err,
 	    sizeof(err))) == NULL) {
@@ -659,6 +667,8 @@ on_req_head(struct session *s, const uint8_t *p, size_t len)
 {
 	struct proto_req_head *hp = &s->srv->req_head;
 	struct req_check rc;
+	struct proto_header auth;
+	struct req_form form, *fp = NULL;
 
 	if (proto_dec_req_head(p, len, hp) == -1) {
 		protocol_error(s, "malformed REQ_HEAD frame");
@@ -686,8 +696,34 @@ on_req_head(struct session *s, const uint8_t *p, size_t len)
 	s->body_mode = rc.framing == REQ_FRAME_CHUNKED ? REQ_BODY_CHUNKED :
 	    rc.framing == REQ_FRAME_LENGTH ? REQ_BODY_LENGTH : REQ_BODY_NONE;
 	s->body_left = rc.length;
+	if (s->abs_origin[0] != '\0') {
+		if (!req_form_url_ok(&hp->url)) {
+			char msg[320];
+
+			snprintf(msg, sizeof(msg), "URL '%.*s' is neither a "
+			    "path nor an http:// URL: hpoold cannot send it "
+			    "to its proxy in absolute form", hp->url.len > 200
+			    ? 200 : (int)hp->url.len, hp->url.p);
+			set_state(s, SESS_DRAIN);
+			send_error(s, HPOOL_E_VALUE_ERROR, msg, 0, -1,
+			    PROTO_SENT_NO);
+			s->resp_end = 1;
+			return 0;
+		}
+		memset(&form, 0, sizeof(form));
+		form.url_prefix = s->abs_origin;
+		form.host = s->abs_origin + 7;	/* after "http://" */
+		if (s->proxy_auth[0] != '\0') {
+			auth.name.p = "Proxy-Authorization";
+			auth.name.len = strlen(auth.name.p);
+			auth.value.p = s->proxy_auth;
+			auth.value.len = strlen(s->proxy_auth);
+			form.extra = &auth;
+		}
+		fp = &form;
+	}
 	evbuffer_drain(s->head, evbuffer_get_length(s->head));
-	if (req_write_head(s->head, hp, s->no_reuse) == -1) {
+	if (req_write_head(s->head, hp, s->no_reuse, fp) == -1) {
 		set_state(s, SESS_DRAIN);
 		send_error(s, HPOOL_E_MEMORY, "hpoold: out of memory", 0, -1,
 		    PROTO_SENT_NO);
@@ -1034,6 +1070,7 @@ sess_free(struct session *s)
 		evbuffer_free(s->head);
 	if (s->defer != NULL)
 		event_free(s->defer);
+	explicit_bzero(s->proxy_auth, sizeof(s->proxy_auth));
 	free(s);
 }
 

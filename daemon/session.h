@@ -59,6 +59,11 @@ struct session {
 	struct pool		*pool;
 	int			 has_timeout;
 	uint32_t		 timeout_ms;
+	/* forward = absolute (route.c): requests go to the proxy as
+	 * "http://host:port/path" (Host: host:port if the caller gave
+	 * none), with the proxy's Proxy-Authorization; "": origin form */
+	char			 abs_origin[280];
+	char			 proxy_auth[400];	/* "" none */
 	/* the current request */
 	struct upconn		*conn;
 	struct evbuffer		*head;		/* request head until attached */

@@ -155,19 +155,25 @@ START_TEST(challenges)
 END_TEST
 
 static char *
-written(int close)
+written_as(int close, const struct req_form *f)
 {
 	struct evbuffer *b = evbuffer_new();
 	size_t n;
 	char *s;
 
-	ck_assert_int_eq(req_write_head(b, &head, close), 0);
+	ck_assert_int_eq(req_write_head(b, &head, close, f), 0);
 	n = evbuffer_get_length(b);
 	s = malloc(n + 1);
 	evbuffer_remove(b, s, n);
 	s[n] = '\0';
 	evbuffer_free(b);
 	return s;
+}
+
+static char *
+written(int close)
+{
+	return written_as(close, NULL);
 }
 
 START_TEST(connection_close_replaces_the_callers)
@@ -187,6 +193,58 @@ START_TEST(connection_close_replaces_the_callers)
 }
 END_TEST
 
+START_TEST(absolute_form)
+{
+	struct proto_header auth = {
+		{ "Proxy-Authorization", 19 }, { "Basic Y29ycDpz", 14 } };
+	struct req_form f = { "http://127.0.0.1:8080", "127.0.0.1:8080",
+	    &auth };
+	struct proto_str u;
+	char *s;
+
+	/* the prefix before a path, the caller's Host kept, the daemon's
+	 * Proxy-Authorization in place of the caller's, the rest untouched */
+	mk("GET", "Host: a.test", "proxy-authorization: Basic Zm9yZ2Vk",
+	    "Accept: */*", NULL);
+	head.url.p = "/p?q=1";
+	head.url.len = 6;
+	s = written_as(0, &f);
+	ck_assert_str_eq(s, "GET http://127.0.0.1:8080/p?q=1 HTTP/1.1\r\n"
+	    "Host: a.test\r\nAccept: */*\r\nProxy-Authorization: Basic "
+	    "Y29ycDpz\r\n\r\n");
+	free(s);
+	/* no Host from the caller: the target's; Connection: close still
+	 * replaces the caller's */
+	mk("POST", "Connection: keep-alive", "Content-Length: 0", NULL);
+	s = written_as(1, &f);
+	ck_assert_str_eq(s, "POST http://127.0.0.1:8080/ HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:8080\r\nConnection: close\r\nContent-Length: "
+	    "0\r\nProxy-Authorization: Basic Y29ycDpz\r\n\r\n");
+	free(s);
+	/* an absolute URL goes as it is; no extra header: the caller's
+	 * Proxy-Authorization stays */
+	f.extra = NULL;
+	mk("GET", "Proxy-Authorization: Basic Zm9v", NULL);
+	head.url.p = "http://b.test/x";
+	head.url.len = 15;
+	s = written_as(0, &f);
+	ck_assert_str_eq(s, "GET http://b.test/x HTTP/1.1\r\nHost: "
+	    "127.0.0.1:8080\r\nProxy-Authorization: Basic Zm9v\r\n\r\n");
+	free(s);
+
+	u.p = "/x"; u.len = 2;
+	ck_assert(req_form_url_ok(&u));
+	u.p = "HTTP://b.test/"; u.len = 14;
+	ck_assert(req_form_url_ok(&u));
+	u.p = "*"; u.len = 1;
+	ck_assert(!req_form_url_ok(&u));
+	u.p = "https://b.test/"; u.len = 15;
+	ck_assert(!req_form_url_ok(&u));
+	u.p = "b.test/x"; u.len = 8;
+	ck_assert(!req_form_url_ok(&u));
+}
+END_TEST
+
 static Suite *
 http_req_suite(void)
 {
@@ -199,6 +257,7 @@ http_req_suite(void)
 	tcase_add_test(tc, connection_bound_credentials);
 	tcase_add_test(tc, challenges);
 	tcase_add_test(tc, connection_close_replaces_the_callers);
+	tcase_add_test(tc, absolute_form);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -139,6 +139,52 @@ START_TEST(through_socks_proxy)
 }
 END_TEST
 
+START_TEST(through_absolute_proxy)
+{
+	struct route r;
+	uint8_t a[32], b[32], c[32];
+	char text[1024];
+
+	load("[proxy corp]\nurl = http://corp:s3cret@127.0.0.1:3128\n"
+	    "forward = absolute\n[policy]\nrule = -> proxy corp\n");
+	/* plain http: the proxy is the host, no tunnel, the target in
+	 * r->origin for the request line and Host */
+	open_to("http", "api.example.test", 8080);
+	ck_assert_int_eq(route_open(pol, &who, &o, &r), 0);
+	ck_assert(has(&o.host, "127.0.0.1"));
+	ck_assert_uint_eq(o.port, 3128);
+	ck_assert_uint_eq(o.tunnel_host.len, 0);
+	ck_assert_uint_eq(o.ntunnel_headers, 0);
+	ck_assert_ptr_null(r.socks);
+	ck_assert_ptr_nonnull(r.absolute);
+	ck_assert_str_eq(r.origin, "http://api.example.test:8080");
+	ck_assert(has(&r.hdr.name, "Proxy-Authorization"));
+	ck_assert(has(&r.hdr.value, "Basic Y29ycDpzM2NyZXQ="));
+	ck_assert_int_eq(r.addr_check, 0);
+	/* the credentials key the pool, not the target */
+	route_tunnel_digest(&o, r.absolute, a);
+	route_tunnel_digest(&o, NULL, c);
+	ck_assert(memcmp(a, c, sizeof(a)) != 0);
+	open_to("http", "::1", 80);
+	ck_assert_int_eq(route_open(pol, &who, &o, &r), 0);
+	ck_assert_str_eq(r.origin, "http://[::1]");
+	route_tunnel_digest(&o, r.absolute, b);
+	ck_assert(memcmp(a, b, sizeof(a)) == 0);
+	open_to("http", "api.example.test", 8080);
+	route_explain(pol, &who, &o, text, sizeof(text));
+	ck_assert_ptr_nonnull(strstr(text, "route: proxy corp "
+	    "(http://127.0.0.1:3128, with credentials), absolute-form "
+	    "requests to api.example.test:8080\n"));
+	/* https through the same proxy: a CONNECT tunnel, as before */
+	open_to("https", "api.example.test", 443);
+	ck_assert_int_eq(route_open(pol, &who, &o, &r), 0);
+	ck_assert_ptr_null(r.absolute);
+	ck_assert(has(&o.tunnel_host, "api.example.test"));
+	ck_assert_uint_eq(o.ntunnel_headers, 1);
+	ck_assert(has(&o.tunnel_headers[0].value, "Basic Y29ycDpzM2NyZXQ="));
+}
+END_TEST
+
 START_TEST(caller_proxies)
 {
 	struct route r;
@@ -196,6 +242,7 @@ route_suite(void)
 	tcase_add_test(tc, direct);
 	tcase_add_test(tc, through_connect_proxy);
 	tcase_add_test(tc, through_socks_proxy);
+	tcase_add_test(tc, through_absolute_proxy);
 	tcase_add_test(tc, caller_proxies);
 	tcase_add_test(tc, explain_text);
 	suite_add_tcase(s, tc);
