@@ -28,8 +28,7 @@
 #define POOL_RETRY_MS	50
 #define POOL_SWEEP_MS	100
 
-static uint32_t	key_hash(const struct pool_key *);
-static uint64_t	key_hash64(const struct pool_key *);
+static uint64_t	key_hash(const struct pool_key *);
 static void	pool_block(struct pool *);
 static void	pool_unblock(struct pool *);
 static void	retry_cb(evutil_socket_t, short, void *);
@@ -49,22 +48,11 @@ static struct pool *pool_get(struct server *, const struct pool_key *,
 		    const struct proto_open *, const struct policy_proxy *,
 		    int *, char *, size_t);
 
-static uint32_t
-key_hash(const struct pool_key *k)
-{
-	const unsigned char *p = (const unsigned char *)k;
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	/* Keys are zero-filled structs, so hashing every byte is stable. */
-	for (i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
-/* FNV-1a, 64 bits: the key's name among every worker's pools. */
+/* FNV-1a, 64 bits: the key's hash slot in this worker's table, and its
+ * name among every worker's pools (quota.c). Keys are zero-filled
+ * structs, so hashing every byte is stable. */
 static uint64_t
-key_hash64(const struct pool_key *k)
+key_hash(const struct pool_key *k)
 {
 	const unsigned char *p = (const unsigned char *)k;
 	uint64_t h = 14695981039346656037ULL;
@@ -81,6 +69,7 @@ pool_get(struct server *srv, const struct pool_key *key,
     char *err, size_t errlen)
 {
 	struct pool *p;
+	uint64_t hash;
 	uint32_t slot;
 	SSL_CTX *ctx = NULL;
 
@@ -90,7 +79,8 @@ pool_get(struct server *srv, const struct pool_key *key,
 			return NULL;
 		srv->npool_slots = POOL_SLOTS;
 	}
-	slot = key_hash(key) % srv->npool_slots;
+	hash = key_hash(key);
+	slot = hash % srv->npool_slots;
 	for (p = srv->pools[slot]; p != NULL; p = p->next)
 		if (memcmp(&p->key, key, sizeof(*key)) == 0)
 			return p;
@@ -107,7 +97,7 @@ pool_get(struct server *srv, const struct pool_key *key,
 	}
 	p->srv = srv;
 	p->key = *key;
-	p->dest_key = key_hash64(key);
+	p->dest_key = hash;
 	p->tls_ctx = ctx;
 	if (key->tunnel_host[0] && (key->tunnel_kind == POOL_TUNNEL_SOCKS5 ?
 	    socks_request(p, socks) : tunnel_request(p, o)) == -1) {
@@ -337,7 +327,7 @@ pool_free(struct pool *p)
 	struct pool **pp;
 	uint32_t slot;
 
-	slot = key_hash(&p->key) % srv->npool_slots;
+	slot = p->dest_key % srv->npool_slots;
 	for (pp = &srv->pools[slot]; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == p) {
 			*pp = p->next;

@@ -72,7 +72,8 @@ struct pool {
 	char			 tls_sni[256];	/* server_hostname, "" = host */
 	int			 tls_check_hostname;
 	struct event		*linger;	/* frees an empty TLS pool */
-	uint64_t		 dest_key;	/* key hash, for quota.c's count of
+	uint64_t		 dest_key;	/* key hash: the slot in the table
+						 * of pools, and quota.c's count of
 						 * connections in every worker */
 	int			 blocked;	/* waiters, max_per_host reached
 						 * by the workers together */

@@ -393,10 +393,9 @@ reap(struct sup *sp)
 		kid_read(sp, k, 1);
 		/* What it held is free now: the limits stay exact. */
 		quota_worker_gone((unsigned)(k - sp->kids));
+		/* its gauges count for nothing now: status() leaves
+		 * retired's out */
 		sum(&sp->retired, &k->stats);
-		sp->retired.live_sessions -= k->stats.live_sessions;
-		sp->retired.idle_conns -= k->stats.idle_conns;
-		sp->retired.busy_conns -= k->stats.busy_conns;
 		kid_close(sp, k);
 	}
 	if (sp->stopping) {
