@@ -649,6 +649,79 @@ def wait_workers(supervisor, n, timeout=START_TIMEOUT):
 		time.sleep(0.02)
 
 
+class Tinyproxy:
+	"""Debian's tinyproxy on 127.0.0.1, a CONNECT proxy: with basic
+	authentication if auth is a (user, password) pair, and CONNECT allowed
+	to connect_ports only if any are given. Its log (LogLevel Connect)
+	counts the requests."""
+
+	def __init__(self, env, auth=None, connect_ports=()):
+		self.port = free_port()
+		d = env.path("tinyproxy-%d" % self.port)
+		os.makedirs(d)
+		os.chmod(d, 0o755)
+		self.log = os.path.join(d, "stderr")
+		lines = ["Port %d" % self.port, "Listen 127.0.0.1",
+		    "Timeout 30", "MaxClients 50", "Allow 127.0.0.1",
+		    "LogLevel Connect"]
+		if auth:
+			lines.append("BasicAuth %s %s" % auth)
+		lines += ["ConnectPort %d" % p for p in connect_ports]
+		if os.geteuid() == 0:
+			lines += ["User nobody", "Group nogroup"]
+		conf = os.path.join(d, "tinyproxy.conf")
+		with open(conf, "w") as f:
+			f.write("\n".join(lines) + "\n")
+		with open(self.log, "wb") as out:
+			self.proc = spawn(["tinyproxy", "-d", "-c", conf],
+			    stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+		wait_until(lambda: tcp_accepts(self.port), START_TIMEOUT,
+		    "tinyproxy on 127.0.0.1:%d" % self.port, self.proc, self.log)
+
+	def url(self, auth=""):
+		return "http://%s127.0.0.1:%d" % (auth, self.port)
+
+	def connects(self, port=None):
+		"""How many requests tinyproxy logged (CONNECTs to
+		127.0.0.1:port, if port)."""
+		want = "CONNECT 127.0.0.1:%d " % port if port else "CONNECT "
+		with open(self.log, errors="replace") as f:
+			return sum(1 for l in f if "Request (file descriptor" in l
+			    and want in l)
+
+
+def start_hpoold(env, conf_text, name):
+	"""An hpoold of its own beside env's, one worker, with conf_text after
+	"[hpoold]\\nsocket_mode = 0666": (proc, socket, log, config path)."""
+	conf = env.path(name + ".conf")
+	with open(conf, "w") as f:
+		f.write("[hpoold]\nsocket_mode = 0666\n" + conf_text)
+	sock = env.path(name + ".sock")
+	log = env.path(name + ".log")
+	with open(log, "ab") as out:
+		p = spawn([HPOOLD, "--foreground", "--socket", sock,
+		    "--workers", "1", "-c", conf], stdin=subprocess.DEVNULL,
+		    stdout=out, stderr=out)
+	wait_until(lambda: unix_accepts(sock), START_TIMEOUT,
+	    "hpoold on " + sock, p, log)
+	return p, sock, log, conf
+
+
+def stop_hpoold(res, p, log, what):
+	"""Stop start_hpoold's daemon by PID: it exits 0 with no sanitizer
+	report in its log; the log's text."""
+	rc = stop_process(p)
+	if p in _children:
+		_children.remove(p)
+	with open(log, errors="replace") as f:
+		text = f.read()
+	bad = [l for l in text.splitlines() if "Sanitizer" in l or
+	    "runtime error:" in l]
+	res.check("%s: hpoold exits 0, no sanitizer report" % what, rc == 0
+	    and not bad, (rc, bad[:3]))
+	return text
+
+
 def run_capture(argv, input=None, timeout=60, env=None, stdin=None):
 	kw = {}
 	if input is None:

@@ -31,42 +31,6 @@ PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
     "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY")
 
 
-class Tinyproxy:
-	"""tinyproxy on 127.0.0.1, with basic authentication if auth."""
-
-	def __init__(self, env, name, auth=False):
-		self.port = h.free_port()
-		d = env.path("tinyproxy-" + name)
-		os.makedirs(d)
-		os.chmod(d, 0o755)
-		self.log = os.path.join(d, "stderr")
-		lines = ["Port %d" % self.port, "Listen 127.0.0.1",
-		    "Timeout 30", "MaxClients 50", "Allow 127.0.0.1",
-		    "LogLevel Connect"]
-		if os.geteuid() == 0:
-			lines += ["User nobody", "Group nogroup"]
-		if auth:
-			lines.append("BasicAuth %s %s" % (USER, PASSWORD))
-		conf = os.path.join(d, "tinyproxy.conf")
-		with open(conf, "w") as f:
-			f.write("\n".join(lines) + "\n")
-		with open(self.log, "wb") as out:
-			self.proc = h.spawn(["tinyproxy", "-d", "-c", conf],
-			    stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-		h.wait_until(lambda: h.tcp_accepts(self.port), h.START_TIMEOUT,
-		    "tinyproxy on 127.0.0.1:%d" % self.port, self.proc, self.log)
-
-	def url(self, auth=""):
-		return "http://%s127.0.0.1:%d" % (auth, self.port)
-
-	def connects(self, port=None):
-		"""How many CONNECTs tinyproxy logged (to 127.0.0.1:port)."""
-		want = "CONNECT 127.0.0.1:%d " % port if port else "CONNECT "
-		with open(self.log, errors="replace") as f:
-			return sum(1 for l in f if "Request (file descriptor" in l
-			    and want in l)
-
-
 def held_ports(pids, remote_port):
 	"""Local ports of the TCP connections to remote_port held by the
 	processes pids or their children (from /proc: no tool needed)."""
@@ -113,32 +77,6 @@ def run(sock, args, env=None):
 	return h.run_capture([h.HPOOL] + list(args), timeout=30, env=e)
 
 
-def start(env, conf_text, name):
-	"""An hpoold of its own with conf_text: (proc, socket, log)."""
-	conf = env.path(name + ".conf")
-	with open(conf, "w") as f:
-		f.write("[hpoold]\nsocket_mode = 0666\n" + conf_text)
-	sock = env.path(name + ".sock")
-	log = env.path(name + ".log")
-	with open(log, "ab") as out:
-		p = h.spawn([h.HPOOLD, "--foreground", "--socket", sock,
-		    "--workers", "1", "-c", conf], stdin=subprocess.DEVNULL,
-		    stdout=out, stderr=out)
-	h.wait_until(lambda: h.unix_accepts(sock), h.START_TIMEOUT,
-	    "hpoold on " + sock, p, log)
-	return p, sock, log
-
-
-def stop(res, p, log, what):
-	rc = h.stop_process(p)
-	if p in h._children:
-		h._children.remove(p)
-	with open(log, errors="replace") as f:
-		bad = [l for l in f if "Sanitizer" in l or "runtime error:" in l]
-	res.check("%s: hpoold exits 0, no sanitizer report" % what,
-	    rc == 0 and not bad, (rc, bad[:3]))
-
-
 def python_tunnel_error(proxy_port, port, headers=None):
 	"""What http.client raises for a tunnel the proxy refuses."""
 	c = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
@@ -156,9 +94,9 @@ def python_tunnel_error(proxy_port, port, headers=None):
 def real(res, env):
 	"""Requests that go somewhere: through tinyproxy or direct, told
 	apart by who holds the socket nginx saw the request on."""
-	px = Tinyproxy(env, "open")
-	pxa = Tinyproxy(env, "auth", auth=True)
-	idle = Tinyproxy(env, "idle")	# bypassed: must never see a CONNECT
+	px = h.Tinyproxy(env)
+	pxa = h.Tinyproxy(env, auth=(USER, PASSWORD))
+	idle = h.Tinyproxy(env)	# bypassed: must never see a CONNECT
 	proxies = (px, pxa, idle)
 	n = [0]
 
@@ -451,11 +389,11 @@ def body(res):
 		    "tinyproxy)")
 	env = h.Env(files={"page.txt": BODY}, echo=False)
 	real(res, env)
-	p, sock, log = start(env, DENY_CONF, "deny")
+	p, sock, log, _ = h.start_hpoold(env, DENY_CONF, "deny")
 	parsing(res, sock)
 	variables(res, sock)
 	matching(res, sock)
-	stop(res, p, log, "the denying hpoold")
+	h.stop_hpoold(res, p, log, "the denying hpoold")
 	env.final_checks(res)
 
 

@@ -69,67 +69,6 @@ class Origin:
 		self.srv.server_close()
 
 
-class Tinyproxy:
-	"""tinyproxy on 127.0.0.1 with basic authentication; its log counts
-	the CONNECTs."""
-
-	def __init__(self, env, ports):
-		self.port = h.free_port()
-		d = env.path("tinyproxy")
-		os.makedirs(d)
-		os.chmod(d, 0o755)
-		self.log = os.path.join(d, "stderr")
-		lines = ["Port %d" % self.port, "Listen 127.0.0.1",
-		    "Timeout 30", "MaxClients 50", "Allow 127.0.0.1",
-		    "LogLevel Connect", "BasicAuth %s %s" % (PROXY_USER,
-		    PROXY_PASS)] + ["ConnectPort %d" % p for p in ports]
-		if os.geteuid() == 0:
-			lines += ["User nobody", "Group nogroup"]
-		conf = os.path.join(d, "tinyproxy.conf")
-		with open(conf, "w") as f:
-			f.write("\n".join(lines) + "\n")
-		with open(self.log, "wb") as out:
-			self.proc = h.spawn(["tinyproxy", "-d", "-c", conf],
-			    stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-		h.wait_until(lambda: h.tcp_accepts(self.port), h.START_TIMEOUT,
-		    "tinyproxy on 127.0.0.1:%d" % self.port, self.proc, self.log)
-
-	def connects(self):
-		with open(self.log, errors="replace") as f:
-			return sum(1 for l in f if "Request (file descriptor" in l
-			    and "CONNECT " in l)
-
-
-def start(env, conf_text, name):
-	"""An hpoold of its own on env, with conf_text; (proc, socket, log,
-	conf path)."""
-	conf = env.path(name + ".conf")
-	with open(conf, "w") as f:
-		f.write("[hpoold]\nsocket_mode = 0666\n" + conf_text)
-	sock = env.path(name + ".sock")
-	log = env.path(name + ".log")
-	with open(log, "ab") as out:
-		p = h.spawn([h.HPOOLD, "--foreground", "--socket", sock,
-		    "--workers", "1", "-c", conf], stdin=subprocess.DEVNULL,
-		    stdout=out, stderr=out)
-	h.wait_until(lambda: h.unix_accepts(sock), h.START_TIMEOUT,
-	    "hpoold on " + sock, p, log)
-	return p, sock, log, conf
-
-
-def stop(res, p, log, what):
-	rc = h.stop_process(p)
-	if p in h._children:
-		h._children.remove(p)
-	with open(log, errors="replace") as f:
-		text = f.read()
-	bad = [l for l in text.splitlines() if "Sanitizer" in l or
-	    "runtime error:" in l]
-	res.check("%s: hpoold exits 0, no sanitizer report" % what, rc == 0
-	    and not bad, (rc, bad[:3]))
-	return text
-
-
 def hpool(env, sock, url, extra=(), user=None):
 	argv = [h.HPOOL] + list(extra) + [url]
 	if user is not None:
@@ -181,7 +120,7 @@ def denies(res, env):
 	    "rule = dest .blocked.test -> deny\n"
 	    "rule = user nobody, dest 127.0.0.6:%d -> deny\n" % (o5.port,
 	    o6.port, o6.port))
-	p, sock, log, _ = start(env, conf, "deny")
+	p, sock, log, _ = h.start_hpoold(env, conf, "deny")
 	os.chmod(env.tmp, 0o755)
 
 	cp = hpool(env, sock, o5.url("/x"))
@@ -234,7 +173,7 @@ def denies(res, env):
 	res.check("EXPLAIN for an allowed destination: direct, and the "
 	    "caller as the kernel tells it", "route: direct" in t and
 	    "caller: uid 0" in t and "pid " in t, t)
-	text = stop(res, p, log, "denies")
+	text = h.stop_hpoold(res, p, log, "denies")
 	res.check("...each denial is logged with the caller and the rule",
 	    text.count("denied:") >= 3 and "rule 1 (dest 127.0.0.5 -> deny)"
 	    in text, h.tail(log, 6))
@@ -246,10 +185,10 @@ def central_proxy(res, env):
 	no_proxy sends a destination direct, the credentials never reach a
 	caller or the log, and a wrong password gives the proxy's 407."""
 	o2 = Origin("127.0.0.2")
-	tp = Tinyproxy(env, [env.nginx_port])
+	tp = h.Tinyproxy(env, (PROXY_USER, PROXY_PASS), [env.nginx_port])
 	conf = ("proxy = http://%s:%s@127.0.0.1:%d\n"
 	    "no_proxy = 127.0.0.2\n" % (PROXY_USER, PROXY_PASS, tp.port))
-	p, sock, log, _ = start(env, conf, "proxy")
+	p, sock, log, _ = h.start_hpoold(env, conf, "proxy")
 	bad = []
 	t0 = time.monotonic()
 	for i in range(100):
@@ -278,12 +217,12 @@ def central_proxy(res, env):
 	t = explain(sock, "http", "127.0.0.1", env.nginx_port)
 	res.check("EXPLAIN names the proxy, not its password", "route: proxy"
 	    in t and PROXY_PASS not in t, t)
-	text = stop(res, p, log, "central proxy")
+	text = h.stop_hpoold(res, p, log, "central proxy")
 	res.check("...the proxy password is in no log line", PROXY_PASS not
 	    in text)
 
 	conf = "proxy = http://%s:wrong@127.0.0.1:%d\n" % (PROXY_USER, tp.port)
-	p, sock, log, _ = start(env, conf, "proxy407")
+	p, sock, log, _ = h.start_hpoold(env, conf, "proxy407")
 	cp = hpool(env, sock, env.url("/files/" + PAGE))
 	err = err_of(cp)
 	# tinyproxy answers a bad BasicAuth with 401, not 407
@@ -292,7 +231,7 @@ def central_proxy(res, env):
 	    "the password", cp.returncode != 0 and ("Tunnel connection "
 	    "failed: 407" in err or "Tunnel connection failed: 401" in err)
 	    and "wrong" not in err, h.describe(cp))
-	stop(res, p, log, "proxy 407")
+	h.stop_hpoold(res, p, log, "proxy 407")
 
 
 def caller_proxies(res, env):
@@ -300,28 +239,28 @@ def caller_proxies(res, env):
 	refused; allow (the default): it works, and is a destination the
 	rules check."""
 	conf = "caller_proxies = deny\n"
-	p, sock, log, _ = start(env, conf, "cpdeny")
+	p, sock, log, _ = h.start_hpoold(env, conf, "cpdeny")
 	cp = hpool(env, sock, env.url("/files/" + PAGE), ["-x",
 	    "127.0.0.1:9"])
 	res.check("caller_proxies = deny: hpool -x is refused "
 	    "(PermissionError naming caller_proxies)", cp.returncode != 0 and
 	    "caller_proxies = deny" in err_of(cp), h.describe(cp))
-	stop(res, p, log, "caller_proxies = deny")
+	h.stop_hpoold(res, p, log, "caller_proxies = deny")
 	conf = "[policy]\nrule = dest 127.0.0.1:9 -> deny\n"
-	p, sock, log, _ = start(env, conf, "cprule")
+	p, sock, log, _ = h.start_hpoold(env, conf, "cprule")
 	cp = hpool(env, sock, env.url("/files/" + PAGE), ["-x",
 	    "127.0.0.1:9"])
 	res.check("a caller's proxy is a destination the rules check",
 	    cp.returncode != 0 and "127.0.0.1:9" in err_of(cp) and
 	    "rule 1" in err_of(cp), h.describe(cp))
-	stop(res, p, log, "caller proxy rule")
+	h.stop_hpoold(res, p, log, "caller proxy rule")
 
 
 def reload_rules(res, env):
 	"""SIGHUP with a new rule: the next request follows it; a bad rule is
 	refused and the old ones stay."""
 	o6 = Origin("127.0.0.6")
-	p, sock, log, conf = start(env, "", "reload")
+	p, sock, log, conf = h.start_hpoold(env, "", "reload")
 	cp = hpool(env, sock, o6.url("/before"))
 	res.check("before the reload: served", cp.returncode == 0,
 	    h.describe(cp))
@@ -352,7 +291,7 @@ def reload_rules(res, env):
 	cp = hpool(env, sock, o6.url("/still"))
 	res.check("...127.0.0.6 is still denied", cp.returncode != 0 and
 	    "PermissionError" in err_of(cp), h.describe(cp))
-	stop(res, p, log, "reload")
+	h.stop_hpoold(res, p, log, "reload")
 
 
 DANTED = "/usr/sbin/danted"
@@ -507,7 +446,7 @@ def socks_dante(res, env):
 	dt = Dante(env)
 	conf = ("[proxy dante]\nurl = socks5h://127.0.0.1:%d\n"
 	    "[policy]\nrule = -> proxy dante\n" % dt.port)
-	p, sock, log, _ = start(env, conf, "socks")
+	p, sock, log, _ = h.start_hpoold(env, conf, "socks")
 	bad = []
 	for i in range(20):
 		cp = hpool(env, sock, env.url("/files/%s?socks%d" % (PAGE, i)))
@@ -560,7 +499,7 @@ def socks_dante(res, env):
 	res.check("...and a certificate for another name is refused through "
 	    "it", cp.returncode != 0 and "SSLCertVerificationError" in
 	    err_of(cp), h.describe(cp))
-	stop(res, p, log, "socks5h through dante")
+	h.stop_hpoold(res, p, log, "socks5h through dante")
 
 
 def socks_scripted(res, env):
@@ -574,7 +513,7 @@ def socks_scripted(res, env):
 	conf = ("[proxy sx]\nurl = socks5h://%s:%s@127.0.0.1:%d\n"
 	    "[policy]\nrule = -> proxy sx\n" % (PROXY_USER, PROXY_PASS,
 	    sx.port))
-	p, sock, log, _ = start(env, conf, "socksx")
+	p, sock, log, _ = h.start_hpoold(env, conf, "socksx")
 	url = "http://%s:%d/files/%s" % (SOCKS_NAME, env.nginx_port, PAGE)
 	outs = [hpool(env, sock, url) for _ in range(5)]
 	res.check("a name only the proxy resolves: served 5 times",
@@ -606,14 +545,14 @@ def socks_scripted(res, env):
 	res.check("EXPLAIN names the socks5h proxy, not its password",
 	    "route: proxy sx (socks5h://127.0.0.1:%d, with credentials)" %
 	    sx.port in t and PROXY_PASS not in t, t)
-	text = stop(res, p, log, "socks5h scripted")
+	text = h.stop_hpoold(res, p, log, "socks5h scripted")
 	res.check("...the SOCKS password is in no log line", PROXY_PASS not in
 	    text)
 
 	wrong = "n0t-the-s3cret"
 	conf = ("[proxy sx]\nurl = socks5h://%s:%s@127.0.0.1:%d\n"
 	    "[policy]\nrule = -> proxy sx\n" % (PROXY_USER, wrong, sx.port))
-	p, sock, log, _ = start(env, conf, "socksbad")
+	p, sock, log, _ = h.start_hpoold(env, conf, "socksbad")
 	cp = hpool(env, sock, url)
 	err = err_of(cp)
 	res.check("a wrong SOCKS password: OSError naming the SOCKS5 "
@@ -621,7 +560,7 @@ def socks_scripted(res, env):
 	    cp.returncode != 0 and err.startswith("OSError: Tunnel connection "
 	    "failed: SOCKS5 authentication failed") and "(proxy sx)" in err
 	    and wrong not in err, h.describe(cp))
-	text = stop(res, p, log, "socks5h wrong password")
+	text = h.stop_hpoold(res, p, log, "socks5h wrong password")
 	res.check("...nor in the log", wrong not in text and "authentication "
 	    "failed" in text)
 
@@ -630,14 +569,14 @@ def socks_scripted(res, env):
 	hu = h.ScriptedServer(hang_up, name="socks-hangup")
 	conf = ("[proxy gone]\nurl = socks5h://127.0.0.1:%d\n"
 	    "[policy]\nrule = -> proxy gone\n" % hu.port)
-	p, sock, log, _ = start(env, conf, "sockshu")
+	p, sock, log, _ = h.start_hpoold(env, conf, "sockshu")
 	cp = hpool(env, sock, url)
 	res.check("a proxy that closes at once: OSError 'SOCKS5 the proxy "
 	    "closed the connection before its method reply (proxy gone)'",
 	    err_of(cp).strip() == "OSError: Tunnel connection failed: SOCKS5 the "
 	    "proxy closed the connection before its method reply (proxy "
 	    "gone)", h.describe(cp))
-	stop(res, p, log, "socks5h hang-up")
+	h.stop_hpoold(res, p, log, "socks5h hang-up")
 
 	def silent(c, srv, idx):
 		c.settimeout(30)
@@ -646,7 +585,7 @@ def socks_scripted(res, env):
 	si = h.ScriptedServer(silent, name="socks-silent")
 	conf = ("[proxy mute]\nurl = socks5h://127.0.0.1:%d\n"
 	    "[policy]\nrule = -> proxy mute\n" % si.port)
-	p, sock, log, _ = start(env, conf, "socksmute")
+	p, sock, log, _ = h.start_hpoold(env, conf, "socksmute")
 	t0 = time.monotonic()
 	cp = hpool(env, sock, url, ["--timeout", "1"])
 	took = time.monotonic() - t0
@@ -655,7 +594,7 @@ def socks_scripted(res, env):
 	    "caller's timeout", err_of(cp).strip() == "TimeoutError: Tunnel "
 	    "connection failed: SOCKS5 timed out waiting for the proxy's "
 	    "method reply (proxy mute)" and took < 10, (h.describe(cp), took))
-	stop(res, p, log, "socks5h silent proxy")
+	h.stop_hpoold(res, p, log, "socks5h silent proxy")
 
 
 def socks5h(res, env):
@@ -682,9 +621,7 @@ def credentials_file(res, env):
 	log line; a 0644 file is served with a warning naming the path; the
 	file is re-read on SIGHUP; a missing file fails hpoold -t naming the
 	proxy and the path."""
-	import types
-	tp = Tinyproxy(types.SimpleNamespace(path=lambda n: env.path(
-	    "creds-" + n)), [env.nginx_port])
+	tp = h.Tinyproxy(env, (PROXY_USER, PROXY_PASS), [env.nginx_port])
 	creds = env.path("corp.creds")
 	conf = ("[proxy corp]\nurl = http://127.0.0.1:%d\n"
 	    "credentials_file = %s\n[policy]\nrule = -> proxy corp\n" % (
@@ -702,7 +639,7 @@ def credentials_file(res, env):
 		return cp, tp.connects() - n0
 
 	put("%s:%s\r\n" % (PROXY_USER, PROXY_PASS), 0o600)
-	p, sock, log, _ = start(env, conf, "creds")
+	p, sock, log, _ = h.start_hpoold(env, conf, "creds")
 	cp, n = fetch(sock, "0600")
 	res.check("credentials_file (0600, USER:PASSWORD CRLF): served "
 	    "through tinyproxy's BasicAuth", cp.returncode == 0 and
@@ -740,7 +677,7 @@ def credentials_file(res, env):
 	# be taken again, so no new CONNECT need be seen
 	res.check("a 0644 file: still served", ok and cp.returncode == 0 and
 	    cp.stdout == BODY and n <= 1, (h.describe(cp), n))
-	text = stop(res, p, log, "credentials_file")
+	text = h.stop_hpoold(res, p, log, "credentials_file")
 	warns = [l for l in text.splitlines() if creds in l and
 	    "group or others" in l]
 	res.check("...and a warning in hpoold's log naming the path, not "
@@ -782,7 +719,8 @@ def absolute_forward(res, env):
 	sub = types.SimpleNamespace(path=lambda n: env.path("abs-" + n))
 	certs = Certs(env.path("abs-certs"))
 	ng = TlsNginx(sub, certs)
-	tp = Tinyproxy(sub, [env.nginx_port, ng.ports["good"]])
+	tp = h.Tinyproxy(env, (PROXY_USER, PROXY_PASS), [env.nginx_port,
+	    ng.ports["good"]])
 
 	def requests(what):
 		# Tinyproxy.connects() counts every request line (LogLevel
@@ -799,7 +737,7 @@ def absolute_forward(res, env):
 	conf = ("[proxy corp]\nurl = http://%s:%s@127.0.0.1:%d\n"
 	    "forward = absolute\n[policy]\nrule = -> proxy corp\n" % (
 	    PROXY_USER, PROXY_PASS, tp.port))
-	p, sock, log, _ = start(env, conf, "absolute")
+	p, sock, log, _ = h.start_hpoold(env, conf, "absolute")
 	bad = []
 	for i in range(20):
 		cp = hpool(env, sock, env.url("/files/%s?abs%d" % (PAGE, i)))
@@ -831,12 +769,12 @@ def absolute_forward(res, env):
 	    "TLS to the target inside it", cp.returncode == 0 and cp.stdout
 	    == b"hello over tls\n" and connects() == n0 + 1,
 	    (h.describe(cp), connects() - n0))
-	text = stop(res, p, log, "forward = absolute")
+	text = h.stop_hpoold(res, p, log, "forward = absolute")
 	res.check("...the proxy password is in no log line", PROXY_PASS not
 	    in text)
 
 	conf = conf.replace(PROXY_PASS, "wrong")
-	p, sock, log, _ = start(env, conf, "absolute401")
+	p, sock, log, _ = h.start_hpoold(env, conf, "absolute401")
 	n0 = len(gets())
 	cp = hpool(env, sock, env.url("/files/%s?abswrong" % PAGE), ["-i"])
 	status = cp.stdout.split(b"\r\n", 1)[0].split(b"\n", 1)[0]
@@ -845,7 +783,7 @@ def absolute_forward(res, env):
 	    "response (absolute form, no tunnel to fail)", cp.returncode == 0
 	    and (b" 401 " in status or b" 407 " in status) and b"wrong" not
 	    in cp.stdout + cp.stderr, (status, h.describe(cp)))
-	stop(res, p, log, "forward = absolute, wrong password")
+	h.stop_hpoold(res, p, log, "forward = absolute, wrong password")
 
 	# A keep-alive HTTP/1.1 server as the proxy: it answers each
 	# request with the request-target it was sent, and counts the
@@ -853,7 +791,7 @@ def absolute_forward(res, env):
 	kp = Origin("127.0.0.3")
 	conf = ("[proxy ka]\nurl = http://127.0.0.3:%d\nforward = absolute\n"
 	    "[policy]\nrule = -> proxy ka\n" % kp.port)
-	p, sock, log, _ = start(env, conf, "absolute-ka")
+	p, sock, log, _ = h.start_hpoold(env, conf, "absolute-ka")
 	bad = []
 	for i in range(20):
 		url = ("http://a.test:8081/one?%d" % i if i % 2 else
@@ -868,7 +806,7 @@ def absolute_forward(res, env):
 	    "targets, each request line the absolute URL, on at most 2 "
 	    "connections to the proxy (one pool per proxy)", not bad and
 	    1 <= kp.connections <= 2, (bad[:2], kp.connections))
-	stop(res, p, log, "forward = absolute, keep-alive proxy")
+	h.stop_hpoold(res, p, log, "forward = absolute, keep-alive proxy")
 
 
 def body(res):
@@ -894,7 +832,7 @@ def body(res):
 	    "[policy]\n"
 	    "rule = dest 127.0.0.5 -> deny\n" % (PROXY_USER, PROXY_PASS,
 	    pport, o5.port))
-	p, sock, log, _ = start(env, conf, "explain")
+	p, sock, log, _ = h.start_hpoold(env, conf, "explain")
 	uid = os.geteuid()
 
 	def explain_cli(url, extra=()):
@@ -948,7 +886,7 @@ def body(res):
 	res.check("...while an error of the network keeps its own code "
 	    "(ConnectionRefusedError: 7)", cp.returncode == 7,
 	    h.describe(cp))
-	text = stop(res, p, log, "explain")
+	text = h.stop_hpoold(res, p, log, "explain")
 	res.check("...the proxy password is in no log line", PROXY_PASS not
 	    in text)
 	socks5h(res, env)

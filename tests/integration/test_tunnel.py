@@ -16,30 +16,6 @@ from tlsenv import Certs, TlsNginx
 USER, PASSWORD = "hpool", "s3cret"
 
 
-class Tinyproxy:
-	def __init__(self, env, auth=False):
-		self.port = free_port()
-		d = env.path("tinyproxy-%d" % self.port)
-		os.makedirs(d)
-		os.chmod(d, 0o755)
-		conf = os.path.join(d, "tinyproxy.conf")
-		lines = ["Port %d" % self.port, "Listen 127.0.0.1",
-		    "Timeout 30", "MaxClients 50", "Allow 127.0.0.1",
-		    "LogLevel Connect"]
-		if os.geteuid() == 0:
-			lines += ["User nobody", "Group nogroup"]
-		if auth:
-			lines.append("BasicAuth %s %s" % (USER, PASSWORD))
-		with open(conf, "w") as f:
-			f.write("\n".join(lines) + "\n")
-		log = os.path.join(d, "stderr")
-		with open(log, "wb") as out:
-			self.proc = spawn(["tinyproxy", "-d", "-c", conf],
-			    stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-		wait_until(lambda: tcp_accepts(self.port), harness.START_TIMEOUT,
-		    "tinyproxy on 127.0.0.1:%d" % self.port, self.proc, log)
-
-
 def tunnel(env, proxy_port, host, port, headers=(), scheme="http", tls=(),
     req_host=None):
 	"""One session through the proxy: the response dict."""
@@ -83,8 +59,8 @@ def body(res):
 	env = Env(files={"small.txt": b"tunnelled\n"}, echo=False)
 	certs = Certs(env.path("certs"))
 	ng = TlsNginx(env, certs)
-	px = Tinyproxy(env)
-	pxa = Tinyproxy(env, auth=True)
+	px = harness.Tinyproxy(env)
+	pxa = harness.Tinyproxy(env, auth=(USER, PASSWORD))
 	auth = "Basic " + base64.b64encode(("%s:%s" % (USER, PASSWORD))
 	    .encode()).decode()
 
