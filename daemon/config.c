@@ -22,6 +22,7 @@
 /* A credentials file is one line, USER:PASSWORD; a bigger file is not
  * one. */
 #define CREDS_FILE_MAX	4096
+#define CACERT_FILE_MAX	(1024 * 1024)	/* an https:// proxy's cacert */
 
 struct load_ctx {
 	struct config	*cfg;
@@ -35,6 +36,7 @@ static int	parse_uint(const char *, int, unsigned long, unsigned long,
 		    unsigned *);
 static int	on_entry(void *, const char *, const char *, const char *);
 static int	proxies_supported(const struct policy *, char *, size_t);
+static int	load_cacert(struct policy *, size_t, char *, size_t);
 static int	load_credentials(struct policy *, size_t, char *, size_t,
 		    char *, size_t);
 
@@ -252,12 +254,63 @@ proxies_supported(const struct policy *pol, char *err, size_t errlen)
 
 	for (i = 0; (px = policy_proxy_at(pol, i)) != NULL; i++) {
 		if (strcmp(px->scheme, "http") != 0 &&
+		    strcmp(px->scheme, "https") != 0 &&
 		    strcmp(px->scheme, "socks5h") != 0) {
 			snprintf(err, errlen, "proxy %s: %s:// proxies are not "
-			    "supported by this hpoold yet (http:// and "
+			    "supported by this hpoold (http://, https:// and "
 			    "socks5h:// are)", px->name, px->scheme);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* The i-th proxy's cacert file (PEM), into the policy, read here as its
+ * credentials_file is; a refusal names the proxy and the path. Whether
+ * OpenSSL takes the certificates is seen when a worker first connects
+ * (an SSLError naming the proxy). */
+static int
+load_cacert(struct policy *pol, size_t i, char *err, size_t errlen)
+{
+	const struct policy_proxy *px = policy_proxy_at(pol, i);
+	const char *why = NULL;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t r = 0;
+	int fd;
+
+	fd = open(px->cacert, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1 || fstat(fd, &st) == -1)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if ((buf = malloc(CACERT_FILE_MAX + 1)) == NULL)
+		why = "out of memory";
+	else {
+		while (len <= CACERT_FILE_MAX && (r = read(fd, buf + len,
+		    CACERT_FILE_MAX + 1 - len)) > 0)
+			len += (size_t)r;
+		if (r == -1)
+			why = strerror(errno);
+		else if (len > CACERT_FILE_MAX)
+			why = "larger than 1 MiB";
+		else {
+			buf[len] = '\0';
+			if (memchr(buf, '\0', len) != NULL ||
+			    strstr(buf, "-----BEGIN CERTIFICATE-----") == NULL)
+				why = "no PEM certificate in it";
+			else if (policy_proxy_set_cacert(pol, i, buf, len) == -1)
+				why = "out of memory";
+		}
+	}
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	if (why != NULL) {
+		snprintf(err, errlen, "proxy %s: cacert %s: %s", px->name,
+		    px->cacert, why);
+		return -1;
 	}
 	return 0;
 }
@@ -378,6 +431,12 @@ config_parse(struct config *cfg, const char *text, const char *path,
 		return -1;
 	}
 	for (i = 0; (px = policy_proxy_at(ctx.pol, i)) != NULL; i++) {
+		if (px->cacert[0] != '\0' && load_cacert(ctx.pol, i, perr,
+		    sizeof(perr)) == -1) {
+			snprintf(errbuf, errlen, "%s: %s", path, perr);
+			policy_free(ctx.pol);
+			return -1;
+		}
 		if (px->credentials_file[0] == '\0')
 			continue;
 		if (load_credentials(ctx.pol, i, perr, sizeof(perr), warn,

@@ -176,6 +176,7 @@ struct policy {
 	unsigned	 seen;		/* 1 << settings[] index, given */
 	int		 caller_proxies;
 	int		 allow_link_local;
+	char		 simple_cacert[POLICY_PATH_MAX]; /* proxy_cacert */
 };
 
 enum section {
@@ -211,6 +212,10 @@ static int	set_caller_proxies(struct entry *);
 static int	set_allow_link_local(struct entry *);
 static int	set_proxy_url(struct entry *);
 static int	set_proxy_credentials(struct entry *);
+static int	set_proxy_cacert(struct entry *);
+static int	path_value(struct entry *, char *, size_t);
+static int	set_simple_cacert(struct entry *);
+static struct policy_proxy *proxy_nth(struct policy *, size_t);
 static int	set_proxy_forward(struct entry *);
 static int	refuse(struct entry *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -296,10 +301,12 @@ static const struct setting {
 	{ SEC_HPOOLD, "resolve", 1, set_resolve },
 	{ SEC_HPOOLD, "caller_proxies", 0, set_caller_proxies },
 	{ SEC_HPOOLD, "allow_link_local", 0, set_allow_link_local },
+	{ SEC_HPOOLD, "proxy_cacert", 0, set_simple_cacert },
 	{ SEC_POLICY, "rule", 1, set_rule },
 	{ SEC_PROXY, "url", 0, set_proxy_url },
 	{ SEC_PROXY, "credentials_file", 0, set_proxy_credentials },
 	{ SEC_PROXY, "forward", 0, set_proxy_forward },
+	{ SEC_PROXY, "cacert", 0, set_proxy_cacert },
 };
 #define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
 
@@ -365,9 +372,15 @@ policy_new(void)
 void
 policy_free(struct policy *p)
 {
+	size_t i;
+
 	if (p == NULL)
 		return;
 	free(p->rules);
+	for (i = 0; i < p->nproxies; i++)
+		free(p->proxies[i].px.cacert_pem);
+	for (i = 0; i < SIMPLE_COUNT; i++)
+		free(p->simple[i].px.cacert_pem);
 	/* passwords: not left in freed memory */
 	if (p->proxies != NULL)
 		explicit_bzero(p->proxies, p->nproxies * sizeof(*p->proxies));
@@ -420,7 +433,7 @@ policy_config(struct policy *p, const char *section, const char *name,
 			return 0;
 		snprintf(err, errlen, "[%s]: unknown setting '%s' (%s)",
 		    section, name, sec == SEC_POLICY ? "rule" :
-		    "url, credentials_file, forward");
+		    "url, credentials_file, forward, cacert");
 		return -1;
 	}
 	if (sec == SEC_PROXY && (e.pd = proxy_find(p, pname)) == NULL) {
@@ -472,11 +485,37 @@ policy_finish(struct policy *p, char *err, size_t errlen)
 			    "and a credentials_file: give one", pd->px.name);
 			return -1;
 		}
+		if (pd->px.cacert[0] != '\0' &&
+		    strcmp(pd->px.scheme, "https") != 0) {
+			snprintf(err, errlen, "[proxy %s]: cacert is for "
+			    "https:// proxies, not %s://", pd->px.name,
+			    pd->px.scheme);
+			return -1;
+		}
 		if (pd->px.absolute_form &&
 		    strcmp(pd->px.scheme, "socks5h") == 0) {
 			snprintf(err, errlen, "[proxy %s]: forward = absolute "
 			    "is for http and https proxies, not socks5h",
 			    pd->px.name);
+			return -1;
+		}
+	}
+	if (p->simple_cacert[0] != '\0') {
+		int https = 0;
+
+		/* proxy_cacert: the CAs of the simple form's https:// ones */
+		for (i = 0; i < SIMPLE_COUNT; i++)
+			if (p->simple[i].has_url &&
+			    strcmp(p->simple[i].px.scheme, "https") == 0) {
+				snprintf(p->simple[i].px.cacert,
+				    sizeof(p->simple[i].px.cacert), "%s",
+				    p->simple_cacert);
+				https = 1;
+			}
+		if (!https) {
+			snprintf(err, errlen, "proxy_cacert is for an https:// "
+			    "proxy, and proxy, http_proxy and https_proxy name "
+			    "none");
 			return -1;
 		}
 	}
@@ -624,24 +663,46 @@ policy_proxy_at(const struct policy *p, size_t i)
 	return NULL;
 }
 
+/* policy_proxy_at's i-th proxy, to change; NULL: none */
+static struct policy_proxy *
+proxy_nth(struct policy *p, size_t i)
+{
+	size_t k;
+
+	if (i < p->nproxies)
+		return &p->proxies[i].px;
+	i -= p->nproxies;
+	for (k = 0; k < SIMPLE_COUNT; k++)
+		if (p->simple[k].has_url && i-- == 0)
+			return &p->simple[k].px;
+	return NULL;
+}
+
+int
+policy_proxy_set_cacert(struct policy *p, size_t i, const char *pem,
+    size_t len)
+{
+	struct policy_proxy *px = proxy_nth(p, i);
+	char *copy;
+
+	if (px == NULL || (copy = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(copy, pem, len);
+	copy[len] = '\0';
+	free(px->cacert_pem);
+	px->cacert_pem = copy;
+	px->cacert_len = len;
+	return 0;
+}
+
 int
 policy_proxy_set_credentials(struct policy *p, size_t i, const char *user,
     const char *pass)
 {
 	struct policy_proxy *px;
-	size_t k;
 
-	if (i < p->nproxies)
-		px = &p->proxies[i].px;
-	else {
-		i -= p->nproxies;
-		px = NULL;
-		for (k = 0; k < SIMPLE_COUNT && px == NULL; k++)
-			if (p->simple[k].has_url && i-- == 0)
-				px = &p->simple[k].px;
-		if (px == NULL)
-			return -1;
-	}
+	if ((px = proxy_nth(p, i)) == NULL)
+		return -1;
 	if (user[0] == '\0' || strlen(user) >= sizeof(px->user) ||
 	    strlen(pass) >= sizeof(px->pass))
 		return -1;
@@ -678,6 +739,8 @@ policy_text(const struct policy *p, char *buf, size_t buflen)
 		proxy_text(&pd->px, s, sizeof(s));
 		out(&t, "%s = %s\n", simple_names[i], s);
 	}
+	if (p->simple_cacert[0] != '\0')
+		out(&t, "proxy_cacert = %s\n", p->simple_cacert);
 	if (p->np_all)
 		out(&t, "no_proxy = *\n");
 	for (i = 0; i < p->nnp; i++)
@@ -686,10 +749,11 @@ policy_text(const struct policy *p, char *buf, size_t buflen)
 	for (i = 0; i < p->nproxies; i++) {
 		pd = &p->proxies[i];
 		proxy_text(&pd->px, s, sizeof(s));
-		out(&t, "[proxy %s] url = %s, forward = %s%s%s\n", pd->px.name,
-		    s, pd->px.absolute_form ? "absolute" : "connect",
-		    pd->px.credentials_file[0] ? ", credentials_file = " : "",
-		    pd->px.credentials_file);
+		out(&t, "[proxy %s] url = %s, forward = %s%s%s%s%s\n",
+		    pd->px.name, s, pd->px.absolute_form ? "absolute" :
+		    "connect", pd->px.credentials_file[0] ?
+		    ", credentials_file = " : "", pd->px.credentials_file,
+		    pd->px.cacert[0] ? ", cacert = " : "", pd->px.cacert);
 	}
 	for (i = 0; i < p->npins; i++)
 		out(&t, "resolve = %s:%u:%s\n", p->pins[i].host,
@@ -1256,17 +1320,37 @@ set_proxy_url(struct entry *e)
 static int
 set_proxy_credentials(struct entry *e)
 {
+	return path_value(e, e->pd->px.credentials_file,
+	    sizeof(e->pd->px.credentials_file));
+}
+
+/* An absolute path without control characters into dst (dstlen). */
+static int
+path_value(struct entry *e, char *dst, size_t dstlen)
+{
 	size_t n = strlen(e->value), i;
 
-	if (e->value[0] != '/' || n >= sizeof(e->pd->px.credentials_file))
+	if (e->value[0] != '/' || n >= dstlen)
 		return refuse(e, "'%s' is not an absolute path shorter than "
-		    "%zu bytes", e->value, sizeof(e->pd->px.credentials_file));
+		    "%zu bytes", e->value, dstlen);
 	for (i = 0; i < n; i++)
 		if ((unsigned char)e->value[i] < ' ' || e->value[i] == 0x7f)
 			return refuse(e, "a control character in the path");
-	snprintf(e->pd->px.credentials_file,
-	    sizeof(e->pd->px.credentials_file), "%s", e->value);
+	snprintf(dst, dstlen, "%s", e->value);
 	return 0;
+}
+
+static int
+set_proxy_cacert(struct entry *e)
+{
+	return path_value(e, e->pd->px.cacert, sizeof(e->pd->px.cacert));
+}
+
+static int
+set_simple_cacert(struct entry *e)
+{
+	return path_value(e, e->pol->simple_cacert,
+	    sizeof(e->pol->simple_cacert));
 }
 
 static int

@@ -78,6 +78,12 @@ struct policy_proxy {
 	int		absolute_form;	/* forward = absolute: plain-http
 					 * requests in absolute form, not
 					 * through CONNECT */
+	/* https:// proxies: cacert = PATH (or proxy_cacert for the simple
+	 * form), "" for the system store; the PEM the daemon read from it
+	 * (policy_proxy_set_cacert), freed with the policy */
+	char		cacert[POLICY_PATH_MAX];
+	char		*cacert_pem;
+	size_t		cacert_len;
 };
 
 struct policy_route {
@@ -131,6 +137,10 @@ const struct policy_proxy *policy_proxy_at(const struct policy *, size_t i);
  * proxy is then unchanged). */
 int	policy_proxy_set_credentials(struct policy *, size_t i,
 	    const char *user, const char *pass);
+/* The PEM read from the i-th proxy's cacert file, copied in, replacing
+ * any. 0, or -1 (no such proxy, out of memory). */
+int	policy_proxy_set_cacert(struct policy *, size_t i, const char *pem,
+	    size_t len);
 size_t	policy_text(const struct policy *, char *buf, size_t buflen);
 
 #endif

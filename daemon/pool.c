@@ -108,6 +108,13 @@ pool_get(struct server *srv, const struct pool_key *key,
 		snprintf(err, errlen, "hpoold: out of memory");
 		return NULL;
 	}
+	/* the proxy's name for errors; TLS to it for an https:// one */
+	if (tls_proxy_setup(p, o, code, err, errlen) == -1) {
+		tls_pool_free(p);
+		tunnel_free(p);
+		free(p);
+		return NULL;
+	}
 	if (ctx != NULL) {
 		p->tls_check_hostname = o->tls_check_hostname;
 		if (o->tls_sni.len > 0 && o->tls_sni.len < sizeof(p->tls_sni)) {

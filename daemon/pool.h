@@ -85,6 +85,12 @@ struct pool {
 	unsigned char		*socks_auth;
 	size_t			 socks_auth_len;
 	char			 proxy_name[64];
+	/* An https:// proxy (OPEN's TUNNEL_TLS): the TLS context to it, made
+	 * with the pool (tls_proxy_setup), and its last session ticket.
+	 * proxy_daemon: a proxy of the daemon's, named in errors. */
+	struct ssl_ctx_st	*proxy_tls_ctx;
+	struct ssl_session_st	*proxy_tls_session;
+	int			 proxy_daemon;
 	/* The policy judges the addresses of this name (a direct route that
 	 * an address rule could refuse): each connection's, for each caller
 	 * that would use it. */

@@ -145,7 +145,7 @@ route_open(const struct policy *pol, struct route_caller *c,
 	const struct policy_caller *who = route_caller(c, pol, 0);
 	struct policy_route rt;
 	const char *scheme = proto_str_eq(&o->scheme, "https") ? "https" :
-	    "http";
+	    "http", *pscheme;
 	char host[256], target[256];
 	uint16_t port = o->port;
 
@@ -155,14 +155,17 @@ route_open(const struct policy *pol, struct route_caller *c,
 	if (o->tunnel_host.len > 0) {
 		memcpy(target, o->tunnel_host.p, o->tunnel_host.len);
 		target[o->tunnel_host.len] = '\0';
+		/* an https:// proxy is an https destination */
+		pscheme = o->tunnel_tls != PROTO_TUNNEL_TLS_NONE ? "https" :
+		    "http";
 		if (!policy_caller_proxies_allowed(pol)) {
-			refuse(r, c, "http", host, o->port, "callers may not "
+			refuse(r, c, pscheme, host, o->port, "callers may not "
 			    "use proxies of their own: caller_proxies = deny");
 			return -1;
 		}
-		policy_decide(pol, who, "http", host, o->port, &rt);
+		policy_decide(pol, who, pscheme, host, o->port, &rt);
 		if (rt.action == POLICY_DENY) {
-			refuse(r, c, "http", host, o->port, rt.why);
+			refuse(r, c, pscheme, host, o->port, rt.why);
 			return -1;
 		}
 		r->addr_check = rt.needs_addr_check;
@@ -185,6 +188,7 @@ route_open(const struct policy *pol, struct route_caller *c,
 		break;
 	}
 	if (strcmp(rt.proxy->scheme, "http") != 0 &&
+	    strcmp(rt.proxy->scheme, "https") != 0 &&
 	    strcmp(rt.proxy->scheme, "socks5h") != 0) {
 		/* config.c refuses such a config: a broken invariant */
 		r->code = HPOOL_E_OS_ERROR;
@@ -218,6 +222,19 @@ route_open(const struct policy *pol, struct route_caller *c,
 	o->host.len = strlen(r->host);
 	o->port = rt.proxy->port;
 	o->ntunnel_headers = 0;
+	o->proxy_name.p = rt.proxy->name;
+	o->proxy_name.len = strlen(rt.proxy->name);
+	if (strcmp(rt.proxy->scheme, "https") == 0) {
+		/* TLS to the proxy first, verified with its cacert or the
+		 * system store; a caller's TUNNEL_TLS settings are not
+		 * taken (a caller's proxy never gets here) */
+		o->tunnel_tls = PROTO_TUNNEL_TLS_VERIFY;
+		o->tunnel_ca_pem.p = rt.proxy->cacert_pem;
+		o->tunnel_ca_pem.len = rt.proxy->cacert_len;
+	} else {
+		o->tunnel_tls = PROTO_TUNNEL_TLS_NONE;
+		o->tunnel_ca_pem.len = 0;
+	}
 	if (strcmp(rt.proxy->scheme, "socks5h") == 0)
 		r->socks = rt.proxy;	/* credentials go in SOCKS5 */
 	else if (rt.proxy->user[0] != '\0') {
@@ -281,8 +298,10 @@ route_explain(const struct policy *pol, struct route_caller *c,
 	add(text, len, &n, "destination: %s://%s:%u\n", scheme, host,
 	    o->port);
 	if (o->tunnel_host.len > 0) {
-		add(text, len, &n, "route: the caller's own proxy %s:%u "
-		    "(caller_proxies = %s)\n", host, o->port,
+		add(text, len, &n, "route: the caller's own proxy %s:%u%s "
+		    "(caller_proxies = %s)\n", host, o->port, o->tunnel_tls ==
+		    PROTO_TUNNEL_TLS_VERIFY ? ", in TLS" : o->tunnel_tls ==
+		    PROTO_TUNNEL_TLS_INSECURE ? ", in TLS not verified" : "",
 		    policy_caller_proxies_allowed(pol) ? "allow" : "deny");
 		return n;
 	}
@@ -297,10 +316,13 @@ route_explain(const struct policy *pol, struct route_caller *c,
 		    "rules)" : "");
 		break;
 	case POLICY_PROXY:
-		add(text, len, &n, "route: proxy %s (%s://%s:%u%s), %s %s:%u\n",
-		    rt.proxy->name, rt.proxy->scheme, rt.proxy->host,
-		    rt.proxy->port, rt.proxy->user[0] ? ", with credentials" :
-		    "", strcmp(rt.proxy->scheme, "socks5h") == 0 ?
+		add(text, len, &n, "route: proxy %s (%s://%s:%u%s%s), %s "
+		    "%s:%u\n", rt.proxy->name, rt.proxy->scheme,
+		    rt.proxy->host, rt.proxy->port, rt.proxy->user[0] ?
+		    ", with credentials" : "", strcmp(rt.proxy->scheme,
+		    "https") != 0 ? "" : rt.proxy->cacert[0] ?
+		    ", in TLS verified with its cacert" :
+		    ", in TLS verified with the system store", strcmp(rt.proxy->scheme, "socks5h") == 0 ?
 		    "SOCKS5 CONNECT" : rt.proxy->absolute_form &&
 		    strcmp(scheme, "http") == 0 ? "absolute-form requests to" :
 		    "CONNECT", host, o->port);
@@ -331,6 +353,16 @@ route_tunnel_digest(const struct proto_open *o,
 		EVP_DigestUpdate(md, l, sizeof(l));
 		EVP_DigestUpdate(md, h->name.p, h->name.len);
 		EVP_DigestUpdate(md, h->value.p, h->value.len);
+	}
+	/* TLS to the proxy, and the CAs it is verified with */
+	{
+		uint8_t t[5] = { o->tunnel_tls, (uint8_t)(
+		    o->tunnel_ca_pem.len >> 24), (uint8_t)(
+		    o->tunnel_ca_pem.len >> 16), (uint8_t)(
+		    o->tunnel_ca_pem.len >> 8), (uint8_t)o->tunnel_ca_pem.len };
+
+		EVP_DigestUpdate(md, t, sizeof(t));
+		EVP_DigestUpdate(md, o->tunnel_ca_pem.p, o->tunnel_ca_pem.len);
 	}
 	if (px != NULL) {
 		/* each with its NUL: no two triples hash the same bytes */

@@ -31,7 +31,11 @@
 struct stream {
 	struct event_base *base;
 	int		 fd;
-	SSL		*ssl;
+	SSL		*ssl;		/* the TLS the input and output go
+					 * through */
+	SSL		*outer;		/* TLS in TLS: the one on the socket
+					 * (to a proxy) that ssl runs inside;
+					 * NULL: ssl is on the socket */
 	struct evbuffer	*in;
 	struct evbuffer	*out;
 	struct event	*ev_io;		/* EV_READ|EV_CLOSED|EV_ET, added for
@@ -151,9 +155,12 @@ teardown(struct stream *s)
 	if (s->out != NULL)
 		evbuffer_free(s->out);
 	s->in = s->out = NULL;
+	/* the inner first: its BIO refers to the outer */
 	if (s->ssl != NULL)
 		SSL_free(s->ssl);
-	s->ssl = NULL;
+	if (s->outer != NULL)
+		SSL_free(s->outer);
+	s->ssl = s->outer = NULL;
 	if (s->fd != -1)
 		close(s->fd);
 	s->fd = -1;
@@ -249,13 +256,26 @@ stream_connect(struct stream *s, const struct sockaddr *sa, socklen_t len)
 	return 0;
 }
 
-void
+int
 stream_start_tls(struct stream *s, SSL *ssl)
 {
 	BIO *b;
 
+	if (s->ssl != NULL) {
+		/* TLS in TLS: the new session's records are the old one's
+		 * plaintext. OpenSSL's SSL filter BIO reads and writes them
+		 * with SSL_read and SSL_write on the outer session, which
+		 * keeps its socket and its read-ahead: no buffer between the
+		 * two, and a want-read or want-write of the outer is the
+		 * inner's. Once only: the outer stays on the socket. */
+		if (s->outer != NULL || (b = BIO_new(BIO_f_ssl())) == NULL)
+			return -1;
+		BIO_set_ssl(b, s->ssl, BIO_NOCLOSE);
+		SSL_set_bio(ssl, b, b);
+		s->outer = s->ssl;
+	} else if (SSL_set_fd(ssl, s->fd) != 1)
+		return -1;
 	s->ssl = ssl;
-	SSL_set_fd(ssl, s->fd);
 	SSL_set_connect_state(ssl);
 	/* Partial writes of a moving buffer: the output is an evbuffer. */
 	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
@@ -265,12 +285,13 @@ stream_start_tls(struct stream *s, SSL *ssl)
 	 * is what edge-triggered reading needs to know. */
 	SSL_set_read_ahead(ssl, 1);
 	SSL_set_default_read_buffer_len(ssl, TLS_READ_AHEAD);
-	if ((b = SSL_get_rbio(ssl)) != NULL) {
+	if (s->outer == NULL && (b = SSL_get_rbio(ssl)) != NULL) {
 		BIO_set_callback_ex(b, bio_cb);
 		BIO_set_callback_arg(b, (char *)s);
 	}
 	s->handshaking = 1;
 	event_active(s->ev_io, EV_WRITE, 1);
+	return 0;
 }
 
 struct evbuffer *
@@ -301,6 +322,21 @@ SSL *
 stream_ssl(const struct stream *s)
 {
 	return s->ssl;
+}
+
+SSL *
+stream_ssl_outer(const struct stream *s)
+{
+	return s->outer;
+}
+
+/* Records or plaintext held by OpenSSL, in either layer: a read finds
+ * them without the socket. */
+static int
+tls_pending(const struct stream *s)
+{
+	return SSL_has_pending(s->ssl) ||
+	    (s->outer != NULL && SSL_has_pending(s->outer));
 }
 
 unsigned long
@@ -624,7 +660,7 @@ read_tls(struct stream *s, short *ev)
 	if (r > 0) {
 		v.iov_len = (size_t)r;
 		evbuffer_commit_space(s->in, &v, 1);
-		if (s->tls_drained && !s->rd_hup && !SSL_has_pending(s->ssl))
+		if (s->tls_drained && !s->rd_hup && !tls_pending(s))
 			s->rd_blocked = s->rd_short = 1;
 		return r;
 	}

@@ -68,14 +68,19 @@ void		 stream_read_more(struct stream *);
 int		 stream_connect(struct stream *, const struct sockaddr *,
 		    socklen_t);
 /* Run a client TLS handshake on the socket (takes ssl): STREAM_CONNECTED
- * when it is done, STREAM_ERROR or STREAM_EOF when it fails. */
-void		 stream_start_tls(struct stream *, SSL *);
+ * when it is done, STREAM_ERROR or STREAM_EOF when it fails. On a stream
+ * that runs TLS already (to an https:// proxy), the new TLS runs inside
+ * it (TLS in TLS; once), and stream_ssl() is then the inner one. -1: ssl
+ * not taken (out of memory, or a third layer). */
+int		 stream_start_tls(struct stream *, SSL *);
 struct evbuffer	*stream_input(struct stream *);
 struct evbuffer	*stream_output(struct stream *);
 int		 stream_fd(const struct stream *);
 /* Bytes the socket has taken from the output since the stream began. */
 uint64_t	 stream_written(const struct stream *);
 SSL		*stream_ssl(const struct stream *);
+/* TLS in TLS: the outer TLS, on the socket; NULL otherwise. */
+SSL		*stream_ssl_outer(const struct stream *);
 /* The first OpenSSL error code behind the last STREAM_ERROR, or 0. */
 unsigned long	 stream_ssl_error(const struct stream *);
 

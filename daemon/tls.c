@@ -26,6 +26,8 @@
 static X509_STORE *system_store;
 
 static int	new_session_cb(SSL *, SSL_SESSION *);
+static int	proxy_session_cb(SSL *, SSL_SESSION *);
+static int	verify_text(long, const char *, char *, size_t);
 static int	load_pem_cas(SSL_CTX *, const struct proto_str *);
 static int	load_cert_key(SSL_CTX *, const struct proto_open *);
 static int	password_cb(char *, int, int, void *);
@@ -334,29 +336,35 @@ fail:
 	return NULL;
 }
 
+/* A failed verification (vr) of a certificate for name, worded as
+ * Python's ssl module words it. */
+static int
+verify_text(long vr, const char *name, char *buf, size_t len)
+{
+	if (vr == X509_V_ERR_HOSTNAME_MISMATCH)
+		snprintf(buf, len, "[SSL: CERTIFICATE_VERIFY_FAILED] "
+		    "certificate verify failed: Hostname mismatch, "
+		    "certificate is not valid for '%s'.", name);
+	else if (vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
+		snprintf(buf, len, "[SSL: CERTIFICATE_VERIFY_FAILED] "
+		    "certificate verify failed: IP address mismatch, "
+		    "certificate is not valid for '%s'.", name);
+	else
+		snprintf(buf, len, "[SSL: CERTIFICATE_VERIFY_FAILED] "
+		    "certificate verify failed: %s",
+		    X509_verify_cert_error_string(vr));
+	return HPOOL_E_SSL_CERT_VERIFICATION;
+}
+
 int
 tls_error(SSL *ssl, unsigned long e, char *buf, size_t len)
 {
 	long vr = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
 	struct upconn *c = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
-	const char *name;
 
-	if (vr != X509_V_OK) {
-		name = c != NULL ? pool_tls_name(c->pool) : "?";
-		if (vr == X509_V_ERR_HOSTNAME_MISMATCH)
-			snprintf(buf, len, "[SSL: CERTIFICATE_VERIFY_FAILED] "
-			    "certificate verify failed: Hostname mismatch, "
-			    "certificate is not valid for '%s'.", name);
-		else if (vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
-			snprintf(buf, len, "[SSL: CERTIFICATE_VERIFY_FAILED] "
-			    "certificate verify failed: IP address mismatch, "
-			    "certificate is not valid for '%s'.", name);
-		else
-			snprintf(buf, len, "[SSL: CERTIFICATE_VERIFY_FAILED] "
-			    "certificate verify failed: %s",
-			    X509_verify_cert_error_string(vr));
-		return HPOOL_E_SSL_CERT_VERIFICATION;
-	}
+	if (vr != X509_V_OK)
+		return verify_text(vr, c != NULL ? pool_tls_name(c->pool) :
+		    "?", buf, len);
 	if (e == 0) {
 		snprintf(buf, len, "EOF occurred in violation of protocol");
 		return HPOOL_E_SSL_ERROR;
@@ -365,9 +373,141 @@ tls_error(SSL *ssl, unsigned long e, char *buf, size_t len)
 	return HPOOL_E_SSL_ERROR;
 }
 
+int
+tls_proxy_setup(struct pool *p, const struct proto_open *o, int *code,
+    char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	char why[200];
+
+	if (o->proxy_name.len > 0) {
+		snprintf(p->proxy_name, sizeof(p->proxy_name), "%.*s",
+		    (int)o->proxy_name.len, o->proxy_name.p);
+		p->proxy_daemon = 1;
+	} else if (p->key.tunnel_host[0])
+		snprintf(p->proxy_name, sizeof(p->proxy_name), "%s%.50s%s:%u",
+		    strchr(p->key.host, ':') != NULL ? "[" : "", p->key.host,
+		    strchr(p->key.host, ':') != NULL ? "]" : "", p->key.port);
+	if (o->tunnel_tls == PROTO_TUNNEL_TLS_NONE)
+		return 0;
+	*code = HPOOL_E_SSL_ERROR;
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		snprintf(err, errlen, "cannot create a TLS context for proxy "
+		    "%s", p->proxy_name);
+		return -1;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, o->tunnel_tls == PROTO_TUNNEL_TLS_INSECURE ?
+	    SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+	if (o->tunnel_ca_pem.len > 0) {
+		if (load_pem_cas(ctx, &o->tunnel_ca_pem) == -1) {
+			ssl_err_text(ERR_peek_last_error(), why, sizeof(why));
+			snprintf(err, errlen, "no usable CA certificate for "
+			    "proxy %s: %s", p->proxy_name,
+			    ERR_peek_last_error() ? why : "[X509: "
+			    "NO_CERTIFICATE_OR_CRL_FOUND] no certificate "
+			    "found");
+			SSL_CTX_free(ctx);
+			ERR_clear_error();
+			return -1;
+		}
+	} else if (system_store != NULL)
+		SSL_CTX_set1_cert_store(ctx, system_store);
+	else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		snprintf(err, errlen, "cannot load the system trust store "
+		    "for proxy %s", p->proxy_name);
+		SSL_CTX_free(ctx);
+		ERR_clear_error();
+		return -1;
+	}
+	/* the proxy's session is resumed as the target's is: per pool */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, proxy_session_cb);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	ERR_clear_error();
+	p->proxy_tls_ctx = ctx;
+	return 0;
+}
+
+static int
+proxy_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct upconn *c = SSL_get_app_data(ssl);
+	struct pool *p;
+
+	if (c == NULL)
+		return 0;
+	p = c->pool;
+	if (p->proxy_tls_session != NULL)
+		SSL_SESSION_free(p->proxy_tls_session);
+	p->proxy_tls_session = sess;
+	return 1;
+}
+
+SSL *
+tls_proxy_ssl_new(struct pool *p, void *conn)
+{
+	const char *name = p->key.host;
+	SSL *ssl;
+	X509_VERIFY_PARAM *param;
+
+	if ((ssl = SSL_new(p->proxy_tls_ctx)) == NULL)
+		return NULL;
+	SSL_set_app_data(ssl, conn);
+	if (!is_ip_literal(name))
+		SSL_set_tlsext_host_name(ssl, name);
+	if (SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE) {
+		/* the proxy's name, as curl checks it */
+		param = SSL_get0_param(ssl);
+		X509_VERIFY_PARAM_set_hostflags(param,
+		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (is_ip_literal(name)) {
+			if (X509_VERIFY_PARAM_set1_ip_asc(param, name) != 1)
+				goto fail;
+		} else if (SSL_set1_host(ssl, name) != 1)
+			goto fail;
+	}
+	if (p->proxy_tls_session != NULL)
+		SSL_set_session(ssl, p->proxy_tls_session);
+	return ssl;
+fail:
+	SSL_free(ssl);
+	return NULL;
+}
+
+int
+tls_proxy_error(SSL *ssl, unsigned long e, const struct pool *p, char *buf,
+    size_t len)
+{
+	long vr = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+	char text[300];
+	int code;
+
+	if (vr != X509_V_OK)
+		code = verify_text(vr, p->key.host, text, sizeof(text));
+	else {
+		code = HPOOL_E_SSL_ERROR;
+		if (e == 0)
+			snprintf(text, sizeof(text), "EOF occurred in "
+			    "violation of protocol");
+		else
+			ssl_err_text(e, text, sizeof(text));
+	}
+	snprintf(buf, len, "%s (TLS to proxy %s)", text, p->proxy_name);
+	return code;
+}
+
 void
 tls_pool_free(struct pool *p)
 {
+	if (p->proxy_tls_session != NULL)
+		SSL_SESSION_free(p->proxy_tls_session);
+	if (p->proxy_tls_ctx != NULL)
+		SSL_CTX_free(p->proxy_tls_ctx);
+	p->proxy_tls_session = NULL;
+	p->proxy_tls_ctx = NULL;
 	if (p->tls_session != NULL)
 		SSL_SESSION_free(p->tls_session);
 	if (p->tls_ctx != NULL)

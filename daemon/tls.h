@@ -29,6 +29,19 @@ SSL_CTX	*tls_ctx_new(const struct proto_open *, int *code, char *errbuf,
 SSL	*tls_ssl_new(struct pool *, void *conn);
 /* After a failed handshake or read: the error as Python would word it. */
 int	 tls_error(SSL *, unsigned long, char *buf, size_t len);
+/* The proxy side of a new pool: its name for errors (the daemon's name
+ * for it, else HOST:PORT) and, for OPEN's TUNNEL_TLS, the TLS context to
+ * it (its own CAs or the system store; verified unless
+ * PROTO_TUNNEL_TLS_INSECURE). 0, or -1 with *code and err. */
+int	 tls_proxy_setup(struct pool *, const struct proto_open *, int *code,
+	    char *err, size_t errlen);
+/* A client SSL to p's proxy, for one connection (SNI and the name
+ * checked: the proxy's host). */
+SSL	*tls_proxy_ssl_new(struct pool *, void *conn);
+/* After a failed handshake with the proxy: as tls_error, the proxy
+ * named. */
+int	 tls_proxy_error(SSL *, unsigned long, const struct pool *, char *buf,
+	    size_t len);
 void	 tls_pool_free(struct pool *);
 
 #endif

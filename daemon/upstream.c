@@ -94,6 +94,8 @@ static void	exchange_done(struct upconn *);
 static void	set_timeout(struct upconn *, unsigned rd_ms, unsigned wr_ms);
 static void	errno_message(char *, size_t, int);
 static void	start_tls(struct upconn *);
+static void	start_proxy_tls(struct upconn *);
+static void	keep_session(SSL *);
 static void	connected(struct upconn *);
 static void	tcp_up(struct upconn *);
 static void	tunnel_input(struct upconn *, int eof);
@@ -134,13 +136,11 @@ up_free(struct upconn *c)
 	if (c->addrs != NULL)
 		evutil_freeaddrinfo(c->addrs);
 	if (c->st != NULL && c->tls_clean && stream_ssl(c->st) != NULL) {
-		/* OpenSSL forgets the session of a connection freed without a
-		 * shutdown; a clean close keeps it for resumption. */
-		SSL *ssl = stream_ssl(c->st);
-
-		if (SSL_shutdown(ssl) < 0)
-			ERR_clear_error();
-		SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+		/* the inner TLS first: its close_notify goes through the
+		 * outer's */
+		keep_session(stream_ssl(c->st));
+		if (stream_ssl_outer(c->st) != NULL)
+			keep_session(stream_ssl_outer(c->st));
 	}
 	stream_free(c->st);
 	event_free(c->idle_timer);
@@ -149,6 +149,16 @@ up_free(struct upconn *c)
 	if (c->dest_counted)
 		quota_dest_put(c->pool->dest_key);
 	free(c);
+}
+
+/* OpenSSL forgets the session of a connection freed without a shutdown;
+ * a clean close keeps it for resumption. */
+static void
+keep_session(SSL *ssl)
+{
+	if (SSL_shutdown(ssl) < 0)
+		ERR_clear_error();
+	SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 }
 
 void
@@ -381,6 +391,20 @@ try_next_addr(struct upconn *c)
 static void
 connect_failed(struct upconn *c, int code, const char *msg)
 {
+	char named[400];
+
+	/* Not through to a proxy of the daemon's (down, refused, timed
+	 * out, unresolved): as a failed tunnel, naming it; the error's
+	 * class stays what the cause makes it (ConnectionRefusedError is
+	 * an OSError). Its own tunnel errors and TLS errors name it
+	 * already. */
+	if (c->pool->proxy_daemon && c->tunnel_state != UP_TUN_DONE &&
+	    !c->tls_handshaking && !c->proxy_handshaking &&
+	    strncmp(msg, "Tunnel connection failed", 24) != 0) {
+		snprintf(named, sizeof(named), "Tunnel connection failed: %s "
+		    "(proxy %s)", msg, c->pool->proxy_name);
+		msg = named;
+	}
 	log_info("pool %s: connect failed: %s: %s", c->pool->name,
 	    hpool_error_name(code), msg);
 	pool_conn_failed(c->pool, c, code, msg);
@@ -501,7 +525,7 @@ up_check_idle(struct upconn *c)
 		return 0;
 	/* TLS: session tickets may sit unread in the socket; an EOF or a
 	 * stray record is seen by the stream's callbacks instead. */
-	if (c->pool->tls_ctx != NULL)
+	if (stream_ssl(c->st) != NULL)
 		return 1;
 	/* The server may have closed since the loop last looked. */
 	n = recv(stream_fd(c->st), &b, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -570,16 +594,40 @@ static void
 event_cb(struct stream *st, short what, void *arg)
 {
 	struct upconn *c = arg;
-	char msg[128];
+	char msg[400];
 	int err = errno;
 
 	(void)st;
 	if (c->state == UP_CONNECTING) {
 		if (what & STREAM_CONNECTED) {
-			if (c->tls_handshaking)
+			if (c->proxy_handshaking) {
+				c->proxy_handshaking = 0;
+				c->proxy_tls_up = 1;
+				log_debug("conn %llu: %s TLS handshake with "
+				    "proxy %s, %s", (unsigned long long)c->id,
+				    SSL_session_reused(stream_ssl(c->st)) ?
+				    "resumed" : "full", c->pool->proxy_name,
+				    SSL_get_version(stream_ssl(c->st)));
+				tcp_up(c);
+			} else if (c->tls_handshaking)
 				connected(c);
 			else
 				tcp_up(c);
+			return;
+		}
+		if (c->proxy_handshaking) {
+			/* the proxy is there; TLS to it failed */
+			int code = tls_proxy_error(stream_ssl(c->st),
+			    stream_ssl_error(c->st), c->pool, msg,
+			    sizeof(msg));
+
+			if (what & STREAM_EOF && code == HPOOL_E_SSL_ERROR &&
+			    err == 0)
+				snprintf(msg, sizeof(msg), "[SSL: "
+				    "UNEXPECTED_EOF_WHILE_READING] EOF occurred "
+				    "in violation of protocol (TLS to proxy %s)",
+				    c->pool->proxy_name);
+			connect_failed(c, code, msg);
 			return;
 		}
 		if (c->tunnel_state == UP_TUN_CONNECT) {
@@ -644,7 +692,7 @@ event_cb(struct stream *st, short what, void *arg)
 		exchange_error(c, -1, NULL, 0, -1);
 		return;
 	}
-	if (c->pool->tls_ctx != NULL) {
+	if (stream_ssl(c->st) != NULL) {
 		unsigned long e = stream_ssl_error(c->st);
 
 		if (e != 0) {
@@ -672,6 +720,11 @@ tcp_up(struct upconn *c)
 	static const unsigned char greet_auth[] = { SOCKS_VERSION, 1,
 	    SOCKS_METHOD_USERPASS };
 
+	if (p->proxy_tls_ctx != NULL && !c->proxy_tls_up) {
+		/* an https:// proxy: TLS to it first, all else inside */
+		start_proxy_tls(c);
+		return;
+	}
 	if (p->tunnel_request != NULL && c->tunnel_state == UP_TUN_NONE) {
 		stream_read_enable(c->st, 1);
 		if (p->key.tunnel_kind == POOL_TUNNEL_SOCKS5) {
@@ -735,8 +788,11 @@ tunnel_input(struct upconn *c, int eof)
 			r++;
 			rl--;
 		}
-		snprintf(msg, sizeof(msg), "Tunnel connection failed: %d %.*s",
-		    head.status, rl > 200 ? 200 : rl, r);
+		snprintf(msg, sizeof(msg), "Tunnel connection failed: %d %.*s%s"
+		    "%s%s", head.status, rl > 200 ? 200 : rl, r,
+		    c->pool->proxy_daemon ? " (proxy " : "",
+		    c->pool->proxy_daemon ? c->pool->proxy_name : "",
+		    c->pool->proxy_daemon ? ")" : "");
 		hp_head_free(&head);
 		connect_failed(c, HPOOL_E_OS_ERROR, msg);
 		return;
@@ -933,9 +989,9 @@ socks_send(struct upconn *c, const void *msg, size_t len, enum up_tunnel st)
 static void
 socks_failed(struct upconn *c, int code, const char *why)
 {
-	char msg[300];
+	char msg[340];
 
-	snprintf(msg, sizeof(msg), "Tunnel connection failed: SOCKS5 %s "
+	snprintf(msg, sizeof(msg), "Tunnel connection failed: SOCKS5 %.200s "
 	    "(proxy %s)", why, c->pool->proxy_name);
 	connect_failed(c, code, msg);
 }
@@ -952,10 +1008,36 @@ start_tls(struct upconn *c)
 		connect_failed(c, HPOOL_E_SSL_ERROR, msg);
 		return;
 	}
-	c->tls_handshaking = 1;
 	/* Servers often close without close_notify: the stream reports that
-	 * as EOF, as Python's suppress_ragged_eofs does. */
-	stream_start_tls(c->st, ssl);
+	 * as EOF, as Python's suppress_ragged_eofs does. Through an
+	 * https:// proxy this TLS runs inside the proxy's. */
+	if (stream_start_tls(c->st, ssl) == -1) {
+		SSL_free(ssl);
+		connect_failed(c, HPOOL_E_MEMORY, "hpoold: out of memory");
+		return;
+	}
+	c->tls_handshaking = 1;
+}
+
+/* TCP to an https:// proxy is up: TLS to the proxy on the socket. */
+static void
+start_proxy_tls(struct upconn *c)
+{
+	SSL *ssl;
+	char msg[300];
+
+	if ((ssl = tls_proxy_ssl_new(c->pool, c)) == NULL) {
+		tls_proxy_error(NULL, ERR_get_error(), c->pool, msg,
+		    sizeof(msg));
+		connect_failed(c, HPOOL_E_SSL_ERROR, msg);
+		return;
+	}
+	if (stream_start_tls(c->st, ssl) == -1) {
+		SSL_free(ssl);
+		connect_failed(c, HPOOL_E_MEMORY, "hpoold: out of memory");
+		return;
+	}
+	c->proxy_handshaking = 1;
 }
 
 static void

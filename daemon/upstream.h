@@ -67,6 +67,8 @@ struct upconn {
 						 * address refused */
 	struct sockaddr_storage	 peer;		/* the address connected to */
 	int			 tls_handshaking;
+	int			 proxy_handshaking; /* TLS to an https:// proxy */
+	int			 proxy_tls_up;	/* ...done: the rest inside it */
 	enum up_tunnel		 tunnel_state;
 	int			 tls_clean;	/* handshake done, no error: its
 						 * session stays resumable */

@@ -432,6 +432,12 @@ proto_enc_open(struct proto_wbuf *w, const struct proto_open *o)
 		proto_put_u16(w, PROTO_OPEN_TUNNEL_HEADERS);
 		proto_put_u32(w, (uint32_t)len);
 		put_headers(w, o->tunnel_headers, o->ntunnel_headers);
+		if (o->tunnel_tls != PROTO_TUNNEL_TLS_NONE)
+			put_tlv_u8(w, PROTO_OPEN_TUNNEL_TLS, o->tunnel_tls);
+		if (o->tunnel_tls != PROTO_TUNNEL_TLS_NONE &&
+		    o->tunnel_ca_pem.len)
+			put_tlv_str(w, PROTO_OPEN_TUNNEL_CA_PEM,
+			    &o->tunnel_ca_pem);
 	}
 	if (o->explain) {
 		proto_put_u16(w, PROTO_OPEN_EXPLAIN);
@@ -552,6 +558,16 @@ proto_dec_open(const uint8_t *p, size_t len, struct proto_open *o)
 			    &o->ntunnel_headers, PROTO_MAX_TUNNEL_HEADERS) == -1)
 				return -1;
 			break;
+		case PROTO_OPEN_TUNNEL_TLS:
+			if (proto_get_u8(&v, &o->tunnel_tls) == -1 ||
+			    o->tunnel_tls == PROTO_TUNNEL_TLS_NONE ||
+			    o->tunnel_tls > PROTO_TUNNEL_TLS_INSECURE)
+				return -1;
+			break;
+		case PROTO_OPEN_TUNNEL_CA_PEM:
+			o->tunnel_ca_pem = val;
+			proto_get_rest(&v, &val);
+			break;
 		case PROTO_OPEN_EXPLAIN:
 			if (proto_get_u8(&v, &o->explain) == -1 ||
 			    o->explain != 1)
@@ -570,6 +586,12 @@ proto_dec_open(const uint8_t *p, size_t len, struct proto_open *o)
 	    !((seen >> PROTO_OPEN_TUNNEL_HOST) & 1)) ||
 	    (((seen >> PROTO_OPEN_TUNNEL_HOST) & 1) &&
 	    (o->tunnel_host.len == 0 || o->tunnel_port == 0)))
+		return -1;
+	/* TLS to the proxy needs a tunnel; its CAs need TLS to the proxy */
+	if ((((seen >> PROTO_OPEN_TUNNEL_TLS) & 1) &&
+	    !((seen >> PROTO_OPEN_TUNNEL_HOST) & 1)) ||
+	    (((seen >> PROTO_OPEN_TUNNEL_CA_PEM) & 1) &&
+	    !((seen >> PROTO_OPEN_TUNNEL_TLS) & 1)))
 		return -1;
 	/* TLS settings belong to https only */
 	if (!proto_str_eq(&o->scheme, "https") &&

@@ -14,8 +14,9 @@
 #include <stdint.h>
 
 /* Bump PROTO_VERSION when any number below or any message layout changes. */
-#define PROTO_VERSION		3	/* 2: ERROR carries `sent`; 3: OPEN's
-					 * EXPLAIN and the EXPLAIN reply */
+#define PROTO_VERSION		4	/* 2: ERROR carries `sent`; 3: OPEN's
+					 * EXPLAIN and the EXPLAIN reply; 4:
+					 * OPEN's TUNNEL_TLS and TUNNEL_CA_PEM */
 #define PROTO_VERSION_MIN	1
 
 #define PROTO_FRAME_HDR		5		/* u32 length + u8 type */
@@ -69,13 +70,25 @@ enum proto_open_key {
 	PROTO_OPEN_TUNNEL_HEADERS = 20,	/* header list: CONNECT headers */
 	PROTO_OPEN_EXPLAIN	= 21,	/* u8 1: answer EXPLAIN, connect nothing
 					 * (version 3) */
-	PROTO_OPEN_KEY_MAX	= 21,
+	/* version 4: the proxy of a tunnel is spoken to in TLS (an https://
+	 * proxy), and the CONNECT goes inside it */
+	PROTO_OPEN_TUNNEL_TLS	= 22,	/* u8: PROTO_TUNNEL_TLS_* */
+	PROTO_OPEN_TUNNEL_CA_PEM = 23,	/* str: the CAs the proxy's certificate
+					 * is verified with, PEM, in place of
+					 * the system store */
+	PROTO_OPEN_KEY_MAX	= 23,
 };
 
 /* TLS verify modes (ssl.CERT_*) */
 #define PROTO_TLS_CERT_NONE	0
 #define PROTO_TLS_CERT_OPTIONAL	1
 #define PROTO_TLS_CERT_REQUIRED	2
+
+/* OPEN's TUNNEL_TLS: TLS to the proxy, verified (its certificate and its
+ * host name, as curl does), or not verified (curl's --proxy-insecure) */
+#define PROTO_TUNNEL_TLS_NONE		0
+#define PROTO_TUNNEL_TLS_VERIFY		1
+#define PROTO_TUNNEL_TLS_INSECURE	2
 
 /* RESP_HEAD flags */
 #define PROTO_RESP_WILL_CLOSE	0x01	/* upstream said or implied close */
@@ -125,6 +138,11 @@ struct proto_open {
 	uint16_t	 tunnel_port;
 	size_t		 ntunnel_headers;
 	struct proto_header tunnel_headers[PROTO_MAX_TUNNEL_HEADERS];
+	uint8_t		 tunnel_tls;	/* PROTO_TUNNEL_TLS_* */
+	struct proto_str tunnel_ca_pem;	/* len 0: the system store */
+	/* not on the wire: the name of the daemon's own proxy that route.c
+	 * sent this OPEN through, for errors (len 0: a caller's proxy) */
+	struct proto_str proxy_name;
 	uint8_t		 explain;	/* 1: say what would be done, no more */
 };
 

@@ -1080,3 +1080,117 @@ def read_some(pipe, want, timeout):
 		got.append(b)
 		n += len(b)
 	return b"".join(got)
+
+
+class Stunnel:
+	"""Debian's stunnel4 as a TLS server on 127.0.0.1 in front of a
+	loopback port (an https:// proxy made of a plain one): cert and key
+	are PEM paths. Runs in the foreground, stopped by PID."""
+
+	def __init__(self, env, cert, key, connect_port):
+		self.port = free_port()
+		d = env.path("stunnel-%d" % self.port)
+		os.makedirs(d)
+		os.chmod(d, 0o755)
+		self.log = os.path.join(d, "stunnel.log")
+		lines = ["foreground = yes", "pid =", "output = " + self.log,
+		    "debug = 5", "[proxy]", "accept = 127.0.0.1:%d" % self.port,
+		    "connect = 127.0.0.1:%d" % connect_port, "cert = " + cert,
+		    "key = " + key]
+		conf = os.path.join(d, "stunnel.conf")
+		with open(conf, "w") as f:
+			f.write("\n".join(lines) + "\n")
+		with open(os.path.join(d, "stderr"), "wb") as out:
+			self.proc = spawn(["stunnel4", conf],
+			    stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+		wait_until(lambda: tcp_accepts(self.port), START_TIMEOUT,
+		    "stunnel on 127.0.0.1:%d" % self.port, self.proc, self.log)
+
+	def accepted(self):
+		"""How many TLS connections stunnel took and passed on (the
+		handshake done, the plain port connected: a probe of the port
+		is not counted)."""
+		try:
+			with open(self.log, errors="replace") as f:
+				return sum(1 for l in f if "connected remote "
+				    "server from" in l)
+		except OSError:
+			return 0
+
+
+class Squid:
+	"""Debian's squid on 127.0.0.1 in the foreground (-N), its own config
+	in a temp dir, nothing cached: basic authentication from an htpasswd
+	file when auth is a (user, password) pair (squid's basic_ncsa_auth),
+	CONNECT allowed to any port. With https (cert, key), an https_port
+	too (self.tls_port). Its access log counts the requests."""
+
+	def __init__(self, env, auth=None, https=None):
+		self.port = free_port()
+		self.tls_port = free_port() if https else None
+		d = env.path("squid-%d" % self.port)
+		os.makedirs(d)
+		os.chmod(d, 0o777)
+		self.dir = d
+		self.access_log = os.path.join(d, "access.log")
+		self.cache_log = os.path.join(d, "cache.log")
+		lines = ["http_port 127.0.0.1:%d" % self.port,
+		    "pid_filename %s/squid.pid" % d,
+		    "access_log stdio:%s squid" % self.access_log,
+		    "cache_log %s" % self.cache_log,
+		    "cache_store_log none", "cache deny all",
+		    "coredump_dir %s" % d, "shutdown_lifetime 0 seconds",
+		    "dns_nameservers 127.0.0.1", "hosts_file /etc/hosts",
+		    "acl localnet src 127.0.0.0/8",
+		    "acl SSL_ports port 1-65535", "acl CONNECT method CONNECT"]
+		if https:
+			lines.append("https_port 127.0.0.1:%d tls-cert=%s "
+			    "tls-key=%s" % (self.tls_port, https[0], https[1]))
+		if auth:
+			pw = os.path.join(d, "htpasswd")
+			cp = subprocess.run(["htpasswd", "-b", "-c", "-B", pw,
+			    auth[0], auth[1]], capture_output=True, timeout=60)
+			if cp.returncode != 0:
+				raise SetupError("htpasswd: %r" % cp.stderr[-300:])
+			os.chmod(pw, 0o644)
+			lines += ["auth_param basic program "
+			    "/usr/lib/squid/basic_ncsa_auth %s" % pw,
+			    "auth_param basic children 2",
+			    "auth_param basic realm hpool test",
+			    "acl authed proxy_auth REQUIRED",
+			    "http_access deny !authed"]
+		lines += ["http_access allow localnet", "http_access deny all"]
+		if os.geteuid() == 0:
+			lines.append("cache_effective_user nobody")
+		self.conf = os.path.join(d, "squid.conf")
+		with open(self.conf, "w") as f:
+			f.write("\n".join(lines) + "\n")
+		cp = subprocess.run(["squid", "-k", "parse", "-f", self.conf],
+		    capture_output=True, timeout=60)
+		if cp.returncode != 0:
+			raise SetupError("squid -k parse: %r" % cp.stderr[-600:])
+		with open(os.path.join(d, "stderr"), "wb") as out:
+			self.proc = spawn(["squid", "-N", "-f", self.conf],
+			    stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+		for port in (self.port, self.tls_port):
+			if port:
+				wait_until(lambda: tcp_accepts(port),
+				    START_TIMEOUT, "squid on 127.0.0.1:%d" % port,
+				    self.proc, self.cache_log)
+
+	def requests(self, method=None, status=None):
+		"""Rows of the access log (squid's native format) as (method,
+		url, status text such as TCP_TUNNEL/200), optionally only those
+		of method; waits a moment, as squid logs after the
+		transaction."""
+		rows = []
+		try:
+			with open(self.access_log, errors="replace") as f:
+				for l in f:
+					x = l.split()
+					if len(x) >= 7:
+						rows.append((x[5], x[6], x[3]))
+		except OSError:
+			pass
+		return [r for r in rows if (method is None or r[0] == method)
+		    and (status is None or r[2].endswith("/%d" % status))]

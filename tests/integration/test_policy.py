@@ -599,18 +599,17 @@ def socks_scripted(res, env):
 
 def socks5h(res, env):
 	"""socks5h:// proxies of the daemon's (RFC 1928, RFC 1929); an
-	https:// proxy is still refused at config time."""
+	unknown scheme is refused at config time (https://: test_https_proxy)."""
 	for url, ok in (("socks5h://%s:%s@127.0.0.1:1080" % (PROXY_USER,
-	    PROXY_PASS), True), ("https://127.0.0.1:8443", False)):
+	    PROXY_PASS), True), ("socks4://127.0.0.1:1080", False)):
 		conf = env.path("check-%d.conf" % ok)
 		with open(conf, "w") as f:
 			f.write("[hpoold]\nproxy = %s\n" % url)
 		cp = h.run_capture([h.HPOOLD, "-t", "-c", conf], timeout=30)
 		res.check("hpoold -t: proxy = %s is %s" % (url.replace(
-		    PROXY_PASS, "***"), "taken" if ok else "refused as not "
-		    "supported yet"), (cp.returncode == 0) == ok and (ok or
-		    b"https:// proxies are not supported" in cp.stderr),
-		    h.describe(cp))
+		    PROXY_PASS, "***"), "taken" if ok else "refused"),
+		    (cp.returncode == 0) == ok and (ok or b"socks4" in
+		    cp.stderr), h.describe(cp))
 	socks_scripted(res, env)
 	socks_dante(res, env)
 
