@@ -21,6 +21,8 @@
 #define READ_CHUNK	(64 * 1024)
 #define MAX_HEADERS	256
 #define PROXY_PORT	1080	/* curl's, for a proxy given without one */
+#define PROXY_TLS_PORT	443	/* ...and for an https:// one */
+#define PROXY_CA_MAX	(1024 * 1024)	/* --proxy-cacert's file */
 #define PROXY_AUTH_MAX	700	/* user:password, before base64 */
 
 /* Exit codes, curl's where curl has one for the same situation. */
@@ -112,6 +114,8 @@ struct opts {
 	const char	*proxy;		/* -x: CONNECT tunnel; "": none */
 	const char	*proxy_user;	/* --proxy-user USER:PASSWORD */
 	const char	*noproxy;	/* --noproxy LIST, over no_proxy */
+	const char	*proxy_cacert;	/* --proxy-cacert: an https proxy's CAs */
+	int		 proxy_insecure; /* --proxy-insecure */
 	int		 explain;	/* --explain: ask, make no request */
 };
 
@@ -120,12 +124,13 @@ struct proxy {
 	char		 host[256];	/* an IPv6 address without brackets */
 	int		 port;
 	char		 userpass[PROXY_AUTH_MAX + 1];	/* "" if none */
+	int		 tls;		/* https://: TLS to the proxy */
 	const char	*from;		/* "-x" or the variable's name */
 };
 
 /* The proxy schemes curl takes. hpoold tunnels through a caller's proxy
- * with HTTP CONNECT over TCP only (proto: OPEN's tunnel fields); why
- * says so for the others. */
+ * with HTTP CONNECT, over TCP or TLS (proto: OPEN's tunnel fields and
+ * TUNNEL_TLS); why says so for the others. */
 #define WHY_SOCKS	"hpoold tunnels through a caller's proxy with HTTP " \
 			"CONNECT only"
 static const struct {
@@ -133,8 +138,7 @@ static const struct {
 	const char	*why;		/* NULL: usable */
 } proxy_schemes[] = {
 	{ "http", NULL },
-	{ "https", "hpoold speaks to a caller's proxy in plain HTTP, not "
-	    "over TLS" },
+	{ "https", NULL },
 	{ "socks5h", WHY_SOCKS },
 	{ "socks5", WHY_SOCKS },
 	{ "socks4a", WHY_SOCKS },
@@ -184,6 +188,7 @@ static const char *env_value(const char *name);
 static int	proxy_pick(const struct opts *, const char *authority,
 		    int https, struct proxy *, int *use);
 static int	proxy_parse(const char *spec, struct proxy *);
+static int	proxy_tls(hpool_conn *, const struct opts *);
 static int	pct_decode(const char *, size_t, char *, size_t);
 static int	noproxy_match(const char *list, const char *host);
 static int	noproxy_name(const char *tok, size_t tlen, const char *host,
@@ -225,14 +230,18 @@ usage(FILE *fp)
 "      --key FILE         HTTPS: the client certificate's key (PEM)\n"
 "      --pass PHRASE      HTTPS: password of the key\n"
 "  -k, --insecure         HTTPS: no certificate or host name verification\n"
-"  -x, --proxy [http://][USER:PASS@]HOST[:PORT]\n"
+"  -x, --proxy [http[s]://][USER:PASS@]HOST[:PORT]\n"
 "                         go through this proxy with a CONNECT tunnel\n"
 "                         (http.client's set_tunnel; curl's -p -x); port\n"
-"                         1080 by default; '' for none. Without -x:\n"
+"                         1080 by default (https://: 443, TLS to the\n"
+"                         proxy); '' for none. Without -x:\n"
 "                         $http_proxy (http), $https_proxy or\n"
 "                         $HTTPS_PROXY (https), else $all_proxy,\n"
 "                         $ALL_PROXY\n"
 "      --proxy-user U:P   Proxy-Authorization: Basic for the tunnel\n"
+"      --proxy-cacert FILE  an https:// proxy: trust the CAs in FILE\n"
+"                         (PEM) instead of the system's\n"
+"      --proxy-insecure   an https:// proxy: no certificate or name check\n"
 "                         (wins over the proxy URL's USER:PASS)\n"
 "      --noproxy LIST     hosts to reach without a proxy, even one of -x\n"
 "                         (instead of $no_proxy, $NO_PROXY; '*': all)\n"
@@ -580,6 +589,7 @@ proxy_parse(const char *spec, struct proxy *px)
 	long v;
 
 	px->userpass[0] = '\0';
+	px->tls = 0;
 	if ((sep = strstr(p, "://")) != NULL && sep > p &&
 	    strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789+-.") == (size_t)(sep - p)) {
@@ -595,10 +605,12 @@ proxy_parse(const char *spec, struct proxy *px)
 		if (proxy_schemes[i].why != NULL)
 			return fail_msg(EX_USAGE, "ValueError", "hpool cannot "
 			    "use the %s:// proxy in %s: %s; hpoold's policy "
-			    "can route callers through an http:// or "
-			    "socks5h:// proxy (hpoold.conf(5), POLICY)",
+			    "can route callers through an http://, https:// "
+			    "or socks5h:// proxy (hpoold.conf(5), POLICY)",
 			    proxy_schemes[i].scheme, px->from,
 			    proxy_schemes[i].why);
+		/* curl's default port for an https:// proxy is 443 */
+		px->tls = strcmp(proxy_schemes[i].scheme, "https") == 0;
 		p = sep + 3;
 	}
 	alen = strcspn(p, "/?#");
@@ -653,7 +665,7 @@ proxy_parse(const char *spec, struct proxy *px)
 		return fail_msg(EX_USAGE, "ValueError", "the proxy in %s has "
 		    "brackets around something else than an IPv6 address",
 		    px->from);
-	px->port = PROXY_PORT;
+	px->port = px->tls ? PROXY_TLS_PORT : PROXY_PORT;
 	if (port != NULL && port < he) {
 		n = (size_t)(he - port);
 		v = n <= 5 && strspn(port, "0123456789") >= n ?
@@ -826,6 +838,46 @@ tunnel(hpool_conn *c, const struct opts *o, const struct proxy *px,
 	rc = hpool_conn_set_tunnel(c, authority, 0, h.value ? &h : NULL,
 	    h.value ? 1 : 0);
 	explicit_bzero(auth, sizeof(auth));
+	if (rc != HPOOL_OK)
+		return fail_err(hpool_conn_error(c));
+	return px->tls ? proxy_tls(c, o) : EX_OK;
+}
+
+/* An https:// proxy: TLS to it, verified with --proxy-cacert's CAs (read
+ * here, with our own permissions) or the system store, or not at all
+ * with --proxy-insecure, as curl does. */
+static int
+proxy_tls(hpool_conn *c, const struct opts *o)
+{
+	char *ca = NULL;
+	size_t len = 0, n;
+	FILE *fp;
+	int rc;
+
+	if (o->proxy_cacert != NULL && !o->proxy_insecure) {
+		if ((fp = fopen(o->proxy_cacert, "rb")) == NULL)
+			return fail_msg(EX_SSL_CACERT, "FileNotFoundError",
+			    "--proxy-cacert %s: %s", o->proxy_cacert,
+			    strerror(errno));
+		if ((ca = malloc(PROXY_CA_MAX + 1)) == NULL) {
+			fclose(fp);
+			return fail_msg(EX_GENERIC, "MemoryError",
+			    "out of memory");
+		}
+		while (len <= PROXY_CA_MAX && (n = fread(ca + len, 1,
+		    PROXY_CA_MAX + 1 - len, fp)) > 0)
+			len += n;
+		fclose(fp);
+		if (len == 0 || len > PROXY_CA_MAX) {
+			free(ca);
+			return fail_msg(EX_SSL_CACERT, "ValueError",
+			    "--proxy-cacert %s: %s", o->proxy_cacert,
+			    len == 0 ? "empty" : "larger than 1 MiB");
+		}
+	}
+	rc = hpool_conn_set_tunnel_tls(c, o->proxy_insecure ?
+	    HPOOL_TUNNEL_TLS_INSECURE : HPOOL_TUNNEL_TLS_VERIFY, ca, len);
+	free(ca);
 	if (rc != HPOOL_OK)
 		return fail_err(hpool_conn_error(c));
 	return EX_OK;
@@ -1148,7 +1200,7 @@ main(int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_TIMEOUT, OPT_DATA_BINARY, OPT_CACERT,
 	    OPT_CERT, OPT_KEY, OPT_PASS, OPT_PROXY_USER, OPT_NOPROXY,
-	    OPT_EXPLAIN };
+	    OPT_EXPLAIN, OPT_PROXY_CACERT, OPT_PROXY_INSECURE };
 	static const struct option longopts[] = {
 		{ "request", required_argument, NULL, 'X' },
 		{ "header", required_argument, NULL, 'H' },
@@ -1167,6 +1219,8 @@ main(int argc, char **argv)
 		{ "proxy", required_argument, NULL, 'x' },
 		{ "proxy-user", required_argument, NULL, OPT_PROXY_USER },
 		{ "noproxy", required_argument, NULL, OPT_NOPROXY },
+		{ "proxy-cacert", required_argument, NULL, OPT_PROXY_CACERT },
+		{ "proxy-insecure", no_argument, NULL, OPT_PROXY_INSECURE },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ "fail", no_argument, NULL, 'f' },
 		{ "silent", no_argument, NULL, 's' },
@@ -1244,6 +1298,12 @@ main(int argc, char **argv)
 			break;
 		case OPT_NOPROXY:
 			o.noproxy = optarg;
+			break;
+		case OPT_PROXY_CACERT:
+			o.proxy_cacert = optarg;
+			break;
+		case OPT_PROXY_INSECURE:
+			o.proxy_insecure = 1;
 			break;
 		case OPT_EXPLAIN:
 			o.explain = 1;

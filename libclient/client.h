@@ -68,6 +68,11 @@ struct hpool_conn {
 	int		 tunnel_port;
 	struct req_header *tunnel_hdrs;
 	size_t		 ntunnel_hdrs;
+	/* set_tunnel_tls(): HPOOL_TUNNEL_TLS_*, and the proxy's CAs (NULL:
+	 * the system store) */
+	int		 tunnel_tls;
+	char		*tunnel_ca;
+	size_t		 tunnel_ca_len;
 
 	enum conn_state	 state;
 	struct link	*link;		/* the session; NULL before connect */

@@ -473,6 +473,9 @@ conn_ensure_link(hpool_conn *c, int lazy)
 			o.tunnel_headers[i].value.len =
 			    strlen(c->tunnel_hdrs[i].value);
 		}
+		o.tunnel_tls = (uint8_t)c->tunnel_tls;
+		o.tunnel_ca_pem.p = c->tunnel_ca;
+		o.tunnel_ca_pem.len = c->tunnel_ca_len;
 	}
 	if ((c->link = link_open(c->socket_path, &o, c->wait_ms, lazy,
 	    &c->err)) == NULL)

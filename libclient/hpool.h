@@ -431,6 +431,24 @@ int	 hpool_conn_set_tunnel(hpool_conn *conn, const char *host, int port,
 	    const struct hpool_header *headers, size_t nheaders);
 
 /*
+ * An hpool extension of set_tunnel(), for an https:// proxy: hpoold
+ * speaks TLS to the proxy (the connection's host and port) and sends the
+ * CONNECT inside it, then, for HTTPSConnection, TLS to the target inside
+ * the tunnel. mode HPOOL_TUNNEL_TLS_VERIFY checks the proxy's
+ * certificate against ca_pem (ca_len bytes of PEM, copied; NULL: the
+ * system store) and its name against the proxy's host, as curl does;
+ * HPOOL_TUNNEL_TLS_INSECURE checks nothing (curl's --proxy-insecure);
+ * HPOOL_TUNNEL_TLS_NONE: plain HTTP to the proxy again. Needs a tunnel
+ * (set_tunnel() first; it resets this) and hpoold of protocol 4. Refused
+ * as set_tunnel() is once the session is open.
+ */
+#define HPOOL_TUNNEL_TLS_NONE		0
+#define HPOOL_TUNNEL_TLS_VERIFY		1
+#define HPOOL_TUNNEL_TLS_INSECURE	2
+int	 hpool_conn_set_tunnel_tls(hpool_conn *conn, int mode,
+	    const char *ca_pem, size_t ca_len);
+
+/*
  * getresponse(). *out belongs to conn's caller: free it with
  * hpool_response_free (which also closes it). Errors from the server or
  * the network surface here.

@@ -1,6 +1,7 @@
 /*
  * tunnel.c: owns set_tunnel(): the CONNECT target and headers a
- * connection keeps and sends in OPEN (hpoold does the CONNECT).
+ * connection keeps and sends in OPEN (hpoold does the CONNECT), and
+ * whether the proxy is spoken to in TLS (set_tunnel_tls).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,10 @@ tunnel_free(hpool_conn *c)
 	}
 	free(c->tunnel_hdrs);
 	free(c->tunnel_host);
+	free(c->tunnel_ca);
+	c->tunnel_ca = NULL;
+	c->tunnel_ca_len = 0;
+	c->tunnel_tls = HPOOL_TUNNEL_TLS_NONE;
 	c->tunnel_hdrs = NULL;
 	c->ntunnel_hdrs = 0;
 	c->tunnel_host = NULL;
@@ -80,5 +85,38 @@ hpool_conn_set_tunnel(hpool_conn *c, const char *host, int port,
 	c->tunnel_port = p;
 	c->tunnel_hdrs = th;
 	c->ntunnel_hdrs = nheaders;
+	return HPOOL_OK;
+}
+
+int
+hpool_conn_set_tunnel_tls(hpool_conn *c, int mode, const char *ca_pem,
+    size_t ca_len)
+{
+	char *ca = NULL;
+
+	errfmt_clear(&c->err);
+	if (link_alive(c->link))
+		return errfmt_set(&c->err, HPOOL_E_RUNTIME_ERROR,
+		    "Can't set up tunnel for established connection");
+	if (mode != HPOOL_TUNNEL_TLS_NONE && mode != HPOOL_TUNNEL_TLS_VERIFY &&
+	    mode != HPOOL_TUNNEL_TLS_INSECURE)
+		return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
+		    "unknown tunnel TLS mode %d", mode);
+	if (mode != HPOOL_TUNNEL_TLS_NONE && c->tunnel_host == NULL)
+		return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
+		    "TLS to a proxy needs a tunnel: set_tunnel() first");
+	if (ca_pem != NULL && (ca_len == 0 || ca_len > PROTO_MAX_STR))
+		return errfmt_set(&c->err, HPOOL_E_VALUE_ERROR,
+		    "the proxy's CA data must be 1 to %u bytes", PROTO_MAX_STR);
+	if (ca_pem != NULL && mode == HPOOL_TUNNEL_TLS_VERIFY) {
+		if ((ca = malloc(ca_len)) == NULL)
+			return errfmt_set(&c->err, HPOOL_E_MEMORY,
+			    "out of memory");
+		memcpy(ca, ca_pem, ca_len);
+	}
+	free(c->tunnel_ca);
+	c->tunnel_ca = ca;
+	c->tunnel_ca_len = ca != NULL ? ca_len : 0;
+	c->tunnel_tls = mode;
 	return HPOOL_OK;
 }

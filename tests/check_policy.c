@@ -309,7 +309,7 @@ static const struct bad {
 	  "[proxy a/b]: a proxy name is 1 to 63 letters" },
 	{ "[proxy corp]\nport = 3128",
 	  "[proxy corp]: unknown setting 'port' (url, credentials_file, "
-	  "forward)" },
+	  "forward, cacert)" },
 	{ "[proxy corp]\nforward = absolute", "[proxy corp]: no url" },
 	{ "[proxy corp]\nurl = ftp://proxy.example:21",
 	  "[proxy corp] url: 'ftp://proxy.example:21': the scheme 'ftp' is "
@@ -358,6 +358,14 @@ static const struct bad {
 	{ "[proxy corp]\nurl = http://u:p@proxy.example:3128\n"
 	  "credentials_file = /etc/hpool/corp.creds",
 	  "[proxy corp]: credentials in url and a credentials_file: give one" },
+	{ PROXY_CORP "cacert = ca.pem",
+	  "[proxy corp] cacert: 'ca.pem' is not an absolute path" },
+	{ PROXY_CORP "cacert = /etc/hpool/ca.pem",
+	  "[proxy corp]: cacert is for https:// proxies, not http://" },
+	{ "[hpoold]\nproxy = http://proxy.example:3128\n"
+	  "proxy_cacert = /etc/hpool/ca.pem",
+	  "proxy_cacert is for an https:// proxy, and proxy, http_proxy and "
+	  "https_proxy name none" },
 	/* [hpoold] */
 	{ "[hpoold]\ncaller_proxies = maybe",
 	  "caller_proxies: 'maybe' is not allow or deny" },

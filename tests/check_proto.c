@@ -240,6 +240,69 @@ START_TEST(open_tunnel)
 }
 END_TEST
 
+/* version 4: TLS to the proxy of a tunnel, and its CAs */
+static int
+open_with(const char *tls, size_t tlslen, const char *ca, int tunnel)
+{
+	static struct proto_open d;
+	const uint8_t *p;
+	uint32_t n;
+
+	proto_wbuf_reset(&w);
+	proto_begin(&w, PROTO_OPEN);
+	tlv(&w, PROTO_OPEN_SCHEME, "http", 4);
+	tlv(&w, PROTO_OPEN_HOST, "h", 1);
+	tlv(&w, PROTO_OPEN_PORT, "\0\x50", 2);
+	if (tunnel) {
+		tlv(&w, PROTO_OPEN_TUNNEL_HOST, "t", 1);
+		tlv(&w, PROTO_OPEN_TUNNEL_PORT, "\0\x50", 2);
+	}
+	if (tls != NULL)
+		tlv(&w, PROTO_OPEN_TUNNEL_TLS, tls, tlslen);
+	if (ca != NULL)
+		tlv(&w, PROTO_OPEN_TUNNEL_CA_PEM, ca, strlen(ca));
+	ck_assert_int_eq(proto_end(&w), 0);
+	p = frame_at(0, PROTO_OPEN, &n);
+	return proto_dec_open(p, n, &d);
+}
+
+START_TEST(open_tunnel_tls)
+{
+	static struct proto_open o, d;
+	uint32_t n;
+	const uint8_t *p;
+
+	memset(&o, 0, sizeof(o));
+	o.scheme = S("https");
+	proto_open_tls_defaults(&o);
+	o.host = S("proxy.local");
+	o.port = 443;
+	o.tunnel_host = S("example.org");
+	o.tunnel_port = 443;
+	o.tunnel_tls = PROTO_TUNNEL_TLS_VERIFY;
+	o.tunnel_ca_pem = S("-----BEGIN CERTIFICATE-----");
+	o.proxy_name = S("not on the wire");
+	ck_assert_int_eq(proto_enc_open(&w, &o), 0);
+	p = frame_at(0, PROTO_OPEN, &n);
+	ck_assert_int_eq(proto_dec_open(p, n, &d), 0);
+	ck_assert_uint_eq(d.tunnel_tls, PROTO_TUNNEL_TLS_VERIFY);
+	ck_assert(proto_str_eq(&d.tunnel_ca_pem,
+	    "-----BEGIN CERTIFICATE-----"));
+	ck_assert_uint_eq(d.proxy_name.len, 0);
+
+	ck_assert_int_eq(open_with("\x01", 1, NULL, 1), 0);
+	ck_assert_int_eq(open_with("\x02", 1, NULL, 1), 0);
+	ck_assert_int_eq(open_with("\x01", 1, "pem", 1), 0);
+	/* 0 is never sent; 3 is no mode; a u8 is one byte */
+	ck_assert_int_eq(open_with("\x00", 1, NULL, 1), -1);
+	ck_assert_int_eq(open_with("\x03", 1, NULL, 1), -1);
+	ck_assert_int_eq(open_with("\x01\x01", 2, NULL, 1), -1);
+	/* TLS to a proxy needs a tunnel; its CAs need TLS to it */
+	ck_assert_int_eq(open_with("\x01", 1, NULL, 0), -1);
+	ck_assert_int_eq(open_with(NULL, 0, "pem", 1), -1);
+}
+END_TEST
+
 START_TEST(req_head_round_trip)
 {
 	static struct proto_req_head h, d;
@@ -543,6 +606,7 @@ proto_suite(void)
 	tcase_add_test(tc, open_round_trip);
 	tcase_add_test(tc, open_malformed);
 	tcase_add_test(tc, open_tunnel);
+	tcase_add_test(tc, open_tunnel_tls);
 	tcase_add_test(tc, req_head_round_trip);
 	tcase_add_test(tc, req_head_too_many_headers);
 	tcase_add_test(tc, resp_head_round_trip);

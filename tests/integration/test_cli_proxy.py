@@ -226,7 +226,6 @@ def real(res, env):
 
 	for spec, var in (("socks5h://127.0.0.1:1080", None),
 	    ("socks5://127.0.0.1:1080", None),
-	    ("https://127.0.0.1:3129", None),
 	    ("socks5h://%s:%s@127.0.0.1:1080" % (USER, PASSWORD), "ALL_PROXY")):
 		scheme = spec.split(":")[0]
 		args, venv, where = ["-x", spec], None, "-x"
@@ -260,7 +259,9 @@ def route(sock, args, venv=None):
 	cp = run(sock, ["-sS"] + list(args), venv)
 	m = REACH.search(cp.stderr.decode("utf-8", "replace"))
 	if cp.returncode == 120 and m and "caller_proxies = deny" in m.group(2):
-		return "proxy " + m.group(1)[len("http://"):]
+		# an https:// proxy is an https destination to the policy
+		scheme, _, where = m.group(1).partition("://")
+		return "proxy " + ("https " if scheme == "https" else "") + where
 	if cp.returncode == 120 and m and m.group(2).startswith("rule "):
 		return "direct"
 	return h.describe(cp)
@@ -278,7 +279,9 @@ def parsing(res, sock):
 	    ("[::1]:3128", "::1:3128"),
 	    ("http://u:p@[fd00::9]", "fd00::9:1080"),
 	    ("http://user:pa%40ss@127.0.0.9:8080", "127.0.0.9:8080"),
-	    ("http://u%3Ax@proxy.example.test:8080/path?q", "proxy.example.test:8080")):
+	    ("http://u%3Ax@proxy.example.test:8080/path?q", "proxy.example.test:8080"),
+	    ("https://127.0.0.9", "https 127.0.0.9:443"),
+	    ("HTTPS://u:p@127.0.0.9:3129", "https 127.0.0.9:3129")):
 		got = route(sock, ["-x", spec, url])
 		res.check("-x %s: hpoold asked for the proxy %s" % (spec, want),
 		    got == "proxy " + want, got)

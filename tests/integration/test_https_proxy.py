@@ -39,7 +39,7 @@ def hpool(env, sock, args):
 
 def err_of(cp):
 	e = h.cli_error(cp.stderr)
-	return "%s: %s" % e if e else ""
+	return ("%s: %s" % e).strip() if e else ""
 
 
 def connects(tp):
@@ -220,6 +220,61 @@ def daemon_proxy(res, env, certs, ng):
 	return tp, st
 
 
+def caller_proxy(res, env, certs, ng, tp, st):
+	"""hpool -x https://USER:PASSWORD@localhost:PORT (curl's form): the
+	caller's own https:// proxy, TLS to it verified with --proxy-cacert,
+	the system store, or nothing (--proxy-insecure)."""
+	p, sock, log, _ = h.start_hpoold(env, "", "callertls")
+	cacert = certs.path("ca.pem")
+	tls_url = "https://localhost:%d/" % ng.ports["good"]
+	proxy = "https://%s:%s@localhost:%d" % (USER, PASSWORD, st.port)
+	a0, n0 = st.accepted(), connects(tp)
+	bad = 0
+	for i in range(10):
+		cp = hpool(env, sock, ["-x", proxy, "--proxy-cacert", cacert,
+		    "--cacert", cacert, tls_url])
+		bad += cp.returncode != 0 or cp.stdout != b"hello over tls\n"
+	res.check("hpool -x https://USER:PASSWORD@localhost:PORT "
+	    "--proxy-cacert: 10 callers served (TLS in TLS), in at most 2 "
+	    "TLS connections at stunnel and 2 CONNECTs", bad == 0 and
+	    1 <= st.accepted() - a0 <= 2 and 1 <= connects(tp) - n0 <= 2,
+	    (bad, st.accepted() - a0, connects(tp) - n0))
+	cp = hpool(env, sock, ["-x", proxy, "--proxy-cacert", cacert,
+	    env.url("/files/" + PAGE)])
+	res.check("...a plain-http target through it", cp.returncode == 0 and
+	    cp.stdout == BODY, h.describe(cp))
+	cp = hpool(env, sock, ["-x", proxy, "--cacert", cacert, tls_url])
+	err = err_of(cp)
+	res.check("...without --proxy-cacert (the system store): "
+	    "SSLCertVerificationError naming the proxy (exit 60)",
+	    cp.returncode == 60 and err.startswith("SSLCertVerificationError:")
+	    and "(TLS to proxy localhost:%d)" % st.port in err and PASSWORD
+	    not in err, h.describe(cp))
+	cp = hpool(env, sock, ["-x", proxy, "--proxy-insecure", "--cacert",
+	    cacert, tls_url])
+	res.check("...with --proxy-insecure: served", cp.returncode == 0 and
+	    cp.stdout == b"hello over tls\n", h.describe(cp))
+	cp = hpool(env, sock, ["-x", "https://localhost:%d" % st.port,
+	    "--proxy-cacert", cacert, "--cacert", cacert, tls_url])
+	res.check("...without credentials: tinyproxy's 407, as http.client "
+	    "words a tunnel failure (a caller's proxy: not named)",
+	    cp.returncode != 0 and err_of(cp) == "OSError: Tunnel connection "
+	    "failed: 407 Proxy Authentication Required",
+	    h.describe(cp))
+	h.stop_hpoold(res, p, log, "caller https proxy")
+
+	p, sock, log, _ = h.start_hpoold(env, "caller_proxies = deny\n",
+	    "callertls-deny")
+	a0 = st.accepted()
+	cp = hpool(env, sock, ["-x", proxy, "--proxy-cacert", cacert,
+	    "--cacert", cacert, tls_url])
+	res.check("caller_proxies = deny: the https:// proxy refused as an "
+	    "https destination (exit 120), nothing connected",
+	    cp.returncode == 120 and "reach https://localhost:%d" % st.port in
+	    err_of(cp) and st.accepted() == a0, h.describe(cp))
+	h.stop_hpoold(res, p, log, "caller https proxy denied")
+
+
 def body(res):
 	for tool in ("tinyproxy", "stunnel4"):
 		if shutil.which(tool) is None:
@@ -227,7 +282,8 @@ def body(res):
 	env = h.Env(files={PAGE: BODY}, daemon=False)
 	certs = Certs(env.path("certs"))
 	ng = TlsNginx(env, certs)
-	daemon_proxy(res, env, certs, ng)
+	tp, st = daemon_proxy(res, env, certs, ng)
+	caller_proxy(res, env, certs, ng, tp, st)
 
 
 if __name__ == "__main__":
