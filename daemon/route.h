@@ -4,8 +4,9 @@
  * (policy.c) says for it and the destination, and the OPEN rewritten to
  * go that way: refused, direct, or through a proxy of the daemon's as a
  * CONNECT or SOCKS5 tunnel, or (forward = absolute, plain http) as
- * absolute-form requests to the proxy. Also the EXPLAIN text. No network
- * I/O.
+ * absolute-form requests to the proxy; for an https:// proxy, with
+ * OPEN's TUNNEL_TLS and the proxy's CAs set, and the proxy's name for
+ * errors. Also the EXPLAIN text. No network I/O.
  */
 #ifndef HPOOL_ROUTE_H
 #define HPOOL_ROUTE_H
