@@ -86,6 +86,22 @@ def daemon_proxy(res, env, certs, ng):
 	    tp.connects(env.nginx_port) == 1 and connects(tp) - n0 == 1,
 	    (h.describe(cp), connects(tp) - n0))
 
+	# bodies larger than the buffers of either TLS layer
+	cp = hpool(env, sock, ["--cacert", cacert, "https://localhost:%d/1m"
+	    % ng.ports["good"]])
+	res.check("1 MiB from the https target through the TLS in TLS, "
+	    "intact", cp.returncode == 0 and h.sha256(cp.stdout) ==
+	    h.sha256_file(os.path.join(ng.dir, "www", "1m")),
+	    (cp.returncode, len(cp.stdout), cp.stderr[-200:]))
+	upload = env.path("upload.bin")
+	h.make_file(upload, 3 << 20, seed=7)
+	cp = hpool(env, sock, ["--data-binary", "@" + upload,
+	    env.url("/echo")])
+	res.check("3 MiB uploaded to a plain-http target over the TLS to the "
+	    "proxy and echoed back, intact", cp.returncode == 0 and
+	    h.sha256(cp.stdout) == h.sha256_file(upload),
+	    (cp.returncode, len(cp.stdout), cp.stderr[-200:]))
+
 	cp = hpool(env, sock, [env.url("/sum")])
 	try:
 		seen = json.loads(cp.stdout.decode())["headers"]
