@@ -186,7 +186,8 @@ pool_maybe_free(struct pool *p)
 	if (p->nidle || p->nactive || p->nconnecting || p->nwaiters ||
 	    p->nsessions)
 		return;
-	if (p->tls_session != NULL && !p->srv->draining) {
+	if ((p->tls_session != NULL || p->proxy_tls_session != NULL) &&
+	    !p->srv->draining) {
 		if (p->linger == NULL &&
 		    (p->linger = evtimer_new(p->srv->base, linger_cb, p)) == NULL)
 			pool_free(p);

@@ -135,13 +135,13 @@ up_free(struct upconn *c)
 		evdns_getaddrinfo_cancel(c->dns);	/* calls dns_cb */
 	if (c->addrs != NULL)
 		evutil_freeaddrinfo(c->addrs);
-	if (c->st != NULL && c->tls_clean && stream_ssl(c->st) != NULL) {
-		/* the inner TLS first: its close_notify goes through the
-		 * outer's */
+	/* the inner TLS first: its close_notify goes through the outer's
+	 * (the proxy's, through an https:// proxy) */
+	if (c->st != NULL && c->tls_clean && stream_ssl(c->st) != NULL)
 		keep_session(stream_ssl(c->st));
-		if (stream_ssl_outer(c->st) != NULL)
-			keep_session(stream_ssl_outer(c->st));
-	}
+	if (c->st != NULL && c->proxy_tls_clean)
+		keep_session(stream_ssl_outer(c->st) != NULL ?
+		    stream_ssl_outer(c->st) : stream_ssl(c->st));
 	stream_free(c->st);
 	event_free(c->idle_timer);
 	if (c->charged)
@@ -602,7 +602,7 @@ event_cb(struct stream *st, short what, void *arg)
 		if (what & STREAM_CONNECTED) {
 			if (c->proxy_handshaking) {
 				c->proxy_handshaking = 0;
-				c->proxy_tls_up = 1;
+				c->proxy_tls_up = c->proxy_tls_clean = 1;
 				log_debug("conn %llu: %s TLS handshake with "
 				    "proxy %s, %s", (unsigned long long)c->id,
 				    SSL_session_reused(stream_ssl(c->st)) ?
@@ -1258,7 +1258,7 @@ exchange_error(struct upconn *c, int code, const char *msg,
 	int sent = up_request_sent(c);
 
 	c->sess = NULL;
-	c->tls_clean = 0;
+	c->tls_clean = c->proxy_tls_clean = 0;
 	pool_release(c, 0);
 	if (s == NULL)
 		return;

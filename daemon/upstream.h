@@ -69,6 +69,8 @@ struct upconn {
 	int			 tls_handshaking;
 	int			 proxy_handshaking; /* TLS to an https:// proxy */
 	int			 proxy_tls_up;	/* ...done: the rest inside it */
+	int			 proxy_tls_clean; /* ...and no error since: its
+						 * session stays resumable */
 	enum up_tunnel		 tunnel_state;
 	int			 tls_clean;	/* handshake done, no error: its
 						 * session stays resumable */

@@ -20,6 +20,7 @@ Every address connected to is 127.0.0.1."""
 import json
 import os
 import shutil
+import time
 
 import harness as h
 from tlsenv import Certs, TlsNginx
@@ -127,6 +128,25 @@ def daemon_proxy(res, env, certs, ng):
 	text = h.stop_hpoold(res, p, log, "https proxy")
 	res.check("...the proxy password is in no log line", PASSWORD not in
 	    text)
+
+	# the proxy's TLS session resumed by a new connection to it
+	conf = "idle_timeout = 1\nlog_level = debug\n" + proxy_conf("corp",
+	    "https://%s:%s@localhost:%d" % (USER, PASSWORD, st.port),
+	    "cacert = %s\n" % cacert)
+	p, sock, log, _ = h.start_hpoold(env, conf, "tlsproxy-resume")
+	a0, ok = st.accepted(), 0
+	for i in range(3):
+		if i:
+			time.sleep(1.6)	# the idle connection is closed
+		cp = hpool(env, sock, [env.url("/files/" + PAGE)])
+		ok += cp.returncode == 0 and cp.stdout == BODY
+	text = h.stop_hpoold(res, p, log, "https proxy resumption")
+	full = text.count("full TLS handshake with proxy corp")
+	resumed = text.count("resumed TLS handshake with proxy corp")
+	res.check("3 connections to the proxy one after another: 1 full TLS "
+	    "handshake with it, then 2 resumed", ok == 3 and full == 1 and
+	    resumed == 2 and st.accepted() - a0 == 3,
+	    (ok, full, resumed, st.accepted() - a0))
 
 	# a wrong password: 407 naming the proxy, asked once
 	conf = proxy_conf("corp", "https://%s:wrong@localhost:%d" % (USER,
