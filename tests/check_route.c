@@ -139,6 +139,54 @@ START_TEST(through_socks_proxy)
 }
 END_TEST
 
+START_TEST(through_https_proxy)
+{
+	static char pem[] = "-----BEGIN CERTIFICATE-----\n";
+	struct route r;
+	uint8_t a[32], b[32];
+	char text[2048];
+
+	load("[proxy tls]\nurl = https://corp:s3cret@proxy.test\n"
+	    "cacert = /etc/hpool/corp-ca.pem\n[policy]\nrule = -> proxy tls\n");
+	ck_assert_int_eq(policy_proxy_set_cacert(pol, 0, pem, strlen(pem)),
+	    0);
+	open_to("https", "api.example.test", 443);
+	ck_assert_int_eq(route_open(pol, &who, &o, &r), 0);
+	ck_assert(has(&o.host, "proxy.test"));
+	ck_assert_uint_eq(o.port, 443);	/* https://'s default */
+	ck_assert(has(&o.tunnel_host, "api.example.test"));
+	ck_assert_uint_eq(o.tunnel_tls, PROTO_TUNNEL_TLS_VERIFY);
+	ck_assert(has(&o.tunnel_ca_pem, pem));
+	ck_assert(has(&o.proxy_name, "tls"));
+	ck_assert(has(&o.tunnel_headers[0].value, "Basic Y29ycDpzM2NyZXQ="));
+	/* TLS to the proxy and its CAs are part of the tunnel's key */
+	route_tunnel_digest(&o, NULL, a);
+	o.tunnel_ca_pem.len--;
+	route_tunnel_digest(&o, NULL, b);
+	ck_assert(memcmp(a, b, sizeof(a)) != 0);
+	o.tunnel_ca_pem.len++;
+	o.tunnel_tls = PROTO_TUNNEL_TLS_NONE;
+	route_tunnel_digest(&o, NULL, b);
+	ck_assert(memcmp(a, b, sizeof(a)) != 0);
+	/* a plain-http target: CONNECT inside the TLS too */
+	open_to("http", "plain.example.test", 80);
+	ck_assert_int_eq(route_open(pol, &who, &o, &r), 0);
+	ck_assert_uint_eq(o.tunnel_tls, PROTO_TUNNEL_TLS_VERIFY);
+	ck_assert(has(&o.tunnel_host, "plain.example.test"));
+	open_to("https", "api.example.test", 443);
+	route_explain(pol, &who, &o, text, sizeof(text));
+	ck_assert_ptr_nonnull(strstr(text, "route: proxy tls (https://"
+	    "proxy.test:443, with credentials, in TLS verified with its "
+	    "cacert), CONNECT api.example.test:443\n"));
+	/* a caller's TUNNEL_TLS never reaches an http:// proxy of ours */
+	load("[hpoold]\nproxy = http://127.0.0.1:3128\n");
+	open_to("https", "api.example.test", 443);
+	o.tunnel_tls = PROTO_TUNNEL_TLS_INSECURE;
+	ck_assert_int_eq(route_open(pol, &who, &o, &r), 0);
+	ck_assert_uint_eq(o.tunnel_tls, PROTO_TUNNEL_TLS_NONE);
+}
+END_TEST
+
 START_TEST(through_absolute_proxy)
 {
 	struct route r;
@@ -243,6 +291,7 @@ route_suite(void)
 	tcase_add_test(tc, through_connect_proxy);
 	tcase_add_test(tc, through_socks_proxy);
 	tcase_add_test(tc, through_absolute_proxy);
+	tcase_add_test(tc, through_https_proxy);
 	tcase_add_test(tc, caller_proxies);
 	tcase_add_test(tc, explain_text);
 	suite_add_tcase(s, tc);
