@@ -121,7 +121,7 @@ def well_formed(t, p, version):
 	try:
 		if t == pc.HELLO_OK:
 			# the highest both speak: a mutated HELLO may offer more
-			ok = len(p) == 2 and struct.unpack(">H", p)[0] in (1, 2, 3)
+			ok = len(p) == 2 and struct.unpack(">H", p)[0] in (1, 2, 3, 4)
 		elif t == pc.OPEN_OK:
 			ok = p == b""
 		elif t == pc.RESP_HEAD:
