@@ -57,8 +57,12 @@ def proxy_conf(name, url, extra=""):
 
 
 def daemon_proxy(res, env, certs, ng):
+	# a TLS origin with nginx's /echo behind it: stunnel in front of
+	# the plain nginx
+	origin = h.Stunnel(env, certs.path("good.pem"), certs.path("good.key"),
+	    env.nginx_port)
 	tp = h.Tinyproxy(env, (USER, PASSWORD), [ng.ports["good"],
-	    env.nginx_port])
+	    env.nginx_port, origin.port])
 	st = h.Stunnel(env, certs.path("good.pem"), certs.path("good.key"),
 	    tp.port)
 	cacert = certs.path("ca.pem")
@@ -100,6 +104,13 @@ def daemon_proxy(res, env, certs, ng):
 	    env.url("/echo")])
 	res.check("3 MiB uploaded to a plain-http target over the TLS to the "
 	    "proxy and echoed back, intact", cp.returncode == 0 and
+	    h.sha256(cp.stdout) == h.sha256_file(upload),
+	    (cp.returncode, len(cp.stdout), cp.stderr[-200:]))
+
+	cp = hpool(env, sock, ["--cacert", cacert, "--data-binary", "@" +
+	    upload, "https://localhost:%d/echo" % origin.port])
+	res.check("3 MiB uploaded to an https target through the TLS in TLS "
+	    "and echoed back, intact", cp.returncode == 0 and
 	    h.sha256(cp.stdout) == h.sha256_file(upload),
 	    (cp.returncode, len(cp.stdout), cp.stderr[-200:]))
 
