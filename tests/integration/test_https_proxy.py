@@ -244,6 +244,19 @@ def daemon_proxy(res, env, certs, ng):
 	    h.describe(cp))
 	h.stop_hpoold(res, p, log, "https proxy absolute")
 
+	# the simple form: proxy = https://..., proxy_cacert
+	conf = "proxy = https://%s:%s@127.0.0.1:%d\nproxy_cacert = %s\n" % (
+	    USER, PASSWORD, st.port, cacert)
+	p, sock, log, _ = h.start_hpoold(env, conf, "tlsproxy-simple")
+	n0 = connects(tp)
+	cp = hpool(env, sock, ["--cacert", cacert, tls_url])
+	res.check("the simple form, proxy = https://USER:PASSWORD@127.0.0.1:"
+	    "PORT with proxy_cacert (the IP address checked against the "
+	    "certificate's): served through it", cp.returncode == 0 and
+	    cp.stdout == b"hello over tls\n" and connects(tp) - n0 == 1,
+	    h.describe(cp))
+	h.stop_hpoold(res, p, log, "https proxy, simple form")
+
 	cp = h.run_capture([h.HPOOLD, "-t", "-c", env.path("tlsproxy.conf")],
 	    timeout=30)
 	res.check("hpoold -t takes an https:// proxy with a cacert",
