@@ -7,7 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
 
 #include <ini.h>
 
@@ -131,6 +134,74 @@ parse_uint(const char *s, int base, unsigned long min, unsigned long max,
 	return 0;
 }
 
+/* ADDRESS, ADDRESS:PORT, IPV6 or [IPV6]:PORT: 0 if one of them. */
+static int
+check_addr_port(const char *s)
+{
+	unsigned char buf[16];
+	char host[64];
+	const char *end, *colon;
+	unsigned port;
+	size_t n;
+
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL)
+			return -1;
+		n = (size_t)(end - s - 1);
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] != '\0' && colon == NULL)
+			return -1;
+		s++;
+	} else if ((colon = strchr(s, ':')) != NULL &&
+	    strchr(colon + 1, ':') != NULL) {
+		n = strlen(s);		/* a bare IPv6 address */
+		colon = NULL;
+	} else
+		n = colon != NULL ? (size_t)(colon - s) : strlen(s);
+	if (n == 0 || n >= sizeof(host))
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, buf) != 1 &&
+	    inet_pton(AF_INET6, host, buf) != 1)
+		return -1;
+	if (colon != NULL && parse_uint(colon + 1, 10, 1, 65535, &port) == -1)
+		return -1;
+	return 0;
+}
+
+/* nameserver = ADDRESS[:PORT] ..., the resolvers to ask instead of
+ * /etc/resolv.conf's (separated by spaces or commas; [V6]:PORT). */
+static int
+parse_nameservers(struct load_ctx *ctx, struct config *c, const char *value)
+{
+	char one[80];
+	const char *p = value;
+	size_t n;
+
+	if (strlen(value) >= sizeof(c->nameservers)) {
+		snprintf(ctx->err, ctx->errlen, "%s: nameserver: the list is "
+		    "longer than %zu bytes", ctx->path,
+		    sizeof(c->nameservers) - 1);
+		return 0;
+	}
+	for (;;) {
+		p += strspn(p, " \t,");
+		if ((n = strcspn(p, " \t,")) == 0)
+			break;
+		if (n >= sizeof(one) || (memcpy(one, p, n), one[n] = '\0',
+		    check_addr_port(one) != 0)) {
+			snprintf(ctx->err, ctx->errlen, "%s: nameserver: '%.*s' "
+			    "is not an IP address with an optional :PORT",
+			    ctx->path, (int)(n < 80 ? n : 80), p);
+			return 0;
+		}
+		p += n;
+	}
+	snprintf(c->nameservers, sizeof(c->nameservers), "%s", value);
+	return 1;
+}
+
 static int
 on_entry(void *arg, const char *section, const char *name, const char *value)
 {
@@ -183,6 +254,8 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 		    "one of error, warning, info, debug", ctx->path, value);
 		return 0;
 	}
+	if (strcmp(name, "nameserver") == 0)
+		return parse_nameservers(ctx, c, value);
 	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const struct setting *st = &settings[i];
 

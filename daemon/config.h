@@ -31,6 +31,7 @@ struct config {
 	unsigned	io_timeout_ms;		/* upstream I/O, client gave none */
 	unsigned	session_idle_timeout_ms; /* client silent between requests */
 	unsigned	client_write_timeout_ms; /* client not reading its response */
+	char		nameservers[256];	/* "": /etc/resolv.conf's */
 	unsigned	workers;		/* worker processes; 0: auto, one
 						 * per core */
 	int		log_level;

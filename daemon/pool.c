@@ -12,6 +12,7 @@
 #include "hpool_error.h"
 #include "quota.h"
 #include "log.h"
+#include "dns.h"
 #include "pool.h"
 #include "server.h"
 #include "proto.h"
@@ -561,6 +562,17 @@ pool_dispatch(struct pool *p)
 			if (!up_check_idle(c)) {
 				log_debug("pool %s: conn %llu went stale",
 				    p->name, (unsigned long long)c->id);
+				pool_set_state(c, UP_CLOSED);
+				up_free(c);
+				continue;
+			}
+			if (!dns_still_current(p->srv->names, p->key.host,
+			    (const struct sockaddr *)&c->peer)) {
+				/* drained: it served its requests; the name
+				 * has moved, so no more go to it */
+				log_debug("pool %s: conn %llu: its address "
+				    "left %s's DNS answer", p->name,
+				    (unsigned long long)c->id, p->key.host);
 				pool_set_state(c, UP_CLOSED);
 				up_free(c);
 				continue;

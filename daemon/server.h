@@ -12,6 +12,7 @@
 struct event;
 struct event_base;
 struct evdns_base;
+struct dns;
 struct pool;
 struct session;
 struct upconn;
@@ -38,6 +39,7 @@ struct server {
 	unsigned		 worker_id;	/* 0: the main thread's */
 	struct event_base	*base;
 	struct evdns_base	*dns;
+	struct dns		*names;		/* dns.c: answers by TTL */
 	unsigned		 nsessions;
 	int			 draining;	/* SIGTERM: no new sessions */
 	struct event		*drain_timer;	/* while draining, each second */

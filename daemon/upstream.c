@@ -20,6 +20,7 @@
 
 #include "hpool_error.h"
 #include "proto.h"
+#include "dns.h"
 #include "http_parse.h"
 #include "policy.h"
 #include "quota.h"
@@ -80,8 +81,8 @@ static const char *const socks_awaited[] = {
 };
 
 static void	timer_cb(evutil_socket_t, short, void *);
-static void	dns_cb(int, struct evutil_addrinfo *, void *);
-static void	dns_done(struct upconn *, int, struct evutil_addrinfo *);
+static void	dns_answer_cb(int, const struct dns_answer *, void *);
+static void	dns_done(struct upconn *, int, const struct dns_answer *);
 static void	try_next_addr(struct upconn *);
 static void	connect_failed(struct upconn *, int, const char *);
 static void	read_cb(struct stream *, void *);
@@ -129,10 +130,8 @@ up_new(struct pool *p)
 void
 up_free(struct upconn *c)
 {
-	if (c->dns != NULL)
-		evdns_getaddrinfo_cancel(c->dns);	/* calls dns_cb */
-	if (c->addrs != NULL)
-		evutil_freeaddrinfo(c->addrs);
+	dns_cancel(c->dq);
+	free(c->addrs);
 	if (c->st != NULL && c->tls_clean && stream_ssl(c->st) != NULL) {
 		/* OpenSSL forgets the session of a connection freed without a
 		 * shutdown; a clean close keeps it for resumption. */
@@ -174,12 +173,11 @@ static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct upconn *c = arg;
-	struct evutil_addrinfo hints;
-	struct evdns_getaddrinfo_request *req;
+	struct dns_answer now;
 	const char *node;
 	struct timeval tv;
-	char port[8];
 	unsigned ms;
+	int err = 0;
 
 	(void)fd;
 	(void)what;
@@ -197,7 +195,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			socks_failed(c, HPOOL_E_TIMEOUT, why);
 			return;
 		}
-		if (c->dns != NULL || c->st != NULL || c->addrs != NULL) {
+		if (c->dq != NULL || c->st != NULL || c->addrs != NULL) {
 			connect_failed(c, HPOOL_E_TIMEOUT, "timed out");
 			return;
 		}
@@ -205,28 +203,24 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		ms = connect_timeout(c);
 		tv = ms_tv(ms);
 		evtimer_add(c->idle_timer, &tv);
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_protocol = IPPROTO_TCP;
-		snprintf(port, sizeof(port), "%u", c->pool->key.port);
-		/* A numeric host (or one in /etc/hosts) is answered inside
-		 * this call, and the connect that follows may fail and free
-		 * c at once: the answer is kept and acted on only after the
-		 * call has returned and nothing more is written to c. */
-		c->dns_sync = 1;
-		c->dns_answered = 0;
 		/* resolve = HOST:PORT:ADDRESS pins a name (curl's --resolve) */
 		if ((node = policy_resolve(c->pool->srv->cfg.policy,
 		    c->pool->key.host, c->pool->key.port)) == NULL)
 			node = c->pool->key.host;
-		req = evdns_getaddrinfo(c->pool->srv->dns, node, port, &hints,
-		    dns_cb, c);
-		c->dns_sync = 0;
-		if (c->dns_answered)
-			dns_done(c, c->dns_result, c->dns_res);
-		else
-			c->dns = req;
+		/* An IP literal, a line of /etc/hosts or a cached answer comes
+		 * back at once, and acting on it may free c: nothing of c is
+		 * touched after dns_done(). */
+		switch (dns_lookup(c->pool->srv->names, node, &now, &err,
+		    dns_answer_cb, c, &c->dq)) {
+		case DNS_ANSWERED:
+			dns_done(c, 0, &now);
+			break;
+		case DNS_FAILED:
+			dns_done(c, err, NULL);
+			break;
+		case DNS_PENDING:
+			break;
+		}
 		return;
 	case UP_ACTIVE:
 	case UP_CLOSED:
@@ -250,6 +244,10 @@ gai_message(char *buf, size_t len, int err)
 		snprintf(buf, len,
 		    "[Errno -4] Non-recoverable failure in name resolution");
 		break;
+	case EVUTIL_EAI_NODATA:
+		snprintf(buf, len,
+		    "[Errno -5] No address associated with hostname");
+		break;
 	default:
 		snprintf(buf, len, "%s", evutil_gai_strerror(err));
 		break;
@@ -257,35 +255,46 @@ gai_message(char *buf, size_t len, int err)
 }
 
 static void
-dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+dns_answer_cb(int result, const struct dns_answer *ans, void *arg)
 {
 	struct upconn *c = arg;
 
-	if (result == EVUTIL_EAI_CANCEL)
-		return;		/* up_free() is running: c is going */
-	if (c->dns_sync) {
-		c->dns_answered = 1;
-		c->dns_result = result;
-		c->dns_res = res;
-		return;
-	}
-	c->dns = NULL;
-	dns_done(c, result, res);
+	c->dq = NULL;
+	dns_done(c, result, ans);
 }
 
 static void
-dns_done(struct upconn *c, int result, struct evutil_addrinfo *res)
+dns_done(struct upconn *c, int result, const struct dns_answer *ans)
 {
 	char msg[128];
 
+	if (result == 0 && (c->addrs = malloc(sizeof(*c->addrs))) == NULL)
+		result = EVUTIL_EAI_MEMORY;
 	if (result != 0) {
 		gai_message(msg, sizeof(msg), result);
 		connect_failed(c, HPOOL_E_GAIERROR, msg);
 		return;
 	}
-	c->addrs = c->next_addr = res;
+	*c->addrs = *ans;
+	c->next_addr = 0;
 	c->last_errno = ECONNREFUSED;
 	try_next_addr(c);
+}
+
+/* The address to try next with the pool's port, and its length; 0 when
+ * none is left. */
+static socklen_t
+next_sockaddr(struct upconn *c, struct sockaddr_storage *ss)
+{
+	if (c->addrs == NULL || c->next_addr >= c->addrs->n)
+		return 0;
+	*ss = c->addrs->addr[c->next_addr++];
+	if (ss->ss_family == AF_INET) {
+		((struct sockaddr_in *)ss)->sin_port = htons(c->pool->key.port);
+		return sizeof(struct sockaddr_in);
+	}
+	((struct sockaddr_in6 *)ss)->sin6_port = htons(c->pool->key.port);
+	return sizeof(struct sockaddr_in6);
 }
 
 static int
@@ -314,32 +323,33 @@ bind_source(int fd, const struct pool_key *k, int family)
 static void
 try_next_addr(struct upconn *c)
 {
-	struct evutil_addrinfo *ai;
+	struct sockaddr_storage ss;
+	struct sockaddr *sa = (struct sockaddr *)&ss;
+	socklen_t salen;
 	struct session *opener;
 	const struct pool_key *k = &c->pool->key;
 	char msg[128];
 	int fd, one = 1;
 
-	while ((ai = c->next_addr) != NULL) {
-		c->next_addr = ai->ai_next;
+	while ((salen = next_sockaddr(c, &ss)) != 0) {
 		/* the address this name resolved to must pass the rules too:
 		 * judged here, on the very address connected to */
 		if (c->pool->addr_check && (opener = TAILQ_FIRST(
 		    &c->pool->waiters)) != NULL && !policy_addr_ok(
 		    c->pool->srv->cfg.policy, &opener->caller.who, c->pool->key.scheme,
-		    c->pool->key.host, c->pool->key.port, ai->ai_addr,
+		    c->pool->key.host, c->pool->key.port, sa,
 		    c->denied, sizeof(c->denied))) {
 			c->last_errno = EACCES;
 			continue;
 		}
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
 		if (fd == -1) {
 			c->last_errno = errno;
 			continue;
 		}
 		if ((k->src_host[0] || k->src_port) &&
-		    bind_source(fd, k, ai->ai_family) == -1) {
+		    bind_source(fd, k, ss.ss_family) == -1) {
 			c->last_errno = errno;
 			close(fd);
 			continue;
@@ -354,10 +364,8 @@ try_next_addr(struct upconn *c)
 		}
 		stream_setcb(c->st, read_cb, write_cb, event_cb, c);
 		stream_set_watermarks(c->st, UP_READ_HIGH, UP_WRITE_LOW);
-		if (stream_connect(c->st, ai->ai_addr,
-		    (socklen_t)ai->ai_addrlen) == 0) {
-			memcpy(&c->peer, ai->ai_addr, ai->ai_addrlen <
-			    sizeof(c->peer) ? ai->ai_addrlen : sizeof(c->peer));
+		if (stream_connect(c->st, sa, salen) == 0) {
+			c->peer = ss;
 			return;
 		}
 		c->last_errno = errno ? errno : ECONNREFUSED;
@@ -965,8 +973,9 @@ connected(struct upconn *c)
 	SSL *ssl;
 
 	evtimer_del(c->idle_timer);
-	evutil_freeaddrinfo(c->addrs);
-	c->addrs = c->next_addr = NULL;
+	free(c->addrs);
+	c->addrs = NULL;
+	c->next_addr = 0;
 	if (c->tls_handshaking) {
 		c->tls_handshaking = 0;
 		c->tls_clean = 1;
