@@ -78,6 +78,9 @@ static const struct setting settings[] = {
 	{ "client_write_timeout", OFF(client_write_timeout_ms), 10, 1, 86400,
 	    1000, 0 },
 	{ "workers", OFF(workers), 10, 1, 64, 1, 1 },
+	{ "max_conn_age", OFF(max_conn_age_ms), 10, 0, 604800, 1000, 0 },
+	{ "max_requests_per_conn", OFF(max_requests_per_conn), 10, 0,
+	    1000000000, 1, 0 },
 };
 #undef OFF
 

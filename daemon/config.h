@@ -32,6 +32,8 @@ struct config {
 	unsigned	session_idle_timeout_ms; /* client silent between requests */
 	unsigned	client_write_timeout_ms; /* client not reading its response */
 	char		nameservers[256];	/* "": /etc/resolv.conf's */
+	unsigned	max_conn_age_ms;	/* 0: connections never age out */
+	unsigned	max_requests_per_conn;	/* 0: no limit */
 	unsigned	workers;		/* worker processes; 0: auto, one
 						 * per core */
 	int		log_level;

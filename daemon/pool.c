@@ -317,8 +317,10 @@ linger_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (!(p->nidle || p->nactive || p->nconnecting || p->nwaiters ||
-	    p->nsessions))
+	    p->nsessions)) {
+		jan_count(p->srv, JAN_POOL_LINGER, 0);
 		pool_free(p);
+	}
 }
 
 static void
@@ -555,6 +557,7 @@ pool_dispatch(struct pool *p)
 	struct upconn *c;
 	unsigned total;
 	char why[160];
+	int end;
 
 	pool_unblock(p);
 	while ((s = TAILQ_FIRST(&p->waiters)) != NULL) {
@@ -562,6 +565,14 @@ pool_dispatch(struct pool *p)
 			if (!up_check_idle(c)) {
 				log_debug("pool %s: conn %llu went stale",
 				    p->name, (unsigned long long)c->id);
+				pool_set_state(c, UP_CLOSED);
+				up_free(c);
+				continue;
+			}
+			if ((end = jan_expired(&c->jan, c->nrequests,
+			    &p->srv->cfg, jan_now_ms(), 1)) != 0) {
+				jan_count(p->srv, (enum jan_reason)(end - 1),
+				    c->id);
 				pool_set_state(c, UP_CLOSED);
 				up_free(c);
 				continue;
@@ -676,8 +687,14 @@ pool_release(struct upconn *c, int reusable)
 {
 	struct pool *p = c->pool;
 	struct upconn *old;
+	int end;
 
 	c->sess = NULL;
+	if (reusable && (end = jan_expired(&c->jan, c->nrequests,
+	    &p->srv->cfg, jan_now_ms(), 0)) != 0) {
+		jan_count(p->srv, (enum jan_reason)(end - 1), c->id);
+		reusable = 0;
+	}
 	/* max_idle holds for every pool together: at it, this worker's
 	 * oldest idle connection makes room, or this one is not kept. */
 	/* a pool of another worker waits for a place at max_per_host */

@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include "config.h"
+#include "janitor.h"
 #include "proto.h"
 
 struct event;
@@ -45,6 +46,7 @@ struct server {
 	struct event		*drain_timer;	/* while draining, each second */
 	int			 drain_ticks;
 	struct stats		 stats;
+	uint64_t		 expired[JAN_NREASONS]; /* janitor.c's endings */
 	uint64_t		 refused;	/* sessions refused at a limit */
 	time_t			 refused_logged_at; /* last warning, seconds */
 	struct upconn_lru	 idle_lru;	/* every idle conn of every pool,

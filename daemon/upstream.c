@@ -183,7 +183,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (c->state) {
 	case UP_IDLE:
-		log_debug("conn %llu: idle timeout", (unsigned long long)c->id);
+		jan_count(c->pool->srv, c->idle_why, c->id);
 		pool_conn_gone(c);
 		return;
 	case UP_CONNECTING:
@@ -428,6 +428,7 @@ up_begin(struct upconn *c, struct session *s, int flags)
 	c->paused = 0;
 	c->eof_seen = 0;
 	c->nrequests++;
+	jan_request(&c->jan);
 	/* The server's answer is due once the whole request is out (as
 	 * http.client reads only after sending): until then only writing
 	 * is timed, and the session times the client's body frames. */
@@ -521,7 +522,8 @@ up_check_idle(struct upconn *c)
 void
 up_set_idle(struct upconn *c)
 {
-	unsigned ms = c->pool->srv->cfg.idle_timeout_ms;
+	unsigned ms = jan_idle_ms(&c->jan, &c->pool->srv->cfg, jan_now_ms(),
+	    &c->idle_why);
 	struct timeval tv = ms_tv(ms);
 
 	/* Idle: any byte or EOF from the server retires the connection. */
@@ -976,6 +978,7 @@ connected(struct upconn *c)
 	free(c->addrs);
 	c->addrs = NULL;
 	c->next_addr = 0;
+	jan_born(&c->jan);
 	if (c->tls_handshaking) {
 		c->tls_handshaking = 0;
 		c->tls_clean = 1;
@@ -1099,6 +1102,7 @@ process_input(struct upconn *c, int eof)
 				head.will_close = 1;
 				c->reusable = 0;
 			}
+			jan_response(&c->jan, &head);
 			hp_body_init(&c->body, &head);
 			sess_resp_head(c->sess, &head);
 			hp_head_free(&head);

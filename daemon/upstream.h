@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "http_parse.h"
+#include "janitor.h"
 
 struct stream;
 struct event;
@@ -79,6 +80,8 @@ struct upconn {
 						 * carried connection-bound auth */
 	uid_t			 private_uid;
 	unsigned		 nrequests;	/* served on this conn */
+	struct jan_conn		 jan;		/* janitor.c's facts */
+	enum jan_reason		 idle_why;	/* what ends it when idle */
 	/* the current exchange */
 	struct session		*sess;
 	enum up_phase		 phase;
