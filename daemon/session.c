@@ -179,6 +179,44 @@ refuse_at_accept(int fd, const char *why)
 	close(fd);
 }
 
+/* A request waiting for a connection (a free place at max_per_host, then
+ * the connect) waits as long as the caller's connect timeout: Python's
+ * timeout bounds create_connection, and this wait stands in for it. */
+static void
+wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct pool *p = s->pool;
+
+	(void)fd;
+	(void)what;
+	if (s->state != SESS_WAITING)
+		return;
+	log_info("session %llu (pid %d): timed out after %u ms waiting for a "
+	    "connection to %s (max_per_host %u: %u open, %u connecting, %u "
+	    "waiting)", (unsigned long long)s->id, (int)s->peer_pid,
+	    sess_connect_timeout(s), p->name, s->srv->cfg.max_per_host,
+	    p->nidle + p->nactive, p->nconnecting, p->nwaiters);
+	pool_dequeue(p, s);
+	sess_upstream_error(s, HPOOL_E_TIMEOUT, "timed out", 0, -1,
+	    PROTO_SENT_NO);
+}
+
+static void
+wait_start(struct session *s)
+{
+	struct timeval tv;
+	unsigned ms = sess_connect_timeout(s);
+
+	if (s->wait_timer == NULL &&
+	    (s->wait_timer = evtimer_new(s->srv->base, wait_cb, s)) == NULL)
+		return;		/* unbounded, as the upstream timers still
+				 * bound each connect */
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(s->wait_timer, &tv);
+}
+
 /* The one place the session state changes; timeouts follow the state. */
 static void
 set_state(struct session *s, enum sess_state st)
@@ -188,7 +226,12 @@ set_state(struct session *s, enum sess_state st)
 
 	log_debug("session %llu: %s -> %s", (unsigned long long)s->id,
 	    state_names[s->state], state_names[st]);
+	if (s->state == SESS_WAITING && st != SESS_WAITING &&
+	    s->wait_timer != NULL)
+		evtimer_del(s->wait_timer);
 	s->state = st;
+	if (st == SESS_WAITING)
+		wait_start(s);
 	if (s->st == NULL)
 		return;
 	switch (st) {
@@ -732,10 +775,14 @@ on_req_head(struct session *s, const uint8_t *p, size_t len)
 	}
 	set_state(s, SESS_WAITING);
 	if (pool_enqueue(s->pool, s, 0) == -1) {
+		char msg[700];
+
+		snprintf(msg, sizeof(msg), "hpoold: too many requests waiting "
+		    "for a connection to %s (max_queue %u reached, with "
+		    "max_per_host %u busy)", s->pool->name,
+		    s->srv->cfg.max_queue, s->srv->cfg.max_per_host);
 		set_state(s, SESS_DRAIN);
-		send_error(s, HPOOL_E_POLICY, "hpoold: too many requests "
-		    "waiting for this destination (max_queue)", 0, -1,
-		    PROTO_SENT_NO);
+		send_error(s, HPOOL_E_POLICY, msg, 0, -1, PROTO_SENT_NO);
 		s->resp_end = 1;
 	}
 	return 0;
@@ -1070,6 +1117,8 @@ sess_free(struct session *s)
 		evbuffer_free(s->head);
 	if (s->defer != NULL)
 		event_free(s->defer);
+	if (s->wait_timer != NULL)
+		event_free(s->wait_timer);
 	explicit_bzero(s->proxy_auth, sizeof(s->proxy_auth));
 	free(s);
 }

@@ -3,8 +3,8 @@ tests: it can announce `Keep-Alive: timeout=T, max=M` and enforce it as
 Apache does (max counted down in each response, the connection closed
 after the last one, an idle connection closed after T seconds), close
 idle connections after N ms without saying so, accept and never answer,
-or reset after N bytes. It answers each request with a body naming the
-request (its X-Req header and the connection's number) and records what
+reset after N bytes, or answer after a delay. It answers each request
+with a body naming the request (its X-Req header and the connection's number) and records what
 a test asserts on: connections, requests per connection, and "late"
 requests, those that arrived on a connection the server had already
 given up (after its max, or after its idle timeout). Loopback only;
@@ -20,13 +20,14 @@ GRACE = 0.3		# seconds a given-up connection is watched for late bytes
 class FaultServer:
 	def __init__(self, addr="127.0.0.1", port=0, ka_timeout=None,
 	    ka_max=None, announce=True, close_idle_ms=None, silent=False,
-	    reset_after=None):
+	    reset_after=None, delay=0):
 		self.ka_timeout = ka_timeout
 		self.ka_max = ka_max
 		self.announce = announce
 		self.close_idle_ms = close_idle_ms
 		self.silent = silent
 		self.reset_after = reset_after
+		self.delay = delay
 		self.lock = threading.Lock()
 		self.conns = []		# requests served, per connection
 		self.late = []		# (conn no, why)
@@ -157,6 +158,8 @@ class FaultServer:
 					hdrs.append(b"Keep-Alive: " +
 					    b", ".join(parts))
 				out = b"\r\n".join(hdrs) + b"\r\n\r\n" + body
+				if self.delay:
+					time.sleep(min(self.delay, 30))
 				if self.reset_after is not None and \
 				    sent + len(out) > self.reset_after:
 					conn.sendall(out[:max(0, self.reset_after -
