@@ -3,16 +3,19 @@ tests: it can announce `Keep-Alive: timeout=T, max=M` and enforce it as
 Apache does (max counted down in each response, the connection closed
 after the last one, an idle connection closed after T seconds), close
 idle connections after N ms without saying so, accept and never answer,
-reset after N bytes, or answer after a delay. It answers each request
+reset after N bytes, or answer after a delay; or,
+under `chaos`, draw one of these per connection at random. It answers each request
 with a body naming the request (its X-Req header and the connection's number) and records what
 a test asserts on: connections, requests per connection, and "late"
 requests, those that arrived on a connection the server had already
 given up (after its max, or after its idle timeout). Loopback only;
 every wait is bounded."""
 
+import random
 import socket
 import threading
 import time
+import types
 
 GRACE = 0.3		# seconds a given-up connection is watched for late bytes
 
@@ -20,7 +23,7 @@ GRACE = 0.3		# seconds a given-up connection is watched for late bytes
 class FaultServer:
 	def __init__(self, addr="127.0.0.1", port=0, ka_timeout=None,
 	    ka_max=None, announce=True, close_idle_ms=None, silent=False,
-	    reset_after=None, delay=0):
+	    reset_after=None, delay=0, chaos=None):
 		self.ka_timeout = ka_timeout
 		self.ka_max = ka_max
 		self.announce = announce
@@ -28,6 +31,9 @@ class FaultServer:
 		self.silent = silent
 		self.reset_after = reset_after
 		self.delay = delay
+		# chaos: a seed; each connection then behaves as drawn
+		self.rng = random.Random(chaos) if chaos is not None else None
+		self.open = 0		# connections open now
 		self.lock = threading.Lock()
 		self.conns = []		# requests served, per connection
 		self.late = []		# (conn no, why)
@@ -102,15 +108,51 @@ class FaultServer:
 			with self.lock:
 				self.late.append((no, why))
 
+	def _settings(self, no):
+		"""This connection's behaviour: the server's, or under chaos
+		one drawn at random (from the seeded generator)."""
+		k = types.SimpleNamespace(ka_timeout=self.ka_timeout,
+		    ka_max=self.ka_max, announce=self.announce,
+		    close_idle_ms=self.close_idle_ms, silent_at=1 if self.silent
+		    else None, reset_after=self.reset_after, delay=self.delay,
+		    close=False, drop_after=None)
+		if self.rng is None:
+			return k
+		with self.lock:
+			r = self.rng.random()
+			n = self.rng.randint(1, 6)
+			ms = self.rng.randint(50, 1500)
+			nbytes = self.rng.randint(0, 200)
+			d = self.rng.random() * 0.3
+			drop = self.rng.randint(1, 12)
+		if r < 0.45:			# Keep-Alive announced, enforced
+			k.ka_timeout, k.ka_max = 2, n
+		elif r < 0.60:			# closes idle ones unannounced
+			k.close_idle_ms = ms
+		elif r < 0.70:			# resets mid-stream
+			k.reset_after = nbytes + 80 * (n - 1)
+		elif r < 0.80:			# slow
+			k.delay = d
+		elif r < 0.85:			# never answers request n
+			k.silent_at = n
+		else:				# Connection: close each time
+			k.close = True
+		if r >= 0.45:	# and the server gives up unannounced
+			k.drop_after = drop
+		return k
+
 	def _serve(self, conn, no):
 		buf = b""
 		served = 0
 		sent = 0
+		k = self._settings(no)
+		with self.lock:
+			self.open += 1
 		try:
 			while not self._stop:
-				idle = self.close_idle_ms / 1000.0 if \
-				    self.close_idle_ms is not None else \
-				    self.ka_timeout if self.ka_timeout else 30.0
+				idle = k.close_idle_ms / 1000.0 if \
+				    k.close_idle_ms is not None else \
+				    k.ka_timeout if k.ka_timeout else 30.0
 				head, buf = self._read_request(conn, buf,
 				    time.monotonic() + idle)
 				if head is None:
@@ -121,16 +163,25 @@ class FaultServer:
 					self._watch_late(conn, no, buf,
 					    "after the idle timeout")
 					return
-				if self.silent:
-					time.sleep(30)
+				if k.silent_at is not None and \
+				    served + 1 >= k.silent_at:
+					end = time.monotonic() + 30
+					while not self._stop and \
+					    time.monotonic() < end:
+						time.sleep(0.1)
+						if self._peer_closed(conn):
+							with self.lock:
+								self.closed_by_peer.append(no)
+							return
 					return
 				req_id = b"-"
 				length = 0
 				for line in head.split(b"\r\n")[1:]:
-					k, _, v = line.partition(b":")
-					if k.strip().lower() == b"x-req":
+					name, _, v = line.partition(b":")
+					if name.strip().lower() == b"x-req":
 						req_id = v.strip()
-					elif k.strip().lower() == b"content-length":
+					elif name.strip().lower() == \
+					    b"content-length":
 						length = int(v.strip() or 0)
 				while len(buf) < length:
 					conn.settimeout(5)
@@ -146,36 +197,42 @@ class FaultServer:
 				hdrs = [b"HTTP/1.1 200 OK",
 				    b"Content-Length: %d" % len(body),
 				    b"Content-Type: text/plain"]
-				if self.announce and (self.ka_timeout or
-				    self.ka_max):
+				if k.announce and (k.ka_timeout or k.ka_max):
 					parts = []
-					if self.ka_timeout:
+					if k.ka_timeout:
 						parts.append(b"timeout=%d" %
-						    self.ka_timeout)
-					if self.ka_max:
+						    k.ka_timeout)
+					if k.ka_max:
 						parts.append(b"max=%d" % (
-						    self.ka_max - served))
+						    k.ka_max - served))
 					hdrs.append(b"Keep-Alive: " +
 					    b", ".join(parts))
+				if k.close:
+					hdrs.append(b"Connection: close")
 				out = b"\r\n".join(hdrs) + b"\r\n\r\n" + body
-				if self.delay:
-					time.sleep(min(self.delay, 30))
-				if self.reset_after is not None and \
-				    sent + len(out) > self.reset_after:
-					conn.sendall(out[:max(0, self.reset_after -
+				if k.delay:
+					time.sleep(min(k.delay, 30))
+				if k.reset_after is not None and \
+				    sent + len(out) > k.reset_after:
+					conn.sendall(out[:max(0, k.reset_after -
 					    sent)])
 					conn.setsockopt(socket.SOL_SOCKET,
 					    socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
 					return
 				conn.sendall(out)
 				sent += len(out)
-				if self.ka_max and served >= self.ka_max:
+				if k.close or (k.drop_after and
+				    served >= k.drop_after):
+					return
+				if k.ka_max and served >= k.ka_max:
 					self._watch_late(conn, no, buf,
-					    "after max=%d" % self.ka_max)
+					    "after max=%d" % k.ka_max)
 					return
 		except OSError:
 			return
 		finally:
+			with self.lock:
+				self.open -= 1
 			try:
 				conn.close()
 			except OSError:
