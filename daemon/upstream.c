@@ -26,6 +26,7 @@
 #include "quota.h"
 #include "log.h"
 #include "pool.h"
+#include "race.h"
 #include "server.h"
 #include "session.h"
 #include "stream.h"
@@ -83,7 +84,7 @@ static const char *const socks_awaited[] = {
 static void	timer_cb(evutil_socket_t, short, void *);
 static void	dns_answer_cb(int, const struct dns_answer *, void *);
 static void	dns_done(struct upconn *, int, const struct dns_answer *);
-static void	try_next_addr(struct upconn *);
+static void	race_addrs(struct upconn *);
 static void	connect_failed(struct upconn *, int, const char *);
 static void	read_cb(struct stream *, void *);
 static void	write_cb(struct stream *, void *);
@@ -131,6 +132,7 @@ void
 up_free(struct upconn *c)
 {
 	dns_cancel(c->dq);
+	race_cancel(c->race);
 	free(c->addrs);
 	if (c->st != NULL && c->tls_clean && stream_ssl(c->st) != NULL) {
 		/* OpenSSL forgets the session of a connection freed without a
@@ -195,7 +197,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			socks_failed(c, HPOOL_E_TIMEOUT, why);
 			return;
 		}
-		if (c->dq != NULL || c->st != NULL || c->addrs != NULL) {
+		if (c->dq != NULL || c->st != NULL || c->addrs != NULL ||
+		    c->race != NULL) {
 			connect_failed(c, HPOOL_E_TIMEOUT, "timed out");
 			return;
 		}
@@ -278,7 +281,7 @@ dns_done(struct upconn *c, int result, const struct dns_answer *ans)
 	*c->addrs = *ans;
 	c->next_addr = 0;
 	c->last_errno = ECONNREFUSED;
-	try_next_addr(c);
+	race_addrs(c);
 }
 
 /* The address to try next with the pool's port, and its length; 0 when
@@ -319,60 +322,76 @@ bind_source(int fd, const struct pool_key *k, int family)
 	return rc;
 }
 
-/* Like socket.create_connection: each address in turn, the last error. */
+/* race.c's preparation of each socket: the source address and port the
+ * caller asked for, and no Nagle (requests are written whole). */
+static int
+race_prep(int fd, int family, void *arg)
+{
+	struct upconn *c = arg;
+	const struct pool_key *k = &c->pool->key;
+	int one = 1;
+
+	if ((k->src_host[0] || k->src_port) &&
+	    bind_source(fd, k, family) == -1)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return 0;
+}
+
+/* The end of the connect race: a connected socket, or the last error. */
 static void
-try_next_addr(struct upconn *c)
+race_over(int fd, int err, const struct sockaddr_storage *peer, void *arg)
+{
+	struct upconn *c = arg;
+	char msg[128];
+
+	c->race = NULL;
+	if (fd == -1) {
+		c->last_errno = err;
+		errno_message(msg, sizeof(msg), err);
+		connect_failed(c, hpool_error_from_errno(err), msg);
+		return;
+	}
+	/* The stream owns the socket from here, TLS or not. */
+	if ((c->st = stream_new(c->pool->srv->base, fd)) == NULL) {
+		close(fd);
+		errno_message(msg, sizeof(msg), ENOMEM);
+		connect_failed(c, HPOOL_E_MEMORY, msg);
+		return;
+	}
+	stream_setcb(c->st, read_cb, write_cb, event_cb, c);
+	stream_set_watermarks(c->st, UP_READ_HIGH, UP_WRITE_LOW);
+	c->peer = *peer;
+	tcp_up(c);
+}
+
+/*
+ * Like socket.create_connection, every address of the host, but raced
+ * (race.c, RFC 8305): an address that does not answer holds the next
+ * one back RACE_DELAY_MS, not the whole connect timeout. Each address
+ * must pass the rules first, judged on the very address connected to.
+ */
+static void
+race_addrs(struct upconn *c)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr *sa = (struct sockaddr *)&ss;
-	socklen_t salen;
 	struct session *opener;
-	const struct pool_key *k = &c->pool->key;
+	struct dns_answer ok;
 	char msg[128];
-	int fd, one = 1;
 
-	while ((salen = next_sockaddr(c, &ss)) != 0) {
-		/* the address this name resolved to must pass the rules too:
-		 * judged here, on the very address connected to */
+	memset(&ok, 0, sizeof(ok));
+	while (next_sockaddr(c, &ss) != 0) {
 		if (c->pool->addr_check && (opener = TAILQ_FIRST(
 		    &c->pool->waiters)) != NULL && !policy_addr_ok(
 		    c->pool->srv->cfg.policy, &opener->caller.who, c->pool->key.scheme,
-		    c->pool->key.host, c->pool->key.port, sa,
-		    c->denied, sizeof(c->denied))) {
+		    c->pool->key.host, c->pool->key.port,
+		    (struct sockaddr *)&ss, c->denied, sizeof(c->denied))) {
 			c->last_errno = EACCES;
 			continue;
 		}
-		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (fd == -1) {
-			c->last_errno = errno;
-			continue;
-		}
-		if ((k->src_host[0] || k->src_port) &&
-		    bind_source(fd, k, ss.ss_family) == -1) {
-			c->last_errno = errno;
-			close(fd);
-			continue;
-		}
-		/* Requests are written whole; don't hold the last segment. */
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		/* The stream owns the socket from here, TLS or not. */
-		if ((c->st = stream_new(c->pool->srv->base, fd)) == NULL) {
-			close(fd);
-			c->last_errno = ENOMEM;
-			continue;
-		}
-		stream_setcb(c->st, read_cb, write_cb, event_cb, c);
-		stream_set_watermarks(c->st, UP_READ_HIGH, UP_WRITE_LOW);
-		if (stream_connect(c->st, sa, salen) == 0) {
-			c->peer = ss;
-			return;
-		}
-		c->last_errno = errno ? errno : ECONNREFUSED;
-		stream_free(c->st);
-		c->st = NULL;
+		ok.addr[ok.n++] = ss;
 	}
-	if (c->last_errno == EACCES && c->denied[0] != '\0') {
+	if (ok.n == 0 && c->last_errno == EACCES && c->denied[0] != '\0') {
 		char why[800];
 
 		snprintf(why, sizeof(why), "[Errno 13] Permission denied: "
@@ -382,8 +401,11 @@ try_next_addr(struct upconn *c)
 		connect_failed(c, HPOOL_E_PERMISSION, why);
 		return;
 	}
-	errno_message(msg, sizeof(msg), c->last_errno);
-	connect_failed(c, hpool_error_from_errno(c->last_errno), msg);
+	if ((c->race = race_start(c->pool->srv->base, &ok, c->pool->key.port,
+	    race_prep, race_over, c)) == NULL) {
+		errno_message(msg, sizeof(msg), ENOMEM);
+		connect_failed(c, HPOOL_E_MEMORY, msg);
+	}
 }
 
 static void
@@ -625,10 +647,11 @@ event_cb(struct stream *st, short what, void *arg)
 			connect_failed(c, code, msg);
 			return;
 		}
-		c->last_errno = err ? err : ECONNREFUSED;
-		stream_free(c->st);
-		c->st = NULL;
-		try_next_addr(c);
+		/* TCP was up before the stream existed (race.c): what fails
+		 * now fails the connect, with no other address to try */
+		errno_message(msg, sizeof(msg), err ? err : ECONNRESET);
+		connect_failed(c, hpool_error_from_errno(err ? err :
+		    ECONNRESET), msg);
 		return;
 	}
 	if (c->state == UP_IDLE) {

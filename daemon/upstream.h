@@ -18,6 +18,7 @@
 struct stream;
 struct event;
 struct dns_query;
+struct race;
 struct dns_answer;
 struct pool;
 struct session;
@@ -61,6 +62,7 @@ struct upconn {
 	struct stream		*st;
 	struct event		*idle_timer;
 	struct dns_query	*dq;		/* dns.c's lookup, while out */
+	struct race		*race;		/* race.c's connect, while on */
 	struct dns_answer	*addrs;		/* while connecting: the
 						 * addresses of the host */
 	unsigned		 next_addr;	/* next to try on failure */

@@ -9,6 +9,7 @@ origins are small HTTP/1.1 servers on 127.0.0.2 and 127.0.0.3."""
 
 import http.server
 import os
+import socket
 import socketserver
 import threading
 import time
@@ -169,6 +170,23 @@ def cases(res):
 	res.check("AAAA ::1 refused, then A 127.0.0.2 answers",
 	    ok(cp, b"two") and dns.count("dual.test", "AAAA") == 1,
 	    h.describe(cp))
+
+	# 6b. An address that drops SYNs (a listener whose one-place
+	# backlog is full) holds the next one back RACE_DELAY_MS (250 ms),
+	# not the whole connect timeout (3 s here): Happy Eyeballs.
+	hole = socket.socket()
+	h._cleanups.append(hole.close)
+	hole.bind(("127.0.0.5", port))
+	hole.listen(0)
+	filler = socket.create_connection(("127.0.0.5", port), timeout=5)
+	h._cleanups.append(filler.close)
+	dns.set("hole.test", a=["127.0.0.5", "127.0.0.2"], ttl=60)
+	t0 = time.monotonic()
+	cp = get("http://hole.test:%d/" % port)
+	took = time.monotonic() - t0
+	res.check("a silent first address: the second answers at once "
+	    "after the attempt delay, within the connect timeout",
+	    ok(cp, b"two") and took < 2.5, (h.describe(cp), took))
 
 	# 7. Names that do not resolve: socket.gaierror's words.
 	cp = get("http://nosuch.test:%d/" % port)
