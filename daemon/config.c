@@ -173,6 +173,78 @@ check_addr_port(const char *s)
 	return 0;
 }
 
+/* warm = URL COUNT: http:// or https://, a host, an optional port, no
+ * user:password, nothing after the path's first slash but the path. */
+static int
+parse_warm(struct load_ctx *ctx, struct config *c, const char *value)
+{
+	struct config_warm w;
+	const char *sp, *h, *end, *colon;
+	char url[320];
+	size_t n;
+	unsigned port;
+
+	memset(&w, 0, sizeof(w));
+	if (c->nwarm >= CONFIG_WARM_MAX) {
+		snprintf(ctx->err, ctx->errlen, "%s: warm: more than %d warm "
+		    "destinations", ctx->path, CONFIG_WARM_MAX);
+		return 0;
+	}
+	if ((sp = strrchr(value, ' ')) == NULL ||
+	    (size_t)(sp - value) >= sizeof(url) ||
+	    parse_uint(sp + 1, 10, 1, CONFIG_WARM_COUNT, &w.count) == -1) {
+		snprintf(ctx->err, ctx->errlen, "%s: warm: '%s' is not URL "
+		    "COUNT (COUNT from 1 to %d)", ctx->path, value,
+		    CONFIG_WARM_COUNT);
+		return 0;
+	}
+	memcpy(url, value, (size_t)(sp - value));
+	url[sp - value] = '\0';
+	if (strncmp(url, "http://", 7) == 0) {
+		snprintf(w.scheme, sizeof(w.scheme), "http");
+		w.port = 80;
+		h = url + 7;
+	} else if (strncmp(url, "https://", 8) == 0) {
+		snprintf(w.scheme, sizeof(w.scheme), "https");
+		w.port = 443;
+		h = url + 8;
+	} else
+		goto bad;
+	end = h + strcspn(h, "/?#");
+	if (memchr(h, '@', (size_t)(end - h)) != NULL)
+		goto bad;
+	if (*h == '[') {
+		if ((colon = memchr(h, ']', (size_t)(end - h))) == NULL)
+			goto bad;
+		n = (size_t)(colon - h - 1);
+		h++;
+		colon = colon[1] == ':' ? colon + 1 : NULL;
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+		n = (size_t)((colon != NULL ? colon : end) - h);
+	}
+	if (n == 0 || n >= sizeof(w.host))
+		goto bad;
+	memcpy(w.host, h, n);
+	if (colon != NULL) {
+		char pbuf[8];
+
+		if ((size_t)(end - colon - 1) >= sizeof(pbuf))
+			goto bad;
+		memcpy(pbuf, colon + 1, (size_t)(end - colon - 1));
+		pbuf[end - colon - 1] = '\0';
+		if (parse_uint(pbuf, 10, 1, 65535, &port) == -1)
+			goto bad;
+		w.port = port;
+	}
+	c->warm[c->nwarm++] = w;
+	return 1;
+bad:
+	snprintf(ctx->err, ctx->errlen, "%s: warm: '%s' is not an http:// or "
+	    "https:// URL with a host (and no user:password)", ctx->path, url);
+	return 0;
+}
+
 /* nameserver = ADDRESS[:PORT] ..., the resolvers to ask instead of
  * /etc/resolv.conf's (separated by spaces or commas; [V6]:PORT). */
 static int
@@ -259,6 +331,8 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 	}
 	if (strcmp(name, "nameserver") == 0)
 		return parse_nameservers(ctx, c, value);
+	if (strcmp(name, "warm") == 0)
+		return parse_warm(ctx, c, value);
 	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const struct setting *st = &settings[i];
 
@@ -424,6 +498,9 @@ config_parse(struct config *cfg, const char *text, const char *path,
 	size_t i;
 	int rc;
 
+	/* lists are the file's alone, not added to the last load's */
+	tmp.nwarm = 0;
+	tmp.nameservers[0] = '\0';
 	errbuf[0] = '\0';
 	if ((ctx.pol = policy_new()) == NULL) {
 		snprintf(errbuf, errlen, "%s: out of memory", path);

@@ -16,6 +16,7 @@
 #include "pool.h"
 #include "server.h"
 #include "proto.h"
+#include "route.h"
 #include "session.h"
 #include "tls.h"
 #include "upstream.h"
@@ -134,6 +135,34 @@ pool_get(struct server *srv, const struct pool_key *key,
 	srv->npools++;
 	log_debug("pool %s: created", p->name);
 	return p;
+}
+
+void
+pool_key_make(struct pool_key *key, const struct proto_open *o,
+    const struct route *rt, uint32_t uid_part)
+{
+	int tls = proto_str_eq(&o->scheme, "https");
+
+	memset(key, 0, sizeof(*key));
+	memcpy(key->scheme, tls ? "https" : "http", tls ? 5 : 4);
+	memcpy(key->host, o->host.p, o->host.len);
+	key->port = o->port;
+	if (o->source_host.len > 0)
+		memcpy(key->src_host, o->source_host.p, o->source_host.len);
+	key->src_port = o->source_port;
+	key->uid = uid_part;
+	if (tls)
+		tls_settings_digest(o, key->tls_digest);
+	if (o->tunnel_host.len > 0) {
+		memcpy(key->tunnel_host, o->tunnel_host.p, o->tunnel_host.len);
+		key->tunnel_port = o->tunnel_port;
+		if (rt->socks != NULL)
+			key->tunnel_kind = POOL_TUNNEL_SOCKS5;
+		route_tunnel_digest(o, rt->socks, key->tunnel_digest);
+	} else if (rt->absolute != NULL) {
+		key->tunnel_kind = POOL_FORWARD_ABSOLUTE;
+		route_tunnel_digest(o, rt->absolute, key->tunnel_digest);
+	}
 }
 
 struct pool *
@@ -643,6 +672,35 @@ pool_dispatch(struct pool *p)
 		up_connect(c);
 	}
 	pool_maybe_free(p);
+}
+
+int
+pool_warm_connect(struct pool *p, uid_t uid, const struct policy_caller *who)
+{
+	struct upconn *c;
+	char why[160];
+
+	if (p->nidle + p->nactive + p->nconnecting >= p->srv->cfg.max_per_host
+	    || quota_dest_take(p->dest_key, p->srv->cfg.max_per_host) == -1)
+		return -1;
+	if (conn_take(p, uid, why, sizeof(why)) == -1) {
+		quota_dest_put(p->dest_key);
+		return -1;
+	}
+	if ((c = up_new(p)) == NULL) {
+		quota_conn_put(uid);
+		quota_dest_put(p->dest_key);
+		return -1;
+	}
+	p->warm_who = who;
+	c->charged = 1;
+	c->charged_uid = uid;
+	c->dest_counted = 1;
+	c->state = UP_CLOSED;
+	pool_set_state(c, UP_CONNECTING);
+	p->srv->stats.upstream_connects++;
+	up_connect(c);
+	return 0;
 }
 
 void

@@ -14,6 +14,7 @@ struct event;
 struct event_base;
 struct evdns_base;
 struct dns;
+struct warm;
 struct pool;
 struct session;
 struct upconn;
@@ -41,6 +42,7 @@ struct server {
 	struct event_base	*base;
 	struct evdns_base	*dns;
 	struct dns		*names;		/* dns.c: answers by TTL */
+	struct warm		*warm;		/* warm.c: pools kept warm */
 	unsigned		 nsessions;
 	int			 draining;	/* SIGTERM: no new sessions */
 	struct event		*drain_timer;	/* while draining, each second */

@@ -589,17 +589,15 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	struct route rt;
 	char err[256], text[2048];
 	size_t n;
-	int code, tls = 0;
+	int code;
 
 	if (proto_dec_open(p, len, &o) == -1) {
 		protocol_error(s, "malformed OPEN frame (unknown, repeated or "
 		    "missing parameter)");
 		return -1;
 	}
-	memset(&key, 0, sizeof(key));
-	if (proto_str_eq(&o.scheme, "https"))
-		tls = 1;
-	else if (!proto_str_eq(&o.scheme, "http")) {
+	if (!proto_str_eq(&o.scheme, "https") &&
+	    !proto_str_eq(&o.scheme, "http")) {
 		send_error(s, HPOOL_E_UNKNOWN_PROTOCOL, "unsupported scheme in "
 		    "OPEN (hpoold speaks http and https)", 0, -1, PROTO_SENT_UNKNOWN);
 		sess_close(s);
@@ -658,26 +656,9 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 		sess_close(s);
 		return -1;
 	}
-	memcpy(key.scheme, tls ? "https" : "http", tls ? 5 : 4);
-	memcpy(key.host, o.host.p, o.host.len);
-	key.port = o.port;
-	if (o.source_host.len > 0)
-		memcpy(key.src_host, o.source_host.p, o.source_host.len);
-	key.src_port = o.source_port;
-	if (s->srv->cfg.partition_by_uid)
-		key.uid = (uint32_t)s->peer_uid + 1;
-
-	if (tls)
-		tls_settings_digest(&o, key.tls_digest);
-	if (o.tunnel_host.len > 0) {
-		memcpy(key.tunnel_host, o.tunnel_host.p, o.tunnel_host.len);
-		key.tunnel_port = o.tunnel_port;
-		if (rt.socks != NULL)
-			key.tunnel_kind = POOL_TUNNEL_SOCKS5;
-		route_tunnel_digest(&o, rt.socks, key.tunnel_digest);
-	} else if (rt.absolute != NULL) {
-		key.tunnel_kind = POOL_FORWARD_ABSOLUTE;
-		route_tunnel_digest(&o, rt.absolute, key.tunnel_digest);
+	pool_key_make(&key, &o, &rt, s->srv->cfg.partition_by_uid ?
+	    (uint32_t)s->peer_uid + 1 : 0);
+	if (o.tunnel_host.len == 0 && rt.absolute != NULL) {
 		snprintf(s->abs_origin, sizeof(s->abs_origin), "%s",
 		    rt.origin);
 		if (rt.hdr.name.len > 0)

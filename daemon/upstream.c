@@ -375,17 +375,18 @@ static void
 race_addrs(struct upconn *c)
 {
 	struct sockaddr_storage ss;
-	struct session *opener;
+	struct session *opener = TAILQ_FIRST(&c->pool->waiters);
+	const struct policy_caller *who = opener != NULL ?
+	    &opener->caller.who : c->pool->warm_who;
 	struct dns_answer ok;
 	char msg[128];
 
 	memset(&ok, 0, sizeof(ok));
 	while (next_sockaddr(c, &ss) != 0) {
-		if (c->pool->addr_check && (opener = TAILQ_FIRST(
-		    &c->pool->waiters)) != NULL && !policy_addr_ok(
-		    c->pool->srv->cfg.policy, &opener->caller.who, c->pool->key.scheme,
+		if (c->pool->addr_check && (who == NULL || !policy_addr_ok(
+		    c->pool->srv->cfg.policy, who, c->pool->key.scheme,
 		    c->pool->key.host, c->pool->key.port,
-		    (struct sockaddr *)&ss, c->denied, sizeof(c->denied))) {
+		    (struct sockaddr *)&ss, c->denied, sizeof(c->denied)))) {
 			c->last_errno = EACCES;
 			continue;
 		}

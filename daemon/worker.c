@@ -35,6 +35,7 @@
 #include "session.h"
 #include "supervisor.h"
 #include "tls.h"
+#include "warm.h"
 #include "worker.h"
 
 #define DRAIN_TICK_MS	100	/* while draining, look this often */
@@ -98,7 +99,7 @@ server_init(struct server *srv, int fd, char *err, size_t errlen)
 	if ((srv->drain_timer = evtimer_new(srv->base, drain_check,
 	    srv)) == NULL)
 		goto fail;
-	if (pool_init(srv) == -1)
+	if (pool_init(srv) == -1 || warm_apply(srv) == -1)
 		goto fail;
 	return listen_attach(srv, fd, err, errlen);
 fail:
@@ -111,6 +112,7 @@ server_free(struct server *srv)
 {
 	listen_stop(srv);
 	sess_free_all(srv);
+	warm_free(srv);
 	pool_free_all(srv);
 	if (srv->drain_timer != NULL)
 		event_free(srv->drain_timer);
@@ -231,6 +233,10 @@ new_policy(struct wproc *w, const char *text)
 	}
 	policy_free(w->srv.cfg.policy);
 	w->srv.cfg.policy = c.policy;
+	memcpy(w->srv.cfg.warm, c.warm, sizeof(c.warm));
+	w->srv.cfg.nwarm = c.nwarm;
+	if (warm_apply(&w->srv) == -1)
+		log_err("warm pools: out of memory");
 }
 
 static void

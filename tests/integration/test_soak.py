@@ -10,7 +10,6 @@ and its worker's memory stayed flat."""
 
 import os
 import random
-import subprocess
 import threading
 import time
 
@@ -31,15 +30,6 @@ def rss_kib(pid):
 	except OSError:
 		pass
 	return None
-
-
-def established(pids, port):
-	"""TCP connections of these processes to 127.0.0.1:port."""
-	cp = subprocess.run(["ss", "-Htnp", "state", "established", "dst",
-	    "127.0.0.1:%d" % port], capture_output=True, timeout=30)
-	tags = ["pid=%d," % pid for pid in pids]
-	return sum(1 for line in cp.stdout.decode(errors="replace")
-	    .splitlines() if any(t in line for t in tags))
 
 
 def cases(res):
@@ -110,13 +100,13 @@ def cases(res):
 	# No leak: once idle_timeout (2 s) has passed, hpoold holds none of
 	# the chaos server's connections, and the server has none open.
 	try:
-		h.wait_until(lambda: established(workers, chaos.port) == 0 and
+		h.wait_until(lambda: h.established_to(workers, chaos.port) == 0 and
 		    chaos.open == 0, WAIT, "connections closed on both sides")
 	except h.SetupError:
 		pass
 	res.check("no leaked connection: hpoold holds %d, the server %d" %
-	    (established(workers, chaos.port), chaos.open),
-	    established(workers, chaos.port) == 0 and chaos.open == 0)
+	    (h.established_to(workers, chaos.port), chaos.open),
+	    h.established_to(workers, chaos.port) == 0 and chaos.open == 0)
 	cp = env.hpool(["-sS", "-H", "X-Req: last",
 	    "http://127.0.0.1:%d/" % calm.port], env=e, timeout=30)
 	res.check("the daemon still serves", cp.returncode == 0 and
