@@ -7,7 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
 
 #include <ini.h>
 
@@ -77,6 +80,9 @@ static const struct setting settings[] = {
 	{ "client_write_timeout", OFF(client_write_timeout_ms), 10, 1, 86400,
 	    1000, 0 },
 	{ "workers", OFF(workers), 10, 1, 64, 1, 1 },
+	{ "max_conn_age", OFF(max_conn_age_ms), 10, 0, 604800, 1000, 0 },
+	{ "max_requests_per_conn", OFF(max_requests_per_conn), 10, 0,
+	    1000000000, 1, 0 },
 };
 #undef OFF
 
@@ -133,6 +139,146 @@ parse_uint(const char *s, int base, unsigned long min, unsigned long max,
 	return 0;
 }
 
+/* ADDRESS, ADDRESS:PORT, IPV6 or [IPV6]:PORT: 0 if one of them. */
+static int
+check_addr_port(const char *s)
+{
+	unsigned char buf[16];
+	char host[64];
+	const char *end, *colon;
+	unsigned port;
+	size_t n;
+
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL)
+			return -1;
+		n = (size_t)(end - s - 1);
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] != '\0' && colon == NULL)
+			return -1;
+		s++;
+	} else if ((colon = strchr(s, ':')) != NULL &&
+	    strchr(colon + 1, ':') != NULL) {
+		n = strlen(s);		/* a bare IPv6 address */
+		colon = NULL;
+	} else
+		n = colon != NULL ? (size_t)(colon - s) : strlen(s);
+	if (n == 0 || n >= sizeof(host))
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, buf) != 1 &&
+	    inet_pton(AF_INET6, host, buf) != 1)
+		return -1;
+	if (colon != NULL && parse_uint(colon + 1, 10, 1, 65535, &port) == -1)
+		return -1;
+	return 0;
+}
+
+/* warm = URL COUNT: http:// or https://, a host, an optional port, no
+ * user:password, nothing after the path's first slash but the path. */
+static int
+parse_warm(struct load_ctx *ctx, struct config *c, const char *value)
+{
+	struct config_warm w;
+	const char *sp, *h, *end, *colon;
+	char url[320];
+	size_t n;
+	unsigned port;
+
+	memset(&w, 0, sizeof(w));
+	if (c->nwarm >= CONFIG_WARM_MAX) {
+		snprintf(ctx->err, ctx->errlen, "%s: warm: more than %d warm "
+		    "destinations", ctx->path, CONFIG_WARM_MAX);
+		return 0;
+	}
+	if ((sp = strrchr(value, ' ')) == NULL ||
+	    (size_t)(sp - value) >= sizeof(url) ||
+	    parse_uint(sp + 1, 10, 1, CONFIG_WARM_COUNT, &w.count) == -1) {
+		snprintf(ctx->err, ctx->errlen, "%s: warm: '%s' is not URL "
+		    "COUNT (COUNT from 1 to %d)", ctx->path, value,
+		    CONFIG_WARM_COUNT);
+		return 0;
+	}
+	memcpy(url, value, (size_t)(sp - value));
+	url[sp - value] = '\0';
+	if (strncmp(url, "http://", 7) == 0) {
+		snprintf(w.scheme, sizeof(w.scheme), "http");
+		w.port = 80;
+		h = url + 7;
+	} else if (strncmp(url, "https://", 8) == 0) {
+		snprintf(w.scheme, sizeof(w.scheme), "https");
+		w.port = 443;
+		h = url + 8;
+	} else
+		goto bad;
+	end = h + strcspn(h, "/?#");
+	if (memchr(h, '@', (size_t)(end - h)) != NULL)
+		goto bad;
+	if (*h == '[') {
+		if ((colon = memchr(h, ']', (size_t)(end - h))) == NULL)
+			goto bad;
+		n = (size_t)(colon - h - 1);
+		h++;
+		colon = colon[1] == ':' ? colon + 1 : NULL;
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+		n = (size_t)((colon != NULL ? colon : end) - h);
+	}
+	if (n == 0 || n >= sizeof(w.host))
+		goto bad;
+	memcpy(w.host, h, n);
+	if (colon != NULL) {
+		char pbuf[8];
+
+		if ((size_t)(end - colon - 1) >= sizeof(pbuf))
+			goto bad;
+		memcpy(pbuf, colon + 1, (size_t)(end - colon - 1));
+		pbuf[end - colon - 1] = '\0';
+		if (parse_uint(pbuf, 10, 1, 65535, &port) == -1)
+			goto bad;
+		w.port = port;
+	}
+	c->warm[c->nwarm++] = w;
+	return 1;
+bad:
+	snprintf(ctx->err, ctx->errlen, "%s: warm: '%s' is not an http:// or "
+	    "https:// URL with a host (and no user:password)", ctx->path, url);
+	return 0;
+}
+
+/* nameserver = ADDRESS[:PORT] ..., the resolvers to ask instead of
+ * /etc/resolv.conf's (separated by spaces or commas; [V6]:PORT). */
+static int
+parse_nameservers(struct load_ctx *ctx, struct config *c, const char *value)
+{
+	char one[80];
+	const char *p = value;
+	size_t n;
+
+	if (strlen(value) >= sizeof(c->nameservers)) {
+		snprintf(ctx->err, ctx->errlen, "%s: nameserver: the list is "
+		    "longer than %zu bytes", ctx->path,
+		    sizeof(c->nameservers) - 1);
+		return 0;
+	}
+	for (;;) {
+		p += strspn(p, " \t,");
+		if ((n = strcspn(p, " \t,")) == 0)
+			break;
+		if (n >= sizeof(one) || (memcpy(one, p, n), one[n] = '\0',
+		    check_addr_port(one) != 0)) {
+			snprintf(ctx->err, ctx->errlen, "%s: nameserver: '%.*s' "
+			    "is not an IP address with an optional :PORT",
+			    ctx->path, (int)(n < 80 ? n : 80), p);
+			return 0;
+		}
+		p += n;
+	}
+	snprintf(c->nameservers, sizeof(c->nameservers), "%s", value);
+	return 1;
+}
+
 static int
 on_entry(void *arg, const char *section, const char *name, const char *value)
 {
@@ -185,6 +331,10 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 		    "one of error, warning, info, debug", ctx->path, value);
 		return 0;
 	}
+	if (strcmp(name, "nameserver") == 0)
+		return parse_nameservers(ctx, c, value);
+	if (strcmp(name, "warm") == 0)
+		return parse_warm(ctx, c, value);
 	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const struct setting *st = &settings[i];
 
@@ -401,6 +551,9 @@ config_parse(struct config *cfg, const char *text, const char *path,
 	size_t i;
 	int rc;
 
+	/* lists are the file's alone, not added to the last load's */
+	tmp.nwarm = 0;
+	tmp.nameservers[0] = '\0';
 	errbuf[0] = '\0';
 	if ((ctx.pol = policy_new()) == NULL) {
 		snprintf(errbuf, errlen, "%s: out of memory", path);

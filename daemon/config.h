@@ -8,6 +8,17 @@
 
 struct policy;
 
+#define CONFIG_WARM_MAX	16	/* warm = lines */
+#define CONFIG_WARM_COUNT 64	/* connections one may keep */
+
+/* warm = URL COUNT: connections kept open to a destination. */
+struct config_warm {
+	char		scheme[8];	/* "http" or "https" */
+	char		host[256];	/* a name or an IP (no brackets) */
+	unsigned	port;
+	unsigned	count;
+};
+
 struct config {
 	char		socket_path[CONFIG_PATH_MAX];
 	unsigned	socket_mode;		/* octal, default 0660 */
@@ -31,6 +42,11 @@ struct config {
 	unsigned	io_timeout_ms;		/* upstream I/O, client gave none */
 	unsigned	session_idle_timeout_ms; /* client silent between requests */
 	unsigned	client_write_timeout_ms; /* client not reading its response */
+	char		nameservers[256];	/* "": /etc/resolv.conf's */
+	unsigned	max_conn_age_ms;	/* 0: connections never age out */
+	unsigned	max_requests_per_conn;	/* 0: no limit */
+	struct config_warm warm[CONFIG_WARM_MAX];
+	unsigned	nwarm;
 	unsigned	workers;		/* worker processes; 0: auto, one
 						 * per core */
 	int		log_level;

@@ -12,9 +12,11 @@
 #include "hpool_error.h"
 #include "quota.h"
 #include "log.h"
+#include "dns.h"
 #include "pool.h"
 #include "server.h"
 #include "proto.h"
+#include "route.h"
 #include "session.h"
 #include "tls.h"
 #include "upstream.h"
@@ -140,6 +142,34 @@ pool_get(struct server *srv, const struct pool_key *key,
 	srv->npools++;
 	log_debug("pool %s: created", p->name);
 	return p;
+}
+
+void
+pool_key_make(struct pool_key *key, const struct proto_open *o,
+    const struct route *rt, uint32_t uid_part)
+{
+	int tls = proto_str_eq(&o->scheme, "https");
+
+	memset(key, 0, sizeof(*key));
+	memcpy(key->scheme, tls ? "https" : "http", tls ? 5 : 4);
+	memcpy(key->host, o->host.p, o->host.len);
+	key->port = o->port;
+	if (o->source_host.len > 0)
+		memcpy(key->src_host, o->source_host.p, o->source_host.len);
+	key->src_port = o->source_port;
+	key->uid = uid_part;
+	if (tls)
+		tls_settings_digest(o, key->tls_digest);
+	if (o->tunnel_host.len > 0) {
+		memcpy(key->tunnel_host, o->tunnel_host.p, o->tunnel_host.len);
+		key->tunnel_port = o->tunnel_port;
+		if (rt->socks != NULL)
+			key->tunnel_kind = POOL_TUNNEL_SOCKS5;
+		route_tunnel_digest(o, rt->socks, key->tunnel_digest);
+	} else if (rt->absolute != NULL) {
+		key->tunnel_kind = POOL_FORWARD_ABSOLUTE;
+		route_tunnel_digest(o, rt->absolute, key->tunnel_digest);
+	}
 }
 
 struct pool *
@@ -324,8 +354,10 @@ linger_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (!(p->nidle || p->nactive || p->nconnecting || p->nwaiters ||
-	    p->nsessions))
+	    p->nsessions)) {
+		jan_count(p->srv, JAN_POOL_LINGER, 0);
 		pool_free(p);
+	}
 }
 
 static void
@@ -562,6 +594,7 @@ pool_dispatch(struct pool *p)
 	struct upconn *c;
 	unsigned total;
 	char why[160];
+	int end;
 
 	pool_unblock(p);
 	while ((s = TAILQ_FIRST(&p->waiters)) != NULL) {
@@ -569,6 +602,25 @@ pool_dispatch(struct pool *p)
 			if (!up_check_idle(c)) {
 				log_debug("pool %s: conn %llu went stale",
 				    p->name, (unsigned long long)c->id);
+				pool_set_state(c, UP_CLOSED);
+				up_free(c);
+				continue;
+			}
+			if ((end = jan_expired(&c->jan, c->nrequests,
+			    &p->srv->cfg, jan_now_ms(), 1)) != 0) {
+				jan_count(p->srv, (enum jan_reason)(end - 1),
+				    c->id);
+				pool_set_state(c, UP_CLOSED);
+				up_free(c);
+				continue;
+			}
+			if (!dns_still_current(p->srv->names, p->key.host,
+			    (const struct sockaddr *)&c->peer)) {
+				/* drained: it served its requests; the name
+				 * has moved, so no more go to it */
+				log_debug("pool %s: conn %llu: its address "
+				    "left %s's DNS answer", p->name,
+				    (unsigned long long)c->id, p->key.host);
 				pool_set_state(c, UP_CLOSED);
 				up_free(c);
 				continue;
@@ -630,6 +682,35 @@ pool_dispatch(struct pool *p)
 	pool_maybe_free(p);
 }
 
+int
+pool_warm_connect(struct pool *p, uid_t uid, const struct policy_caller *who)
+{
+	struct upconn *c;
+	char why[160];
+
+	if (p->nidle + p->nactive + p->nconnecting >= p->srv->cfg.max_per_host
+	    || quota_dest_take(p->dest_key, p->srv->cfg.max_per_host) == -1)
+		return -1;
+	if (conn_take(p, uid, why, sizeof(why)) == -1) {
+		quota_dest_put(p->dest_key);
+		return -1;
+	}
+	if ((c = up_new(p)) == NULL) {
+		quota_conn_put(uid);
+		quota_dest_put(p->dest_key);
+		return -1;
+	}
+	p->warm_who = who;
+	c->charged = 1;
+	c->charged_uid = uid;
+	c->dest_counted = 1;
+	c->state = UP_CLOSED;
+	pool_set_state(c, UP_CONNECTING);
+	p->srv->stats.upstream_connects++;
+	up_connect(c);
+	return 0;
+}
+
 void
 pool_conn_ready(struct pool *p, struct upconn *c)
 {
@@ -672,8 +753,14 @@ pool_release(struct upconn *c, int reusable)
 {
 	struct pool *p = c->pool;
 	struct upconn *old;
+	int end;
 
 	c->sess = NULL;
+	if (reusable && (end = jan_expired(&c->jan, c->nrequests,
+	    &p->srv->cfg, jan_now_ms(), 0)) != 0) {
+		jan_count(p->srv, (enum jan_reason)(end - 1), c->id);
+		reusable = 0;
+	}
 	/* max_idle holds for every pool together: at it, this worker's
 	 * oldest idle connection makes room, or this one is not kept. */
 	/* a pool of another worker waits for a place at max_per_host */

@@ -95,6 +95,8 @@ struct pool {
 	 * an address rule could refuse): each connection's, for each caller
 	 * that would use it. */
 	int			 addr_check;
+	const struct policy_caller *warm_who;	/* warm.c's caller, while the
+						 * pool is kept warm */
 	size_t			 tunnel_request_len;
 };
 
@@ -106,6 +108,15 @@ const char	*pool_tls_name(const struct pool *);
  * POOL_TUNNEL_SOCKS5 key, else NULL, read only during the call) and take
  * a session's reference on it. NULL: *code and err say why (a TLS
  * context could not be built from the settings). */
+/* The key of an OPEN on its route (route_open() has rewritten o);
+ * uid_part: partition_by_uid's caller uid + 1, or 0. */
+struct route;
+void		 pool_key_make(struct pool_key *, const struct proto_open *,
+		    const struct route *, uint32_t uid_part);
+/* warm.c: open one connection with no caller waiting, charged to uid,
+ * its addresses judged by the rules for who. -1: at a limit. */
+int		 pool_warm_connect(struct pool *, uid_t,
+		    const struct policy_caller *who);
 struct pool	*pool_ref(struct server *, const struct pool_key *,
 		    const struct proto_open *, const struct policy_proxy *socks,
 		    int *code, char *err, size_t errlen);

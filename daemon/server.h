@@ -7,11 +7,14 @@
 #include <sys/time.h>
 
 #include "config.h"
+#include "janitor.h"
 #include "proto.h"
 
 struct event;
 struct event_base;
 struct evdns_base;
+struct dns;
+struct warm;
 struct pool;
 struct session;
 struct upconn;
@@ -38,11 +41,14 @@ struct server {
 	unsigned		 worker_id;	/* 0: the main thread's */
 	struct event_base	*base;
 	struct evdns_base	*dns;
+	struct dns		*names;		/* dns.c: answers by TTL */
+	struct warm		*warm;		/* warm.c: pools kept warm */
 	unsigned		 nsessions;
 	int			 draining;	/* SIGTERM: no new sessions */
 	struct event		*drain_timer;	/* while draining, each second */
 	int			 drain_ticks;
 	struct stats		 stats;
+	uint64_t		 expired[JAN_NREASONS]; /* janitor.c's endings */
 	uint64_t		 refused;	/* sessions refused at a limit */
 	time_t			 refused_logged_at; /* last warning, seconds */
 	struct upconn_lru	 idle_lru;	/* every idle conn of every pool,

@@ -179,6 +179,44 @@ refuse_at_accept(int fd, const char *why)
 	close(fd);
 }
 
+/* A request waiting for a connection (a free place at max_per_host, then
+ * the connect) waits as long as the caller's connect timeout: Python's
+ * timeout bounds create_connection, and this wait stands in for it. */
+static void
+wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct pool *p = s->pool;
+
+	(void)fd;
+	(void)what;
+	if (s->state != SESS_WAITING)
+		return;
+	log_info("session %llu (pid %d): timed out after %u ms waiting for a "
+	    "connection to %s (max_per_host %u: %u open, %u connecting, %u "
+	    "waiting)", (unsigned long long)s->id, (int)s->peer_pid,
+	    sess_connect_timeout(s), p->name, s->srv->cfg.max_per_host,
+	    p->nidle + p->nactive, p->nconnecting, p->nwaiters);
+	pool_dequeue(p, s);
+	sess_upstream_error(s, HPOOL_E_TIMEOUT, "timed out", 0, -1,
+	    PROTO_SENT_NO);
+}
+
+static void
+wait_start(struct session *s)
+{
+	struct timeval tv;
+	unsigned ms = sess_connect_timeout(s);
+
+	if (s->wait_timer == NULL &&
+	    (s->wait_timer = evtimer_new(s->srv->base, wait_cb, s)) == NULL)
+		return;		/* unbounded, as the upstream timers still
+				 * bound each connect */
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(s->wait_timer, &tv);
+}
+
 /* The one place the session state changes; timeouts follow the state. */
 static void
 set_state(struct session *s, enum sess_state st)
@@ -188,7 +226,12 @@ set_state(struct session *s, enum sess_state st)
 
 	log_debug("session %llu: %s -> %s", (unsigned long long)s->id,
 	    state_names[s->state], state_names[st]);
+	if (s->state == SESS_WAITING && st != SESS_WAITING &&
+	    s->wait_timer != NULL)
+		evtimer_del(s->wait_timer);
 	s->state = st;
+	if (st == SESS_WAITING)
+		wait_start(s);
 	if (s->st == NULL)
 		return;
 	switch (st) {
@@ -546,17 +589,15 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	struct route rt;
 	char err[256], text[2048];
 	size_t n;
-	int code, tls = 0;
+	int code;
 
 	if (proto_dec_open(p, len, &o) == -1) {
 		protocol_error(s, "malformed OPEN frame (unknown, repeated or "
 		    "missing parameter)");
 		return -1;
 	}
-	memset(&key, 0, sizeof(key));
-	if (proto_str_eq(&o.scheme, "https"))
-		tls = 1;
-	else if (!proto_str_eq(&o.scheme, "http")) {
+	if (!proto_str_eq(&o.scheme, "https") &&
+	    !proto_str_eq(&o.scheme, "http")) {
 		send_error(s, HPOOL_E_UNKNOWN_PROTOCOL, "unsupported scheme in "
 		    "OPEN (hpoold speaks http and https)", 0, -1, PROTO_SENT_UNKNOWN);
 		sess_close(s);
@@ -615,26 +656,9 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 		sess_close(s);
 		return -1;
 	}
-	memcpy(key.scheme, tls ? "https" : "http", tls ? 5 : 4);
-	memcpy(key.host, o.host.p, o.host.len);
-	key.port = o.port;
-	if (o.source_host.len > 0)
-		memcpy(key.src_host, o.source_host.p, o.source_host.len);
-	key.src_port = o.source_port;
-	if (s->srv->cfg.partition_by_uid)
-		key.uid = (uint32_t)s->peer_uid + 1;
-
-	if (tls)
-		tls_settings_digest(&o, key.tls_digest);
-	if (o.tunnel_host.len > 0) {
-		memcpy(key.tunnel_host, o.tunnel_host.p, o.tunnel_host.len);
-		key.tunnel_port = o.tunnel_port;
-		if (rt.socks != NULL)
-			key.tunnel_kind = POOL_TUNNEL_SOCKS5;
-		route_tunnel_digest(&o, rt.socks, key.tunnel_digest);
-	} else if (rt.absolute != NULL) {
-		key.tunnel_kind = POOL_FORWARD_ABSOLUTE;
-		route_tunnel_digest(&o, rt.absolute, key.tunnel_digest);
+	pool_key_make(&key, &o, &rt, s->srv->cfg.partition_by_uid ?
+	    (uint32_t)s->peer_uid + 1 : 0);
+	if (o.tunnel_host.len == 0 && rt.absolute != NULL) {
 		snprintf(s->abs_origin, sizeof(s->abs_origin), "%s",
 		    rt.origin);
 		if (rt.hdr.name.len > 0)
@@ -732,10 +756,14 @@ on_req_head(struct session *s, const uint8_t *p, size_t len)
 	}
 	set_state(s, SESS_WAITING);
 	if (pool_enqueue(s->pool, s, 0) == -1) {
+		char msg[700];
+
+		snprintf(msg, sizeof(msg), "hpoold: too many requests waiting "
+		    "for a connection to %s (max_queue %u reached, with "
+		    "max_per_host %u busy)", s->pool->name,
+		    s->srv->cfg.max_queue, s->srv->cfg.max_per_host);
 		set_state(s, SESS_DRAIN);
-		send_error(s, HPOOL_E_POLICY, "hpoold: too many requests "
-		    "waiting for this destination (max_queue)", 0, -1,
-		    PROTO_SENT_NO);
+		send_error(s, HPOOL_E_POLICY, msg, 0, -1, PROTO_SENT_NO);
 		s->resp_end = 1;
 	}
 	return 0;
@@ -1070,6 +1098,8 @@ sess_free(struct session *s)
 		evbuffer_free(s->head);
 	if (s->defer != NULL)
 		event_free(s->defer);
+	if (s->wait_timer != NULL)
+		event_free(s->wait_timer);
 	explicit_bzero(s->proxy_auth, sizeof(s->proxy_auth));
 	free(s);
 }

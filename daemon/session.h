@@ -85,6 +85,8 @@ struct session {
 	uint64_t		 resp_body;	/* body bytes sent to client */
 	size_t			 read_high;	/* input watermark in force */
 	struct event		*defer;		/* resume / free on next turn */
+	struct event		*wait_timer;	/* WAITING: the caller's connect
+						 * timeout, waiting included */
 	int			 in_process;	/* process() is on the stack */
 };
 

@@ -20,11 +20,13 @@
 
 #include "hpool_error.h"
 #include "proto.h"
+#include "dns.h"
 #include "http_parse.h"
 #include "policy.h"
 #include "quota.h"
 #include "log.h"
 #include "pool.h"
+#include "race.h"
 #include "server.h"
 #include "session.h"
 #include "stream.h"
@@ -80,9 +82,9 @@ static const char *const socks_awaited[] = {
 };
 
 static void	timer_cb(evutil_socket_t, short, void *);
-static void	dns_cb(int, struct evutil_addrinfo *, void *);
-static void	dns_done(struct upconn *, int, struct evutil_addrinfo *);
-static void	try_next_addr(struct upconn *);
+static void	dns_answer_cb(int, const struct dns_answer *, void *);
+static void	dns_done(struct upconn *, int, const struct dns_answer *);
+static void	race_addrs(struct upconn *);
 static void	connect_failed(struct upconn *, int, const char *);
 static void	read_cb(struct stream *, void *);
 static void	write_cb(struct stream *, void *);
@@ -131,10 +133,9 @@ up_new(struct pool *p)
 void
 up_free(struct upconn *c)
 {
-	if (c->dns != NULL)
-		evdns_getaddrinfo_cancel(c->dns);	/* calls dns_cb */
-	if (c->addrs != NULL)
-		evutil_freeaddrinfo(c->addrs);
+	dns_cancel(c->dq);
+	race_cancel(c->race);
+	free(c->addrs);
 	/* the inner TLS first: its close_notify goes through the outer's
 	 * (the proxy's, through an https:// proxy) */
 	if (c->st != NULL && c->tls_clean && stream_ssl(c->st) != NULL)
@@ -184,18 +185,17 @@ static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct upconn *c = arg;
-	struct evutil_addrinfo hints;
-	struct evdns_getaddrinfo_request *req;
+	struct dns_answer now;
 	const char *node;
 	struct timeval tv;
-	char port[8];
 	unsigned ms;
+	int err = 0;
 
 	(void)fd;
 	(void)what;
 	switch (c->state) {
 	case UP_IDLE:
-		log_debug("conn %llu: idle timeout", (unsigned long long)c->id);
+		jan_count(c->pool->srv, c->idle_why, c->id);
 		pool_conn_gone(c);
 		return;
 	case UP_CONNECTING:
@@ -207,7 +207,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			socks_failed(c, HPOOL_E_TIMEOUT, why);
 			return;
 		}
-		if (c->dns != NULL || c->st != NULL || c->addrs != NULL) {
+		if (c->dq != NULL || c->st != NULL || c->addrs != NULL ||
+		    c->race != NULL) {
 			connect_failed(c, HPOOL_E_TIMEOUT, "timed out");
 			return;
 		}
@@ -215,28 +216,24 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		ms = connect_timeout(c);
 		tv = ms_tv(ms);
 		evtimer_add(c->idle_timer, &tv);
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_protocol = IPPROTO_TCP;
-		snprintf(port, sizeof(port), "%u", c->pool->key.port);
-		/* A numeric host (or one in /etc/hosts) is answered inside
-		 * this call, and the connect that follows may fail and free
-		 * c at once: the answer is kept and acted on only after the
-		 * call has returned and nothing more is written to c. */
-		c->dns_sync = 1;
-		c->dns_answered = 0;
 		/* resolve = HOST:PORT:ADDRESS pins a name (curl's --resolve) */
 		if ((node = policy_resolve(c->pool->srv->cfg.policy,
 		    c->pool->key.host, c->pool->key.port)) == NULL)
 			node = c->pool->key.host;
-		req = evdns_getaddrinfo(c->pool->srv->dns, node, port, &hints,
-		    dns_cb, c);
-		c->dns_sync = 0;
-		if (c->dns_answered)
-			dns_done(c, c->dns_result, c->dns_res);
-		else
-			c->dns = req;
+		/* An IP literal, a line of /etc/hosts or a cached answer comes
+		 * back at once, and acting on it may free c: nothing of c is
+		 * touched after dns_done(). */
+		switch (dns_lookup(c->pool->srv->names, node, &now, &err,
+		    dns_answer_cb, c, &c->dq)) {
+		case DNS_ANSWERED:
+			dns_done(c, 0, &now);
+			break;
+		case DNS_FAILED:
+			dns_done(c, err, NULL);
+			break;
+		case DNS_PENDING:
+			break;
+		}
 		return;
 	case UP_ACTIVE:
 	case UP_CLOSED:
@@ -260,6 +257,10 @@ gai_message(char *buf, size_t len, int err)
 		snprintf(buf, len,
 		    "[Errno -4] Non-recoverable failure in name resolution");
 		break;
+	case EVUTIL_EAI_NODATA:
+		snprintf(buf, len,
+		    "[Errno -5] No address associated with hostname");
+		break;
 	default:
 		snprintf(buf, len, "%s", evutil_gai_strerror(err));
 		break;
@@ -267,35 +268,46 @@ gai_message(char *buf, size_t len, int err)
 }
 
 static void
-dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+dns_answer_cb(int result, const struct dns_answer *ans, void *arg)
 {
 	struct upconn *c = arg;
 
-	if (result == EVUTIL_EAI_CANCEL)
-		return;		/* up_free() is running: c is going */
-	if (c->dns_sync) {
-		c->dns_answered = 1;
-		c->dns_result = result;
-		c->dns_res = res;
-		return;
-	}
-	c->dns = NULL;
-	dns_done(c, result, res);
+	c->dq = NULL;
+	dns_done(c, result, ans);
 }
 
 static void
-dns_done(struct upconn *c, int result, struct evutil_addrinfo *res)
+dns_done(struct upconn *c, int result, const struct dns_answer *ans)
 {
 	char msg[128];
 
+	if (result == 0 && (c->addrs = malloc(sizeof(*c->addrs))) == NULL)
+		result = EVUTIL_EAI_MEMORY;
 	if (result != 0) {
 		gai_message(msg, sizeof(msg), result);
 		connect_failed(c, HPOOL_E_GAIERROR, msg);
 		return;
 	}
-	c->addrs = c->next_addr = res;
+	*c->addrs = *ans;
+	c->next_addr = 0;
 	c->last_errno = ECONNREFUSED;
-	try_next_addr(c);
+	race_addrs(c);
+}
+
+/* The address to try next with the pool's port, and its length; 0 when
+ * none is left. */
+static socklen_t
+next_sockaddr(struct upconn *c, struct sockaddr_storage *ss)
+{
+	if (c->addrs == NULL || c->next_addr >= c->addrs->n)
+		return 0;
+	*ss = c->addrs->addr[c->next_addr++];
+	if (ss->ss_family == AF_INET) {
+		((struct sockaddr_in *)ss)->sin_port = htons(c->pool->key.port);
+		return sizeof(struct sockaddr_in);
+	}
+	((struct sockaddr_in6 *)ss)->sin6_port = htons(c->pool->key.port);
+	return sizeof(struct sockaddr_in6);
 }
 
 static int
@@ -320,61 +332,77 @@ bind_source(int fd, const struct pool_key *k, int family)
 	return rc;
 }
 
-/* Like socket.create_connection: each address in turn, the last error. */
-static void
-try_next_addr(struct upconn *c)
+/* race.c's preparation of each socket: the source address and port the
+ * caller asked for, and no Nagle (requests are written whole). */
+static int
+race_prep(int fd, int family, void *arg)
 {
-	struct evutil_addrinfo *ai;
-	struct session *opener;
+	struct upconn *c = arg;
 	const struct pool_key *k = &c->pool->key;
-	char msg[128];
-	int fd, one = 1;
+	int one = 1;
 
-	while ((ai = c->next_addr) != NULL) {
-		c->next_addr = ai->ai_next;
-		/* the address this name resolved to must pass the rules too:
-		 * judged here, on the very address connected to */
-		if (c->pool->addr_check && (opener = TAILQ_FIRST(
-		    &c->pool->waiters)) != NULL && !policy_addr_ok(
-		    c->pool->srv->cfg.policy, &opener->caller.who, c->pool->key.scheme,
-		    c->pool->key.host, c->pool->key.port, ai->ai_addr,
-		    c->denied, sizeof(c->denied))) {
+	if ((k->src_host[0] || k->src_port) &&
+	    bind_source(fd, k, family) == -1)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return 0;
+}
+
+/* The end of the connect race: a connected socket, or the last error. */
+static void
+race_over(int fd, int err, const struct sockaddr_storage *peer, void *arg)
+{
+	struct upconn *c = arg;
+	char msg[128];
+
+	c->race = NULL;
+	if (fd == -1) {
+		c->last_errno = err;
+		errno_message(msg, sizeof(msg), err);
+		connect_failed(c, hpool_error_from_errno(err), msg);
+		return;
+	}
+	/* The stream owns the socket from here, TLS or not. */
+	if ((c->st = stream_new(c->pool->srv->base, fd)) == NULL) {
+		close(fd);
+		errno_message(msg, sizeof(msg), ENOMEM);
+		connect_failed(c, HPOOL_E_MEMORY, msg);
+		return;
+	}
+	stream_setcb(c->st, read_cb, write_cb, event_cb, c);
+	stream_set_watermarks(c->st, UP_READ_HIGH, UP_WRITE_LOW);
+	c->peer = *peer;
+	tcp_up(c);
+}
+
+/*
+ * Like socket.create_connection, every address of the host, but raced
+ * (race.c, RFC 8305): an address that does not answer holds the next
+ * one back RACE_DELAY_MS, not the whole connect timeout. Each address
+ * must pass the rules first, judged on the very address connected to.
+ */
+static void
+race_addrs(struct upconn *c)
+{
+	struct sockaddr_storage ss;
+	struct session *opener = TAILQ_FIRST(&c->pool->waiters);
+	const struct policy_caller *who = opener != NULL ?
+	    &opener->caller.who : c->pool->warm_who;
+	struct dns_answer ok;
+	char msg[128];
+
+	memset(&ok, 0, sizeof(ok));
+	while (next_sockaddr(c, &ss) != 0) {
+		if (c->pool->addr_check && (who == NULL || !policy_addr_ok(
+		    c->pool->srv->cfg.policy, who, c->pool->key.scheme,
+		    c->pool->key.host, c->pool->key.port,
+		    (struct sockaddr *)&ss, c->denied, sizeof(c->denied)))) {
 			c->last_errno = EACCES;
 			continue;
 		}
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (fd == -1) {
-			c->last_errno = errno;
-			continue;
-		}
-		if ((k->src_host[0] || k->src_port) &&
-		    bind_source(fd, k, ai->ai_family) == -1) {
-			c->last_errno = errno;
-			close(fd);
-			continue;
-		}
-		/* Requests are written whole; don't hold the last segment. */
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		/* The stream owns the socket from here, TLS or not. */
-		if ((c->st = stream_new(c->pool->srv->base, fd)) == NULL) {
-			close(fd);
-			c->last_errno = ENOMEM;
-			continue;
-		}
-		stream_setcb(c->st, read_cb, write_cb, event_cb, c);
-		stream_set_watermarks(c->st, UP_READ_HIGH, UP_WRITE_LOW);
-		if (stream_connect(c->st, ai->ai_addr,
-		    (socklen_t)ai->ai_addrlen) == 0) {
-			memcpy(&c->peer, ai->ai_addr, ai->ai_addrlen <
-			    sizeof(c->peer) ? ai->ai_addrlen : sizeof(c->peer));
-			return;
-		}
-		c->last_errno = errno ? errno : ECONNREFUSED;
-		stream_free(c->st);
-		c->st = NULL;
+		ok.addr[ok.n++] = ss;
 	}
-	if (c->last_errno == EACCES && c->denied[0] != '\0') {
+	if (ok.n == 0 && c->last_errno == EACCES && c->denied[0] != '\0') {
 		char why[800];
 
 		snprintf(why, sizeof(why), "[Errno 13] Permission denied: "
@@ -384,8 +412,11 @@ try_next_addr(struct upconn *c)
 		connect_failed(c, HPOOL_E_PERMISSION, why);
 		return;
 	}
-	errno_message(msg, sizeof(msg), c->last_errno);
-	connect_failed(c, hpool_error_from_errno(c->last_errno), msg);
+	if ((c->race = race_start(c->pool->srv->base, &ok, c->pool->key.port,
+	    race_prep, race_over, c)) == NULL) {
+		errno_message(msg, sizeof(msg), ENOMEM);
+		connect_failed(c, HPOOL_E_MEMORY, msg);
+	}
 }
 
 static void
@@ -444,6 +475,7 @@ up_begin(struct upconn *c, struct session *s, int flags)
 	c->paused = 0;
 	c->eof_seen = 0;
 	c->nrequests++;
+	jan_request(&c->jan);
 	/* The server's answer is due once the whole request is out (as
 	 * http.client reads only after sending): until then only writing
 	 * is timed, and the session times the client's body frames. */
@@ -537,7 +569,8 @@ up_check_idle(struct upconn *c)
 void
 up_set_idle(struct upconn *c)
 {
-	unsigned ms = c->pool->srv->cfg.idle_timeout_ms;
+	unsigned ms = jan_idle_ms(&c->jan, &c->pool->srv->cfg, jan_now_ms(),
+	    &c->idle_why);
 	struct timeval tv = ms_tv(ms);
 
 	/* Idle: any byte or EOF from the server retires the connection. */
@@ -663,10 +696,11 @@ event_cb(struct stream *st, short what, void *arg)
 			connect_failed(c, code, msg);
 			return;
 		}
-		c->last_errno = err ? err : ECONNREFUSED;
-		stream_free(c->st);
-		c->st = NULL;
-		try_next_addr(c);
+		/* TCP was up before the stream existed (race.c): what fails
+		 * now fails the connect, with no other address to try */
+		errno_message(msg, sizeof(msg), err ? err : ECONNRESET);
+		connect_failed(c, hpool_error_from_errno(err ? err :
+		    ECONNRESET), msg);
 		return;
 	}
 	if (c->state == UP_IDLE) {
@@ -1047,8 +1081,10 @@ connected(struct upconn *c)
 	SSL *ssl;
 
 	evtimer_del(c->idle_timer);
-	evutil_freeaddrinfo(c->addrs);
-	c->addrs = c->next_addr = NULL;
+	free(c->addrs);
+	c->addrs = NULL;
+	c->next_addr = 0;
+	jan_born(&c->jan);
 	if (c->tls_handshaking) {
 		c->tls_handshaking = 0;
 		c->tls_clean = 1;
@@ -1172,6 +1208,7 @@ process_input(struct upconn *c, int eof)
 				head.will_close = 1;
 				c->reusable = 0;
 			}
+			jan_response(&c->jan, &head);
 			hp_body_init(&c->body, &head);
 			sess_resp_head(c->sess, &head);
 			hp_head_free(&head);

@@ -13,11 +13,13 @@
 #include <sys/types.h>
 
 #include "http_parse.h"
+#include "janitor.h"
 
 struct stream;
 struct event;
-struct evdns_getaddrinfo_request;
-struct evutil_addrinfo;
+struct dns_query;
+struct race;
+struct dns_answer;
 struct pool;
 struct session;
 
@@ -59,9 +61,11 @@ struct upconn {
 	enum up_state		 state;
 	struct stream		*st;
 	struct event		*idle_timer;
-	struct evdns_getaddrinfo_request *dns;
-	struct evutil_addrinfo	*addrs;		/* DNS answer */
-	struct evutil_addrinfo	*next_addr;	/* next to try on failure */
+	struct dns_query	*dq;		/* dns.c's lookup, while out */
+	struct race		*race;		/* race.c's connect, while on */
+	struct dns_answer	*addrs;		/* while connecting: the
+						 * addresses of the host */
+	unsigned		 next_addr;	/* next to try on failure */
 	int			 last_errno;
 	char			 denied[256];	/* the policy's word on the last
 						 * address refused */
@@ -81,12 +85,9 @@ struct upconn {
 	int			 private;	/* serves private_uid only: it
 						 * carried connection-bound auth */
 	uid_t			 private_uid;
-	int			 dns_sync;	/* in evdns_getaddrinfo() */
-	int			 dns_result;	/* its answer, when it came at
-						 * once */
-	struct evutil_addrinfo	*dns_res;
-	int			 dns_answered;
 	unsigned		 nrequests;	/* served on this conn */
+	struct jan_conn		 jan;		/* janitor.c's facts */
+	enum jan_reason		 idle_why;	/* what ends it when idle */
 	/* the current exchange */
 	struct session		*sess;
 	enum up_phase		 phase;

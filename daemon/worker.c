@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "dns.h"
 #include "listen.h"
 #include "log.h"
 #include "policy.h"
@@ -34,6 +35,7 @@
 #include "session.h"
 #include "supervisor.h"
 #include "tls.h"
+#include "warm.h"
 #include "worker.h"
 
 #define DRAIN_TICK_MS	100	/* while draining, look this often */
@@ -42,6 +44,39 @@ struct wproc;
 
 static void	drain_check(evutil_socket_t, short, void *);
 static void	stop_accepting(struct wproc *);
+
+/* The resolver: nameserver = in the config, else /etc/resolv.conf's;
+ * dns.c keeps the answers. */
+static int
+dns_setup(struct server *srv)
+{
+	const char *p = srv->cfg.nameservers;
+	char one[80];
+	size_t n;
+
+	if (*p == '\0') {
+		srv->dns = evdns_base_new(srv->base,
+		    EVDNS_BASE_INITIALIZE_NAMESERVERS |
+		    EVDNS_BASE_NAMESERVERS_NO_DEFAULT);
+		if (srv->dns == NULL)
+			srv->dns = evdns_base_new(srv->base, 0);
+	} else if ((srv->dns = evdns_base_new(srv->base, 0)) != NULL) {
+		/* config.c has checked each address */
+		for (;;) {
+			p += strspn(p, " \t,");
+			if ((n = strcspn(p, " \t,")) == 0 || n >= sizeof(one))
+				break;
+			memcpy(one, p, n);
+			one[n] = '\0';
+			if (evdns_base_nameserver_ip_add(srv->dns, one) != 0)
+				log_warn("dns: nameserver %s: not usable", one);
+			p += n;
+		}
+	}
+	if (srv->dns == NULL)
+		return -1;
+	return (srv->names = dns_new(srv->base, srv->dns)) == NULL ? -1 : 0;
+}
 
 int
 server_init(struct server *srv, int fd, char *err, size_t errlen)
@@ -59,18 +94,12 @@ server_init(struct server *srv, int fd, char *err, size_t errlen)
 	event_config_free(ecfg);
 	if (srv->base == NULL)
 		goto fail;
-	srv->dns = evdns_base_new(srv->base,
-	    EVDNS_BASE_INITIALIZE_NAMESERVERS |
-	    EVDNS_BASE_NAMESERVERS_NO_DEFAULT);
-	if (srv->dns == NULL)
-		srv->dns = evdns_base_new(srv->base, 0);
-	if (srv->dns == NULL)
+	if (dns_setup(srv) == -1)
 		goto fail;
-	evdns_base_load_hosts(srv->dns, NULL);
 	if ((srv->drain_timer = evtimer_new(srv->base, drain_check,
 	    srv)) == NULL)
 		goto fail;
-	if (pool_init(srv) == -1)
+	if (pool_init(srv) == -1 || warm_apply(srv) == -1)
 		goto fail;
 	return listen_attach(srv, fd, err, errlen);
 fail:
@@ -83,9 +112,12 @@ server_free(struct server *srv)
 {
 	listen_stop(srv);
 	sess_free_all(srv);
+	warm_free(srv);
 	pool_free_all(srv);
 	if (srv->drain_timer != NULL)
 		event_free(srv->drain_timer);
+	dns_free(srv->names);
+	srv->names = NULL;
 	if (srv->dns != NULL)
 		evdns_base_free(srv->dns, 0);
 	if (srv->base != NULL)
@@ -201,6 +233,10 @@ new_policy(struct wproc *w, const char *text)
 	}
 	policy_free(w->srv.cfg.policy);
 	w->srv.cfg.policy = c.policy;
+	memcpy(w->srv.cfg.warm, c.warm, sizeof(c.warm));
+	w->srv.cfg.nwarm = c.nwarm;
+	if (warm_apply(&w->srv) == -1)
+		log_err("warm pools: out of memory");
 }
 
 static void

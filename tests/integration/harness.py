@@ -639,6 +639,15 @@ def worker_pids(supervisor):
 		return []
 
 
+def established_to(pids, port, addr="127.0.0.1"):
+	"""TCP connections of these processes to addr:port (ss -p)."""
+	cp = subprocess.run(["ss", "-Htnp", "state", "established", "dst",
+	    "%s:%d" % (addr, port)], capture_output=True, timeout=30)
+	tags = ["pid=%d," % pid for pid in pids]
+	return sum(1 for line in cp.stdout.decode(errors="replace")
+	    .splitlines() if any(t in line for t in tags))
+
+
 def wait_workers(supervisor, n, timeout=START_TIMEOUT):
 	"""The PIDs of n workers of supervisor, once that many run."""
 	deadline = time.monotonic() + timeout
