@@ -496,10 +496,18 @@ reload(struct sup *sp)
 		notify("READY=1");
 		return;
 	}
-	/* as at start: a restart would run with the defaults too */
-	if (absent)
+	/* As at start: a restart would run with the defaults too. The
+	 * workers get an empty text to parse, which drops the old rules
+	 * (no text would send them nothing). */
+	if (absent) {
+		if ((c.text = strdup("")) == NULL) {
+			log_err("reload refused: out of memory");
+			notify("READY=1");
+			return;
+		}
 		log_warn("%s does not exist: reloading the built-in defaults",
 		    a->config_path);
+	}
 	if (config_ensure_policy(&c) == -1) {
 		log_err("reload refused: out of memory");
 		config_release(&c);
