@@ -17,12 +17,19 @@
   installed): hpoold -t says so and exits 0, hpoold starts with the
   built-in defaults, logs it naming the path and serves; a reload after
   the file appears reads it, one after it is gone again goes back to the
-  defaults, logged. A dangling symbolic link at the path stays an error."""
+  defaults, logged. A dangling symbolic link at the path stays an error.
+- Socket activation as hpoold.socket does it (the test holds the
+  listening socket and passes it as fd 3 with LISTEN_FDS/LISTEN_PID):
+  hpoold serves on it, leaves it in place at exit; while no hpoold runs a
+  connect() succeeds and a request waits, and the next hpoold on the same
+  socket serves it (what a restart of hpoold.service looks like to a
+  caller)."""
 
 import os
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import time
@@ -280,12 +287,83 @@ def absent_config(res, env):
 	    "No such file" in cp.stderr, (cp.returncode, cp.stdout, cp.stderr))
 
 
+def start_activated(env, ls, tag):
+	"""hpoold given ls as systemd's hpoold.socket would: fd 3,
+	LISTEN_FDS=1, LISTEN_PID its own PID (sh execs it)."""
+	log = env.path("activated-%s.log" % tag)
+
+	def fd3():
+		os.dup2(ls.fileno(), 3)
+	with open(log, "ab") as out:
+		p = h.spawn(["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" '
+		    '"$@"', h.HPOOLD, "--foreground", "--workers", "1"],
+		    stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+		    preexec_fn=fd3, pass_fds=(3,))
+	wait_log(log, r"accepting")
+	return p, log
+
+
+def socket_activation(res, env):
+	"""hpoold.socket's part, played by the test: it holds the listening
+	socket while hpoold stops and starts again."""
+	path = env.path("activated.sock")
+	ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+	ls.bind(path)
+	ls.listen(64)
+	ino = os.stat(path).st_ino
+	e = {"HPOOL_SOCKET": path}
+	size, digest = env.files["page.txt"]
+	url = env.url("/files/page.txt")
+	p, log = start_activated(env, ls, "a")
+	cp = env.hpool(["-s", url], env=e)
+	with open(log, errors="replace") as f:
+		text = f.read()
+	res.check("socket activation: hpoold takes the passed socket and "
+	    "serves", "listening on the socket from systemd" in text and
+	    cp.returncode == 0 and h.sha256(cp.stdout) == digest,
+	    (h.describe(cp), text[-300:]))
+	h.stop_hpoold(res, p, log, "socket activation, first hpoold")
+	res.check("socket activation: hpoold leaves systemd's socket where it "
+	    "is at exit", os.path.exists(path) and os.stat(path).st_ino == ino)
+	# the service is down: callers connect and wait in the backlog
+	c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+	try:
+		c.connect(path)
+		refused = None
+	except OSError as ex:
+		refused = ex
+	c.close()
+	res.check("service stopped: connect() succeeds (no ECONNREFUSED)",
+	    refused is None, refused)
+	waiting = h.spawn([h.HPOOL, "-s", url], stdin=subprocess.DEVNULL,
+	    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(
+	    os.environ, **e))
+	try:
+		waiting.wait(1.0)
+	except subprocess.TimeoutExpired:
+		pass
+	res.check("service stopped: a request waits (hpool still running "
+	    "after 1 s)", waiting.poll() is None, waiting.returncode)
+	p, log = start_activated(env, ls, "b")
+	try:
+		out, err = waiting.communicate(timeout=30)
+	except subprocess.TimeoutExpired:
+		waiting.kill()
+		out, err = waiting.communicate()
+	res.check("service started again on the same socket: the waiting "
+	    "request is served", waiting.returncode == 0 and h.sha256(out) ==
+	    digest, (waiting.returncode, err[-300:]))
+	h.stop_hpoold(res, p, log, "socket activation, second hpoold")
+	ls.close()
+
+
 def body(res):
 	env = h.Env(files={"page.txt": 5000}, nginx=True, echo=False,
 	    daemon=False)
 	res.run("make install into a DESTDIR", installed, res, env)
 	res.run("a prefix of its own: verify and security", security, res, env)
 	absent_config(res, env)
+	socket_activation(res, env)
 
 
 if __name__ == "__main__":
