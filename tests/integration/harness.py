@@ -1080,3 +1080,21 @@ def read_some(pipe, want, timeout):
 		got.append(b)
 		n += len(b)
 	return b"".join(got)
+
+
+def unit_file(path):
+	"""A systemd unit's assignments: (section, key) -> [values], in order
+	(a repeated setting adds up); comments and blank lines skipped."""
+	out, section = {}, None
+	with open(path) as f:
+		for line in f:
+			line = line.strip()
+			if not line or line[0] in "#;":
+				continue
+			if line.startswith("["):
+				section = line[1:-1]
+			elif "=" in line:
+				k, v = line.split("=", 1)
+				out.setdefault((section, k.strip()), []).append(
+				    v.strip())
+	return out

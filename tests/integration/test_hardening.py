@@ -43,7 +43,6 @@ import re
 import signal
 import socket
 import subprocess
-import time
 
 import harness as h
 from tlsenv import Certs, TlsNginx
@@ -72,22 +71,9 @@ class ArgCmp(ctypes.Structure):
 
 
 def unit_settings(path):
-	"""The [Service] assignments of the unit: name -> list of values in
-	order (systemd's repeated settings add up)."""
-	out = {}
-	section = None
-	with open(path) as f:
-		for line in f:
-			line = line.strip()
-			if not line or line[0] in "#;":
-				continue
-			if line.startswith("["):
-				section = line
-				continue
-			if section == "[Service]" and "=" in line:
-				k, v = line.split("=", 1)
-				out.setdefault(k.strip(), []).append(v.strip())
-	return out
+	"""The [Service] assignments of the unit: name -> values in order."""
+	return {k: v for (section, k), v in h.unit_file(path).items()
+	    if section == "Service"}
 
 
 def syscall_groups():

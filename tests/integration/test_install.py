@@ -65,23 +65,6 @@ def run(argv, timeout=300, **kw):
 	    timeout=timeout, stdin=subprocess.DEVNULL, **kw)
 
 
-def unit_file(path):
-	"""(section, key) -> [values] of a unit or snippet file."""
-	out, section = {}, None
-	with open(path) as f:
-		for line in f:
-			line = line.strip()
-			if not line or line[0] in "#;":
-				continue
-			if line.startswith("["):
-				section = line[1:-1]
-			elif "=" in line:
-				k, v = line.split("=", 1)
-				out.setdefault((section, k.strip()), []).append(
-				    v.strip())
-	return out
-
-
 def snippet_lines(path):
 	with open(path) as f:
 		return [l.split() for l in f if l.strip() and
@@ -133,8 +116,8 @@ def installed(res, env):
 	res.check("no hpoold.conf installed, only the example",
 	    not os.path.exists(D("sysconfdir", "hpool", "hpoold.conf")))
 
-	svc = unit_file(D("systemdsystemunitdir", "hpoold.service"))
-	sock = unit_file(D("systemdsystemunitdir", "hpoold.socket"))
+	svc = h.unit_file(D("systemdsystemunitdir", "hpoold.service"))
+	sock = h.unit_file(D("systemdsystemunitdir", "hpoold.socket"))
 	argv = svc[("Service", "ExecStart")][0].split()
 	conf = os.path.join(d["sysconfdir"], "hpool", "hpoold.conf")
 	res.check("ExecStart: configure's sbindir/hpoold --foreground --config "
