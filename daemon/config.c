@@ -672,3 +672,19 @@ config_release(struct config *cfg)
 	cfg->policy = NULL;
 	cfg->text = NULL;
 }
+
+int
+config_load_optional(struct config *cfg, const char *path, int *absent,
+    char *errbuf, size_t errlen)
+{
+	struct stat st;
+
+	/* lstat: a dangling symbolic link is something an admin put there,
+	 * so it stays config_load's error */
+	*absent = lstat(path, &st) == -1 && errno == ENOENT;
+	if (*absent) {
+		errbuf[0] = '\0';
+		return 0;
+	}
+	return config_load(cfg, path, errbuf, errlen);
+}

@@ -71,6 +71,11 @@ int	config_parse(struct config *, const char *text, const char *path,
 /* Without a file: an empty policy (its built-in defaults only). */
 int	config_ensure_policy(struct config *);
 void	config_release(struct config *);
+/* config_load, but a path that does not exist (ENOENT, no link there)
+ * is no error: the config is left as it was and *absent is 1. A
+ * directory, an unreadable file or a dangling link stay errors. */
+int	config_load_optional(struct config *, const char *path, int *absent,
+	    char *errbuf, size_t errlen);
 /* "auto" (0) or 1 to 64: 0, or -1. */
 int	config_parse_workers(const char *, unsigned *);
 /* workers = auto: one per online core (1 to 64). */

@@ -44,8 +44,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: hpoold [-ft] [-c FILE] [-s PATH] [-v]\n"
-	    "  -c, --config FILE    read settings from FILE "
-	    "(default: none, built-in defaults)\n"
+	    "  -c, --config FILE    read settings from FILE; built-in\n"
+	    "                       defaults without -c or if FILE does\n"
+	    "                       not exist\n"
 	    "  -s, --socket PATH    listen on PATH (overrides the config)\n"
 	    "  -w, --workers N      run N worker processes, or auto (one\n"
 	    "                       per core; overrides the config)\n"
@@ -76,7 +77,7 @@ main(int argc, char *argv[])
 	const char *socket_opt = NULL, *config_path = NULL;
 	char err[512];
 	int ch, foreground = 0, check_only = 0, verbose = 0, rc, listen_fd;
-	int workers_opt = 0;
+	int workers_opt = 0, config_absent = 0;
 	unsigned workers = 0;
 
 	proctitle_init(argc, argv);
@@ -129,8 +130,10 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (config_path != NULL &&
-	    config_load(&srv.cfg, config_path, err, sizeof(err)) == -1) {
+	/* An absent --config file means the built-in defaults: the unit
+	 * names /etc/hpool/hpoold.conf, which only the admin creates. */
+	if (config_path != NULL && config_load_optional(&srv.cfg, config_path,
+	    &config_absent, err, sizeof(err)) == -1) {
 		fprintf(stderr, "hpoold: config: %s\n", err);
 		return 1;
 	}
@@ -152,6 +155,9 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (check_only) {
+		if (config_absent)
+			printf("hpoold: %s does not exist: built-in "
+			    "defaults\n", config_path);
 		printf("hpoold: configuration ok\n");
 		config_release(&srv.cfg);
 		return 0;
@@ -159,6 +165,9 @@ main(int argc, char *argv[])
 	if (verbose)
 		srv.cfg.log_level = LOG_LVL_DEBUG;
 	log_init(srv.cfg.log_level);
+	if (config_absent)
+		log_warn("%s does not exist: running with the built-in "
+		    "defaults", config_path);
 	signal(SIGPIPE, SIG_IGN);
 	if (quota_init() == -1) {
 		log_err("cannot map the shared limit counters: %s",

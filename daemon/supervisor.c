@@ -480,7 +480,7 @@ reload(struct sup *sp)
 	struct config c;
 	char err[512], old_path[CONFIG_PATH_MAX];
 	unsigned was = sp->nwant, i;
-	int old_fd = -1;
+	int old_fd = -1, absent;
 
 	notify("RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)now_ms() * 1000);
@@ -490,10 +490,23 @@ reload(struct sup *sp)
 		return;
 	}
 	config_defaults(&c);
-	if (config_load(&c, a->config_path, err, sizeof(err)) == -1) {
+	if (config_load_optional(&c, a->config_path, &absent, err,
+	    sizeof(err)) == -1) {
 		log_err("reload refused, keeping the old settings: %s", err);
 		notify("READY=1");
 		return;
+	}
+	/* As at start: a restart would run with the defaults too. The
+	 * workers get an empty text to parse, which drops the old rules
+	 * (no text would send them nothing). */
+	if (absent) {
+		if ((c.text = strdup("")) == NULL) {
+			log_err("reload refused: out of memory");
+			notify("READY=1");
+			return;
+		}
+		log_warn("%s does not exist: reloading the built-in defaults",
+		    a->config_path);
 	}
 	if (config_ensure_policy(&c) == -1) {
 		log_err("reload refused: out of memory");

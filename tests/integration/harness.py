@@ -1203,3 +1203,21 @@ class Squid:
 			pass
 		return [r for r in rows if (method is None or r[0] == method)
 		    and (status is None or r[2].endswith("/%d" % status))]
+
+
+def unit_file(path):
+	"""A systemd unit's assignments: (section, key) -> [values], in order
+	(a repeated setting adds up); comments and blank lines skipped."""
+	out, section = {}, None
+	with open(path) as f:
+		for line in f:
+			line = line.strip()
+			if not line or line[0] in "#;":
+				continue
+			if line.startswith("["):
+				section = line[1:-1]
+			elif "=" in line:
+				k, v = line.split("=", 1)
+				out.setdefault((section, k.strip()), []).append(
+				    v.strip())
+	return out
