@@ -1373,7 +1373,7 @@ def case_values(res, env):
 		else:
 			res.check("workers = %s: refused, naming the setting and "
 			    "line 3" % v, cp.returncode == 1 and "workers" in err
-			    and "line 3" in err, (cp.returncode, err))
+			    and (conf + ":3:") in err, (cp.returncode, err))
 
 
 # ---------------------------------------------------------------- main
