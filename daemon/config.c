@@ -530,13 +530,13 @@ finish_line(const struct load_ctx *ctx, const char *perr)
 
 /* inih refused line LINE of TEXT on its own (our handler was not called):
  * a section header without its ']', or a line that is not NAME = VALUE.
- * Say which, with the line's text (control bytes shown as '?'). */
+ * Say which, with the line's text. */
 static void
 syntax_error(struct load_ctx *ctx, const char *text, int line)
 {
 	char shown[80];
 	const char *p = text, *eol;
-	size_t len, i;
+	size_t len;
 	int n;
 
 	for (n = 1; n < line && (eol = strchr(p, '\n')) != NULL; n++)
@@ -546,10 +546,8 @@ syntax_error(struct load_ctx *ctx, const char *text, int line)
 	len = strcspn(p, "\r\n");
 	if (len >= sizeof(shown))
 		len = sizeof(shown) - 4;
-	for (i = 0; i < len; i++)
-		shown[i] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' :
-		    p[i];
-	snprintf(shown + i, sizeof(shown) - i, "%s",
+	memcpy(shown, p, len);
+	snprintf(shown + len, sizeof(shown) - len, "%s",
 	    len < strcspn(p, "\r\n") ? "..." : "");
 	ctx->errline = 0;
 	ctx->line = line;
@@ -634,6 +632,10 @@ fail_at:
 	else
 		snprintf(errbuf, errlen, "%s: %s", path, perr);
 fail:
+	/* the file's text goes to a terminal or a log: no control byte */
+	for (i = 0; errbuf[i] != '\0'; i++)
+		if ((unsigned char)errbuf[i] < 0x20 || errbuf[i] == 0x7f)
+			errbuf[i] = '?';
 	free(ctx.seen);
 	policy_free(ctx.pol);
 	return -1;

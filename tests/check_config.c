@@ -39,6 +39,10 @@ START_TEST(first_error_with_its_own_line)
 	    "t.conf:2: max_per_host: '0' is not a number from 1 to 65535");
 	refused("[hpoold]\nworkers = 0\n[hpoold\n",
 	    "t.conf:2: workers: '0' is not a number from 1 to 64 or auto");
+	/* the value's control bytes are not echoed */
+	refused("[hpoold]\nmax_queue = \033[31mred\n",
+	    "t.conf:2: max_queue: '?[31mred' is not a number from 0 to "
+	    "1000000");
 }
 END_TEST
 

@@ -219,13 +219,15 @@ def sighup(res, env):
 	    "hpoold on " + sock_a, p, log)
 	h.wait_workers(p.pid, 1)
 
-	def hup(text):
+	def hup(text, last="info: reloaded "):
+		"""The reload lines of a SIGHUP with text, once a line with
+		last is logged."""
 		with open(conf, "w") as f:
 			f.write(text)
 		since = os.path.getsize(log)
 		p.send_signal(signal.SIGHUP)
 		return reload_lines(wait_lines(log, since, lambda ls:
-		    any("info: reloaded " in l for l in ls), LOG_WAIT))
+		    any(last in l for l in ls), LOG_WAIT))
 
 	got = hup(base.replace("max_per_host = 4", "max_per_host = 8") +
 	    "socket = %s\nsocket_mode = 0600\nidle_timeout = 5\n"
@@ -249,7 +251,9 @@ def sighup(res, env):
 
 	got = hup(base.replace("max_per_host = 4", "max_per_host = 8") +
 	    "socket = %s\nsocket_mode = 0600\nidle_timeout = 5\n"
-	    "[policy]\nrule = dest a.example -> deny\n" % sock_b)
+	    "[policy]\nrule = dest a.example -> deny\n" % sock_b,
+	    # logged once the old socket file is removed
+	    "info: listening on %s instead of %s" % (sock_b, sock_a))
 	want = [
 	    "socket: %s -> %s: applies now: new workers listen there; the old "
 	    "socket is removed and its workers finish their sessions" % (
