@@ -12,9 +12,9 @@ says about the settings it changed (daemon/config.c).
   than the reader's 199 bytes is refused, not cut short; errors found
   after the last line (a proxy section without url, a rule naming no
   proxy section, a credentials_file) name the line they are about.
-- A directory, a FIFO, a missing file, an unreadable one (checked as
-  nobody) and a file with a NUL byte are refused naming the path and why;
-  a FIFO does not hang the check.
+- A directory, a FIFO, a dangling symbolic link, an unreadable file
+  (checked as nobody) and a file with a NUL byte are refused naming the
+  path and why; a FIFO does not hang the check.
 - SIGHUP: one "reload: SETTING: OLD -> NEW: ..." line per changed
   setting, saying whether it applies now or needs a restart
   (socket_mode on the same socket), a new socket path moving the daemon
@@ -158,9 +158,12 @@ def paths(res, env):
 	else:
 		refused(res, "a FIFO (no writer: the check does not wait for "
 		    "one)", cp, "%s: not a regular file" % fifo)
-	missing = env.path("missing.conf")
-	refused(res, "a missing file", check(missing),
-	    "%s: cannot open: No such file or directory" % missing)
+	# (a path where nothing is may mean the built-in defaults: a
+	# dangling link is something an admin put there)
+	dangling = env.path("dangling.conf")
+	os.symlink(env.path("nowhere.conf"), dangling)
+	refused(res, "a dangling symbolic link", check(dangling),
+	    "%s: cannot open: No such file or directory" % dangling)
 	nul = env.path("nul.conf")
 	with open(nul, "wb") as f:
 		f.write(b"[hpoold]\nworkers = 1\nmax_per_host = 4\0\n")
