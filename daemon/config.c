@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,17 +28,49 @@
 #define CREDS_FILE_MAX	4096
 #define CACERT_FILE_MAX	(1024 * 1024)	/* an https:// proxy's cacert */
 
+/* The most settings one file may hold (a 128 KiB file of short lines
+ * stays below it). */
+#define SEEN_MAX	16384
+
+/* A setting as met in the file: a second one of a setting given once is
+ * refused naming both lines, and errors found after the last line (a
+ * proxy without url, a credentials file) name the line they are about. */
+struct seen {
+	char		 section[72];	/* blanks squeezed: "proxy NAME" */
+	char		 name[64];
+	int		 line;
+};
+
 struct load_ctx {
 	struct config	*cfg;
 	struct policy	*pol;
-	char		*err;
-	size_t		 errlen;
 	const char	*path;
+	/* the text, handed to inih a line at a time (next_line) so that the
+	 * line of each entry is known */
+	const char	*next;
+	int		 line;		/* the line inih has now, from 1 */
+	int		 indented;	/* it starts with a blank */
+	/* the first error: its line (0: none yet) and text */
+	int		 errline;
+	char		 err[600];
+	struct seen	*seen;
+	size_t		 nseen, seencap;
 };
 
 static int	parse_uint(const char *, int, unsigned long, unsigned long,
 		    unsigned *);
 static int	on_entry(void *, const char *, const char *, const char *);
+static int	fail(struct load_ctx *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static char	*next_line(char *, int, void *);
+static int	note_seen(struct load_ctx *, const char *, const char *,
+		    const char *);
+static int	seen_line(const struct load_ctx *, const char *,
+		    const char *, unsigned);
+static int	proxy_line(const struct load_ctx *,
+		    const struct policy_proxy *, const char *);
+static int	finish_line(const struct load_ctx *, const char *);
+static void	syntax_error(struct load_ctx *, const char *, int);
 static int	proxies_supported(const struct policy *, char *, size_t);
 static int	load_cacert(struct policy *, size_t, char *, size_t);
 static int	load_credentials(struct policy *, size_t, char *, size_t,
@@ -187,19 +220,14 @@ parse_warm(struct load_ctx *ctx, struct config *c, const char *value)
 	unsigned port;
 
 	memset(&w, 0, sizeof(w));
-	if (c->nwarm >= CONFIG_WARM_MAX) {
-		snprintf(ctx->err, ctx->errlen, "%s: warm: more than %d warm "
-		    "destinations", ctx->path, CONFIG_WARM_MAX);
-		return 0;
-	}
+	if (c->nwarm >= CONFIG_WARM_MAX)
+		return fail(ctx, "warm: '%s' is one more than the %d warm "
+		    "destinations allowed", value, CONFIG_WARM_MAX);
 	if ((sp = strrchr(value, ' ')) == NULL ||
 	    (size_t)(sp - value) >= sizeof(url) ||
-	    parse_uint(sp + 1, 10, 1, CONFIG_WARM_COUNT, &w.count) == -1) {
-		snprintf(ctx->err, ctx->errlen, "%s: warm: '%s' is not URL "
-		    "COUNT (COUNT from 1 to %d)", ctx->path, value,
-		    CONFIG_WARM_COUNT);
-		return 0;
-	}
+	    parse_uint(sp + 1, 10, 1, CONFIG_WARM_COUNT, &w.count) == -1)
+		return fail(ctx, "warm: '%s' is not URL COUNT (COUNT from 1 "
+		    "to %d)", value, CONFIG_WARM_COUNT);
 	memcpy(url, value, (size_t)(sp - value));
 	url[sp - value] = '\0';
 	if (strncmp(url, "http://", 7) == 0) {
@@ -242,9 +270,8 @@ parse_warm(struct load_ctx *ctx, struct config *c, const char *value)
 	c->warm[c->nwarm++] = w;
 	return 1;
 bad:
-	snprintf(ctx->err, ctx->errlen, "%s: warm: '%s' is not an http:// or "
-	    "https:// URL with a host (and no user:password)", ctx->path, url);
-	return 0;
+	return fail(ctx, "warm: '%s' is not an http:// or https:// URL with "
+	    "a host (and no user:password)", url);
 }
 
 /* nameserver = ADDRESS[:PORT] ..., the resolvers to ask instead of
@@ -256,27 +283,146 @@ parse_nameservers(struct load_ctx *ctx, struct config *c, const char *value)
 	const char *p = value;
 	size_t n;
 
-	if (strlen(value) >= sizeof(c->nameservers)) {
-		snprintf(ctx->err, ctx->errlen, "%s: nameserver: the list is "
-		    "longer than %zu bytes", ctx->path,
-		    sizeof(c->nameservers) - 1);
-		return 0;
-	}
+	if (strlen(value) >= sizeof(c->nameservers))
+		return fail(ctx, "nameserver: the list is longer than %zu "
+		    "bytes", sizeof(c->nameservers) - 1);
 	for (;;) {
 		p += strspn(p, " \t,");
 		if ((n = strcspn(p, " \t,")) == 0)
 			break;
 		if (n >= sizeof(one) || (memcpy(one, p, n), one[n] = '\0',
-		    check_addr_port(one) != 0)) {
-			snprintf(ctx->err, ctx->errlen, "%s: nameserver: '%.*s' "
-			    "is not an IP address with an optional :PORT",
-			    ctx->path, (int)(n < 80 ? n : 80), p);
-			return 0;
-		}
+		    check_addr_port(one) != 0))
+			return fail(ctx, "nameserver: '%.*s' is not an IP "
+			    "address with an optional :PORT", (int)(n < 80 ?
+			    n : 80), p);
 		p += n;
 	}
 	snprintf(c->nameservers, sizeof(c->nameservers), "%s", value);
 	return 1;
+}
+
+/* The first error wins: its line is the line inih has now. Returns 0,
+ * inih's "stop" (it goes on to the end, finding nothing we keep). */
+static int
+fail(struct load_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctx->errline != 0)
+		return 0;
+	ctx->errline = ctx->line;
+	va_start(ap, fmt);
+	vsnprintf(ctx->err, sizeof(ctx->err), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/* inih's reader: one line of the text a call, counted. A line longer
+ * than inih's buffer is an error here (inih would cut the value short
+ * and say nothing). */
+static char *
+next_line(char *buf, int size, void *arg)
+{
+	struct load_ctx *ctx = arg;
+	const char *p = ctx->next, *eol;
+	size_t len;
+
+	if (*p == '\0' || size < 2)
+		return NULL;
+	eol = strchr(p, '\n');
+	len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+	ctx->next = p + len + (eol != NULL);
+	ctx->line++;
+	ctx->indented = len > 0 && (p[0] == ' ' || p[0] == '\t');
+	if (len > (size_t)size - 1) {
+		fail(ctx, "a line holds at most %d bytes, this one %zu",
+		    size - 1, len);
+		len = 0;
+	}
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* A section name with its blanks squeezed, as the policy reads it. */
+static void
+section_key(char *out, size_t outlen, const char *section)
+{
+	size_t o = 0;
+	int blank = 0;
+
+	for (; *section != '\0' && o + 2 < outlen; section++) {
+		if (*section == ' ' || *section == '\t') {
+			blank = o > 0;
+			continue;
+		}
+		if (blank)
+			out[o++] = ' ';
+		blank = 0;
+		out[o++] = *section;
+	}
+	out[o] = '\0';
+}
+
+/* The line of the n-th (from 0) NAME in SECTION, 0 if none. */
+static int
+seen_line(const struct load_ctx *ctx, const char *section, const char *name,
+    unsigned n)
+{
+	char sec[sizeof(ctx->seen->section)];
+	size_t i;
+
+	section_key(sec, sizeof(sec), section);
+	for (i = 0; i < ctx->nseen; i++)
+		if (strcmp(ctx->seen[i].section, sec) == 0 &&
+		    (name == NULL || strcmp(ctx->seen[i].name, name) == 0) &&
+		    n-- == 0)
+			return ctx->seen[i].line;
+	return 0;
+}
+
+/* Remember NAME in SECTION at this line; a second one of a setting given
+ * once is an error naming both lines. 0, or -1 (ctx's error set). */
+static int
+note_seen(struct load_ctx *ctx, const char *section, const char *name,
+    const char *value)
+{
+	char sec[sizeof(ctx->seen->section)];
+	struct seen *sn;
+	int first;
+
+	first = seen_line(ctx, section, name, 0);
+	/* warm = is a list: a line per destination */
+	if (first != 0 && !policy_setting_repeats(section, name) &&
+	    !(strcmp(section, "hpoold") == 0 && strcmp(name, "warm") == 0)) {
+		section_key(sec, sizeof(sec), section);
+		if (ctx->indented)
+			fail(ctx, "[%s] %s: '%s' on an indented line, which "
+			    "continues the setting above it: %s is given once "
+			    "(line %d)", sec, name, value, name, first);
+		else
+			fail(ctx, "[%s] %s: '%s' given a second time (first at "
+			    "line %d): %s is given once", sec, name, value,
+			    first, name);
+		return -1;
+	}
+	if (ctx->nseen == ctx->seencap) {
+		size_t cap = ctx->seencap ? ctx->seencap * 2 : 64;
+
+		if (cap > SEEN_MAX || (sn = realloc(ctx->seen, cap *
+		    sizeof(*sn))) == NULL) {
+			fail(ctx, "%s", cap > SEEN_MAX ? "more than 16384 "
+			    "settings" : "out of memory");
+			return -1;
+		}
+		ctx->seen = sn;
+		ctx->seencap = cap;
+	}
+	sn = &ctx->seen[ctx->nseen++];
+	section_key(sn->section, sizeof(sn->section), section);
+	snprintf(sn->name, sizeof(sn->name), "%s", name);
+	sn->line = ctx->line;
+	return 0;
 }
 
 static int
@@ -289,33 +435,29 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 	size_t i;
 	int r;
 
+	if (note_seen(ctx, section, name, value) == -1)
+		return 0;
 	/* rules and proxies are the policy's: [policy], [proxy NAME] and a
 	 * few names in [hpoold] */
 	warn[0] = '\0';
 	r = policy_config(ctx->pol, section, name, value, perr, sizeof(perr),
 	    warn, sizeof(warn));
-	if (r == -1) {
-		snprintf(ctx->err, ctx->errlen, "%s: %s", ctx->path, perr);
-		return 0;
-	}
+	if (r == -1)
+		return fail(ctx, "%s", perr);
 	if (r == 1) {
 		if (warn[0] != '\0')
-			log_warn("%s: %s", ctx->path, warn);
+			log_warn("%s:%d: %s", ctx->path, ctx->line, warn);
 		return 1;
 	}
-	if (strcmp(section, "hpoold") != 0) {
-		snprintf(ctx->err, ctx->errlen, "%s: unknown section [%s]",
-		    ctx->path, section);
-		return 0;
-	}
+	if (strcmp(section, "hpoold") != 0)
+		return fail(ctx, "unknown section [%s] (the sections are "
+		    "[hpoold], [policy] and [proxy NAME])", section);
 	if (strcmp(name, "socket") == 0) {
 		if (value[0] != '/' ||
-		    strlen(value) >= sizeof(c->socket_path)) {
-			snprintf(ctx->err, ctx->errlen, "%s: socket: '%s' is "
-			    "not an absolute path shorter than %zu bytes",
-			    ctx->path, value, sizeof(c->socket_path));
-			return 0;
-		}
+		    strlen(value) >= sizeof(c->socket_path))
+			return fail(ctx, "socket: '%s' is not an absolute path "
+			    "shorter than %zu bytes", value,
+			    sizeof(c->socket_path));
 		snprintf(c->socket_path, sizeof(c->socket_path), "%s", value);
 		return 1;
 	}
@@ -327,9 +469,8 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 				c->log_level = (int)i;
 				return 1;
 			}
-		snprintf(ctx->err, ctx->errlen, "%s: log_level: '%s' is not "
-		    "one of error, warning, info, debug", ctx->path, value);
-		return 0;
+		return fail(ctx, "log_level: '%s' is not one of error, "
+		    "warning, info, debug", value);
 	}
 	if (strcmp(name, "nameserver") == 0)
 		return parse_nameservers(ctx, c, value);
@@ -345,12 +486,9 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 				v = 1;
 			else if (strcmp(value, "no") == 0)
 				v = 0;
-			else {
-				snprintf(ctx->err, ctx->errlen, "%s: %s: '%s' "
-				    "is not yes or no", ctx->path, name,
-				    value);
-				return 0;
-			}
+			else
+				return fail(ctx, "%s: '%s' is not yes or no",
+				    name, value);
 			*(unsigned *)((char *)c + st->offset) = v;
 			return 1;
 		}
@@ -359,18 +497,19 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 			return 1;
 		}
 		if (parse_uint(value, st->base, st->min, st->max, &v) == -1) {
-			snprintf(ctx->err, ctx->errlen, "%s: %s: '%s' is not %s"
-			    " number from %lu to %lu%s", ctx->path, name, value,
-			    st->base == 8 ? "an octal" : "a", st->min, st->max,
+			if (st->base == 8)
+				return fail(ctx, "%s: '%s' is not an octal "
+				    "number from %04lo to %04lo", name, value,
+				    st->min, st->max);
+			return fail(ctx, "%s: '%s' is not a number from %lu "
+			    "to %lu%s", name, value, st->min, st->max,
 			    st->autook ? " or auto" : "");
-			return 0;
 		}
 		*(unsigned *)((char *)c + st->offset) = v * st->scale;
 		return 1;
 	}
-	snprintf(ctx->err, ctx->errlen, "%s: unknown setting '%s'", ctx->path,
-	    name);
-	return 0;
+	return fail(ctx, "unknown setting '%s' in [hpoold] (hpoold.conf(5) "
+	    "lists them)", name);
 }
 
 int
@@ -540,12 +679,89 @@ load_credentials(struct policy *pol, size_t i, char *err, size_t errlen,
 	return 0;
 }
 
+/* The line a proxy's KEY was set on: in its [proxy NAME] section, or the
+ * simple form's setting of that name in [hpoold]. 0 if not found. */
+static int
+proxy_line(const struct load_ctx *ctx, const struct policy_proxy *px,
+    const char *key)
+{
+	char sec[sizeof(ctx->seen->section)];
+	int line;
+
+	snprintf(sec, sizeof(sec), "proxy %s", px->name);
+	if ((line = seen_line(ctx, sec, key, 0)) != 0 ||
+	    (line = seen_line(ctx, sec, NULL, 0)) != 0)
+		return line;
+	return seen_line(ctx, "hpoold", px->name, 0);
+}
+
+/* The line policy_finish's error is about: "[proxy NAME]: ..." (the
+ * section's first setting) or "rule N (...)" (the N-th rule). 0 if
+ * neither. */
+static int
+finish_line(const struct load_ctx *ctx, const char *perr)
+{
+	char sec[sizeof(ctx->seen->section)];
+	const char *end;
+	unsigned long n;
+	char *e;
+
+	if (strncmp(perr, "[proxy ", 7) == 0 &&
+	    (end = strchr(perr, ']')) != NULL &&
+	    (size_t)(end - perr) < sizeof(sec)) {
+		snprintf(sec, sizeof(sec), "%.*s", (int)(end - perr - 1),
+		    perr + 1);
+		return seen_line(ctx, sec, NULL, 0);
+	}
+	if (strncmp(perr, "rule ", 5) == 0) {
+		n = strtoul(perr + 5, &e, 10);
+		if (e != perr + 5 && n >= 1 && n <= SEEN_MAX)
+			return seen_line(ctx, "policy", "rule",
+			    (unsigned)n - 1);
+	}
+	return 0;
+}
+
+/* inih refused line LINE of TEXT on its own (our handler was not called):
+ * a section header without its ']', or a line that is not NAME = VALUE.
+ * Say which, with the line's text. */
+static void
+syntax_error(struct load_ctx *ctx, const char *text, int line)
+{
+	char shown[80];
+	const char *p = text, *eol;
+	size_t len;
+	int n;
+
+	for (n = 1; n < line && (eol = strchr(p, '\n')) != NULL; n++)
+		p = eol + 1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	len = strcspn(p, "\r\n");
+	if (len >= sizeof(shown))
+		len = sizeof(shown) - 4;
+	memcpy(shown, p, len);
+	snprintf(shown + len, sizeof(shown) - len, "%s",
+	    len < strcspn(p, "\r\n") ? "..." : "");
+	ctx->errline = 0;
+	ctx->line = line;
+	if (p[0] == '[' && memchr(p, ']', strcspn(p, "\r\n")) == NULL)
+		fail(ctx, "section header '%s' has no closing ']': a section "
+		    "is [NAME]", shown);
+	else if (p[0] == '[')
+		fail(ctx, "section header '%s': a ';' comment starts before "
+		    "its ']': a section is [NAME]", shown);
+	else
+		fail(ctx, "'%s' is not a setting: a setting is NAME = VALUE",
+		    shown);
+}
+
 int
 config_parse(struct config *cfg, const char *text, const char *path,
     char *errbuf, size_t errlen)
 {
 	struct config tmp = *cfg;
-	struct load_ctx ctx = { &tmp, NULL, errbuf, errlen, path };
+	struct load_ctx ctx;
 	const struct policy_proxy *px;
 	char perr[768], warn[768];
 	size_t i;
@@ -555,33 +771,39 @@ config_parse(struct config *cfg, const char *text, const char *path,
 	tmp.nwarm = 0;
 	tmp.nameservers[0] = '\0';
 	errbuf[0] = '\0';
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cfg = &tmp;
+	ctx.path = path;
+	ctx.next = text;
 	if ((ctx.pol = policy_new()) == NULL) {
 		snprintf(errbuf, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	rc = ini_parse_string(text, on_entry, &ctx);
-	if (rc != 0) {
-		if (rc > 0) {
-			/* inih gives the first bad line; keep our reason. */
-			char why[300];
-
-			snprintf(why, sizeof(why), "%s", errbuf[0] ? errbuf :
-			    "syntax error");
-			snprintf(errbuf, errlen, "%s (line %d)", why, rc);
-		} else if (errbuf[0] == '\0')
-			snprintf(errbuf, errlen, "%s: cannot parse", path);
-		policy_free(ctx.pol);
-		return -1;
+	rc = ini_parse_stream(next_line, &ctx, on_entry, &ctx);
+	/* inih's rc is the first line it refused: ours (the handler's, whose
+	 * reason is in ctx) or its own (a syntax error, earlier) */
+	if (rc > 0 && (ctx.errline == 0 || rc < ctx.errline))
+		syntax_error(&ctx, text, rc);
+	else if (rc < 0 && ctx.errline == 0) {
+		snprintf(errbuf, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	if (ctx.errline != 0) {
+		snprintf(errbuf, errlen, "%s:%d: %s", path, ctx.errline,
+		    ctx.err);
+		goto fail;
 	}
 	if (policy_finish(ctx.pol, perr, sizeof(perr)) == -1) {
-		snprintf(errbuf, errlen, "%s: %s", path, perr);
-		policy_free(ctx.pol);
-		return -1;
+		ctx.line = finish_line(&ctx, perr);
+		goto fail_at;
 	}
 	if (proxies_supported(ctx.pol, perr, sizeof(perr)) == -1) {
-		snprintf(errbuf, errlen, "%s: %s", path, perr);
-		policy_free(ctx.pol);
-		return -1;
+		for (i = 0; (px = policy_proxy_at(ctx.pol, i)) != NULL; i++)
+			if (strncmp(perr + 6, px->name, strlen(px->name)) ==
+			    0 && perr[6 + strlen(px->name)] == ':')
+				break;
+		ctx.line = px != NULL ? proxy_line(&ctx, px, "url") : 0;
+		goto fail_at;
 	}
 	for (i = 0; (px = policy_proxy_at(ctx.pol, i)) != NULL; i++) {
 		if (px->cacert[0] != '\0' && load_cacert(ctx.pol, i, perr,
@@ -592,34 +814,63 @@ config_parse(struct config *cfg, const char *text, const char *path,
 		}
 		if (px->credentials_file[0] == '\0')
 			continue;
+		ctx.line = proxy_line(&ctx, px, "credentials_file");
 		if (load_credentials(ctx.pol, i, perr, sizeof(perr), warn,
-		    sizeof(warn)) == -1) {
-			snprintf(errbuf, errlen, "%s: %s", path, perr);
-			policy_free(ctx.pol);
-			return -1;
-		}
+		    sizeof(warn)) == -1)
+			goto fail_at;
 		if (warn[0] != '\0')
-			log_warn("%s: %s", path, warn);
+			log_warn("%s:%d: %s", path, ctx.line, warn);
 	}
+	free(ctx.seen);
 	if (tmp.max_idle_per_host > tmp.max_per_host)
 		tmp.max_idle_per_host = tmp.max_per_host;
 	tmp.policy = ctx.pol;
 	tmp.text = NULL;
 	*cfg = tmp;
 	return 0;
+
+fail_at:
+	if (ctx.line != 0)
+		snprintf(errbuf, errlen, "%s:%d: %s", path, ctx.line, perr);
+	else
+		snprintf(errbuf, errlen, "%s: %s", path, perr);
+fail:
+	/* the file's text goes to a terminal or a log: no control byte */
+	for (i = 0; errbuf[i] != '\0'; i++)
+		if ((unsigned char)errbuf[i] < 0x20 || errbuf[i] == 0x7f)
+			errbuf[i] = '?';
+	free(ctx.seen);
+	policy_free(ctx.pol);
+	return -1;
 }
 
 int
 config_load(struct config *cfg, const char *path, char *errbuf, size_t errlen)
 {
+	const char *why = NULL;
+	struct stat st;
 	char *text;
 	size_t len = 0;
-	ssize_t n;
+	ssize_t n = 0;
 	int fd;
 
 	errbuf[0] = '\0';
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+	/* O_NONBLOCK: a FIFO named as the config must not hang a reload */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
+		snprintf(errbuf, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1)
+		why = strerror(errno);
+	else if (S_ISDIR(st.st_mode))
+		why = "is a directory, not a config file";
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	if (why != NULL) {
+		snprintf(errbuf, errlen, "%s: %s", path, why);
+		close(fd);
 		return -1;
 	}
 	if ((text = malloc(CONFIG_TEXT_MAX + 1)) == NULL) {
@@ -628,8 +879,20 @@ config_load(struct config *cfg, const char *path, char *errbuf, size_t errlen)
 		return -1;
 	}
 	while (len <= CONFIG_TEXT_MAX && (n = read(fd, text + len,
-	    CONFIG_TEXT_MAX + 1 - len)) > 0)
+	    CONFIG_TEXT_MAX + 1 - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			break;
 		len += (size_t)n;
+	}
+	if (n == -1) {
+		snprintf(errbuf, errlen, "%s: cannot read: %s", path,
+		    strerror(errno));
+		close(fd);
+		free(text);
+		return -1;
+	}
 	close(fd);
 	if (len > CONFIG_TEXT_MAX) {
 		snprintf(errbuf, errlen, "%s: larger than %d bytes", path,
@@ -639,7 +902,12 @@ config_load(struct config *cfg, const char *path, char *errbuf, size_t errlen)
 	}
 	text[len] = '\0';
 	if (strlen(text) != len) {
-		snprintf(errbuf, errlen, "%s: holds a NUL byte", path);
+		int line = 1;
+
+		for (n = 0; (size_t)n < strlen(text); n++)
+			line += text[n] == '\n';
+		snprintf(errbuf, errlen, "%s:%d: holds a NUL byte", path,
+		    line);
 		free(text);
 		return -1;
 	}
@@ -649,6 +917,125 @@ config_load(struct config *cfg, const char *path, char *errbuf, size_t errlen)
 	}
 	cfg->text = text;
 	return 0;
+}
+
+/* A setting's value as the file writes it. */
+static void
+setting_text(char *out, size_t outlen, const struct setting *st, unsigned v)
+{
+	if (st->base == 0)
+		snprintf(out, outlen, "%s", v ? "yes" : "no");
+	else if (st->base == 8)
+		snprintf(out, outlen, "%04o", v);
+	else
+		snprintf(out, outlen, "%u", v / st->scale);
+}
+
+/* 1 if the two policies differ (as policy_text shows them, credentials
+ * left out: a changed password alone is not seen), 0 if not. */
+static int
+policy_differs(const struct policy *a, const struct policy *b)
+{
+	char *ta, *tb;
+	size_t la, lb;
+	int differs = 1;
+
+	if (a == NULL || b == NULL)
+		return a != b;
+	la = policy_text(a, NULL, 0);
+	lb = policy_text(b, NULL, 0);
+	if (la != lb)
+		return 1;
+	ta = malloc(la + 1);
+	tb = malloc(lb + 1);
+	if (ta != NULL && tb != NULL) {
+		policy_text(a, ta, la + 1);
+		policy_text(b, tb, lb + 1);
+		differs = strcmp(ta, tb) != 0;
+	}
+	free(ta);
+	free(tb);
+	return differs;
+}
+
+size_t
+config_changes(const struct config *old, const struct config *new,
+    enum config_socket sock, char (*lines)[CONFIG_CHANGE_LEN], size_t max)
+{
+	static const char *const lv[] = { "error", "warning", "info",
+	    "debug" };
+	char from[32], to[32];
+	unsigned a, b;
+	size_t i, n = 0;
+
+#define LINE(...)	do { if (n < max) snprintf(lines[n++], \
+			    CONFIG_CHANGE_LEN, __VA_ARGS__); } while (0)
+	if (strcmp(old->socket_path, new->socket_path) != 0) {
+		if (sock == CONFIG_SOCKET_MOVED)
+			LINE("socket: %s -> %s: applies now: new workers "
+			    "listen there; the old socket is removed and its "
+			    "workers finish their sessions", old->socket_path,
+			    new->socket_path);
+		else
+			LINE("socket: %s -> %s: not applied: the socket is "
+			    "systemd's (its .socket unit names the path)",
+			    old->socket_path, new->socket_path);
+	}
+	if (old->socket_mode != new->socket_mode) {
+		if (sock == CONFIG_SOCKET_MOVED)
+			LINE("socket_mode: %04o -> %04o: applies now, to the "
+			    "new socket %s", old->socket_mode,
+			    new->socket_mode, new->socket_path);
+		else if (sock == CONFIG_SOCKET_SYSTEMD)
+			LINE("socket_mode: %04o -> %04o: not applied: the "
+			    "socket is systemd's (SocketMode= in its .socket "
+			    "unit)", old->socket_mode, new->socket_mode);
+		else
+			LINE("socket_mode: %04o -> %04o: needs a restart: "
+			    "%s keeps mode %04o until hpoold restarts (or the "
+			    "socket setting moves it)", old->socket_mode,
+			    new->socket_mode, old->socket_path,
+			    old->socket_mode);
+	}
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		const struct setting *st = &settings[i];
+
+		a = *(const unsigned *)((const char *)old + st->offset);
+		b = *(const unsigned *)((const char *)new + st->offset);
+		if (a == b || st->base == 8)
+			continue;
+		setting_text(from, sizeof(from), st, a);
+		setting_text(to, sizeof(to), st, b);
+		if (st->offset == offsetof(struct config, workers))
+			LINE("workers: %s -> %s: applies now: a new "
+			    "generation of %s takes over; the old one finishes "
+			    "its sessions", from, to, to);
+		else
+			LINE("%s: %s -> %s: applies now", st->name, from, to);
+	}
+	if (old->log_level != new->log_level && old->log_level >= 0 &&
+	    old->log_level < 4 && new->log_level >= 0 && new->log_level < 4)
+		LINE("log_level: %s -> %s: applies now", lv[old->log_level],
+		    lv[new->log_level]);
+	if (policy_differs(old->policy, new->policy))
+		LINE("rules and proxies: changed: apply now, to each request "
+		    "from now on");
+#undef LINE
+	return n;
+}
+
+void
+config_log_changes(const struct config *old, const struct config *new,
+    enum config_socket sock)
+{
+	char lines[CONFIG_CHANGES_MAX][CONFIG_CHANGE_LEN];
+	size_t i, n;
+
+	n = config_changes(old, new, sock, lines, CONFIG_CHANGES_MAX);
+	for (i = 0; i < n; i++)
+		log_info("reload: %s", lines[i]);
+	if (n == 0)
+		log_info("reload: no setting changed");
 }
 
 int

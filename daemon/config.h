@@ -80,6 +80,23 @@ int	config_load_optional(struct config *, const char *path, int *absent,
 int	config_parse_workers(const char *, unsigned *);
 /* workers = auto: one per online core (1 to 64). */
 void	config_resolve_workers(struct config *);
+/* A reload's report: what became of the socket the new config names. */
+enum config_socket {
+	CONFIG_SOCKET_KEPT,	/* same path: the old socket stays */
+	CONFIG_SOCKET_MOVED,	/* a new socket, a new generation on it */
+	CONFIG_SOCKET_SYSTEMD,	/* systemd's socket: it stays */
+};
+#define CONFIG_CHANGES_MAX	40
+#define CONFIG_CHANGE_LEN	512
+/* One line per setting NEW (a reload's config) changes from OLD (the
+ * running one), each with its old and new value and whether it applies
+ * now or what it waits for (a restart). Returns the number of lines. */
+size_t	config_changes(const struct config *old, const struct config *new,
+	    enum config_socket, char (*lines)[CONFIG_CHANGE_LEN], size_t max);
+/* The same, logged (info), one line each, "reload: " first; or that no
+ * setting changed. */
+void	config_log_changes(const struct config *old,
+	    const struct config *new, enum config_socket);
 /* Default socket path: $XDG_RUNTIME_DIR/hpool/hpoold.sock for a user,
  * /run/hpool/hpoold.sock for root. */
 void	config_default_socket(char *buf, size_t len);

@@ -183,6 +183,12 @@ main(int argc, char *argv[])
 		    "pool will try on its own");
 	if ((listen_fd = listen_open(&srv, err, sizeof(err))) == -1) {
 		log_err("%s", err);
+		if (geteuid() != 0 && (getenv("XDG_RUNTIME_DIR") == NULL ||
+		    getenv("XDG_RUNTIME_DIR")[0] != '/') &&
+		    strcmp(srv.cfg.socket_path, "/run/hpool/hpoold.sock") == 0)
+			log_err("XDG_RUNTIME_DIR is not set, so hpoold (not "
+			    "root) defaults to /run/hpool/hpoold.sock: pass "
+			    "--socket PATH (or socket = PATH in the config)");
 		config_release(&srv.cfg);
 		return 1;
 	}

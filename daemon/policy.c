@@ -464,6 +464,22 @@ policy_config(struct policy *p, const char *section, const char *name,
 }
 
 int
+policy_setting_repeats(const char *section, const char *name)
+{
+	char pname[IDNAME_MAX];
+	enum section sec;
+	size_t i;
+
+	if (section_parse(section, &sec, pname, sizeof(pname)) != 1)
+		return 0;
+	for (i = 0; i < NSETTINGS; i++)
+		if (settings[i].section == sec &&
+		    strcmp(settings[i].name, name) == 0)
+			return settings[i].repeat;
+	return 0;
+}
+
+int
 policy_finish(struct policy *p, char *err, size_t errlen)
 {
 	struct proxy_def *pd;

@@ -37,6 +37,10 @@ void		 policy_free(struct policy *);
 int	policy_config(struct policy *, const char *section, const char *name,
 	    const char *value, char *err, size_t errlen, char *warn,
 	    size_t warnlen);
+/* 1 if NAME may be given several times in SECTION (rule, no_proxy,
+ * resolve: lists), 0 otherwise (a policy setting given once, or not the
+ * policy's at all). */
+int	policy_setting_repeats(const char *section, const char *name);
 /* After the last entry, before any decision: the cross-checks (a rule
  * names a proxy with no section, a proxy section without url, url
  * credentials and a credentials_file both). 0, or -1 and err. */

@@ -535,6 +535,9 @@ reload(struct sup *sp)
 			return;
 		}
 	}
+	config_log_changes(&sp->cfg, &c, old_fd != -1 ? CONFIG_SOCKET_MOVED :
+	    a->srv->socket_path[0] == '\0' ? CONFIG_SOCKET_SYSTEMD :
+	    CONFIG_SOCKET_KEPT);
 	if (old_fd == -1) {
 		memcpy(c.socket_path, sp->cfg.socket_path,
 		    sizeof(c.socket_path));

@@ -162,6 +162,13 @@ int	sslctx_fill_open(const hpool_ssl_context *, int check_hostname,
 
 /* sockpath.c */
 char	*sockpath_find(const char *explicit_path);
+/* Why connect(2) to hpoold's socket at path failed with errnum, and what
+ * to do, as "; ..." into out (empty for other errors): EACCES names the
+ * socket's group and mode (join the group) or the directory in the way;
+ * ENOENT and ECONNREFUSED say hpoold is not running there, and that
+ * XDG_RUNTIME_DIR is unset when the path is the fallback for it. */
+void	sockpath_hint(const char *path, int errnum, char *out,
+	    size_t outlen);
 
 /* response.c */
 int	resp_new(hpool_conn *, struct link *, int owns_link, int head_method,

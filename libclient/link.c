@@ -64,7 +64,8 @@ link_connect(struct link *l, struct hpool_error *err)
 {
 	struct sockaddr_un sun;
 	struct timeval tv;
-	int fd;
+	size_t n;
+	int fd, errnum;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -101,8 +102,14 @@ link_connect(struct link *l, struct hpool_error *err)
 			continue;
 		if (errno == EISCONN)
 			break;
-		errfmt_errno(err, HPOOL_E_DAEMON_UNAVAILABLE, errno,
+		errnum = errno;
+		errfmt_errno(err, HPOOL_E_DAEMON_UNAVAILABLE, errnum,
 		    "cannot connect to hpoold at %s", l->path);
+		if (err != NULL) {
+			n = strlen(err->message);
+			sockpath_hint(l->path, errnum, err->message + n,
+			    sizeof(err->message) - n);
+		}
 		close(fd);
 		return err ? err->code : HPOOL_E_DAEMON_UNAVAILABLE;
 	}

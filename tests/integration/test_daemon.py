@@ -282,7 +282,7 @@ def body(res):
 	err = cp.stderr.decode()
 	res.check("bad config: exit 1, names setting, value and line",
 	    cp.returncode == 1 and "max_per_host" in err and "lots" in err and
-	    "line 3" in err and bad in err, (cp.returncode, err))
+	    (bad + ":3:") in err, (cp.returncode, err))
 	with open(bad, "w") as f:
 		f.write("[hpoold]\nfrobnicate = 1\n")
 	cp = subprocess.run([harness.HPOOLD, "-t", "-c", bad],

@@ -953,9 +953,9 @@ def case_reload(res, env):
 		line_text = m.group(0) if m else None
 		res.check("SIGHUP with %s: \"reload refused, keeping the old "
 		    "settings\" naming %s, line %d and %s" % (what, d.conf, line,
-		    setting), line_text is not None and (d.conf + ":") in
-		    line_text and "line %d" % line in line_text and setting in
-		    line_text, line_text or h.tail(d.log, 5))
+		    setting), line_text is not None and ("%s:%d:" % (d.conf,
+		    line)) in line_text and setting in line_text, line_text or
+		    h.tail(d.log, 5))
 		res.check("...16 clients under load: no request failed (%d)" %
 		    len(results), results and not failures(results),
 		    summary(results))
@@ -1373,7 +1373,7 @@ def case_values(res, env):
 		else:
 			res.check("workers = %s: refused, naming the setting and "
 			    "line 3" % v, cp.returncode == 1 and "workers" in err
-			    and "line 3" in err, (cp.returncode, err))
+			    and (conf + ":3:") in err, (cp.returncode, err))
 
 
 # ---------------------------------------------------------------- main
