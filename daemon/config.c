@@ -71,7 +71,6 @@ static int	proxy_line(const struct load_ctx *,
 		    const struct policy_proxy *, const char *);
 static int	finish_line(const struct load_ctx *, const char *);
 static void	syntax_error(struct load_ctx *, const char *, int);
-static int	proxies_supported(const struct policy *, char *, size_t);
 static int	load_cacert(struct policy *, size_t, char *, size_t);
 static int	load_credentials(struct policy *, size_t, char *, size_t,
 		    char *, size_t);
@@ -533,31 +532,6 @@ config_resolve_workers(struct config *c)
 	c->workers = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
-/* What the policy may say that this hpoold cannot do yet: refused with a
- * clear word, never taken and quietly done otherwise. */
-static int
-proxies_supported(const struct policy *pol, char *err, size_t errlen)
-{
-	const struct policy_proxy *px;
-	size_t i;
-
-	for (i = 0; (px = policy_proxy_at(pol, i)) != NULL; i++) {
-		if (strcmp(px->scheme, "http") != 0 &&
-		    strcmp(px->scheme, "https") != 0 &&
-		    strcmp(px->scheme, "socks5h") != 0) {
-			snprintf(err, errlen, "proxy %s: %s:// proxies are not "
-			    "supported by this hpoold (http://, https:// and "
-			    "socks5h:// are)", px->name, px->scheme);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* The i-th proxy's cacert file (PEM), into the policy, read here as its
- * credentials_file is; a refusal names the proxy and the path. Whether
- * OpenSSL takes the certificates is seen when a worker first connects
- * (an SSLError naming the proxy). */
 static int
 load_cacert(struct policy *pol, size_t i, char *err, size_t errlen)
 {
@@ -797,20 +771,19 @@ config_parse(struct config *cfg, const char *text, const char *path,
 		ctx.line = finish_line(&ctx, perr);
 		goto fail_at;
 	}
-	if (proxies_supported(ctx.pol, perr, sizeof(perr)) == -1) {
-		for (i = 0; (px = policy_proxy_at(ctx.pol, i)) != NULL; i++)
-			if (strncmp(perr + 6, px->name, strlen(px->name)) ==
-			    0 && perr[6 + strlen(px->name)] == ':')
-				break;
-		ctx.line = px != NULL ? proxy_line(&ctx, px, "url") : 0;
-		goto fail_at;
-	}
 	for (i = 0; (px = policy_proxy_at(ctx.pol, i)) != NULL; i++) {
-		if (px->cacert[0] != '\0' && load_cacert(ctx.pol, i, perr,
-		    sizeof(perr)) == -1) {
-			snprintf(errbuf, errlen, "%s: %s", path, perr);
-			policy_free(ctx.pol);
-			return -1;
+		if (px->cacert[0] != '\0') {
+			/* [proxy NAME] cacert, else the simple form's
+			 * proxy_cacert */
+			char sec[sizeof(ctx.seen->section)];
+
+			snprintf(sec, sizeof(sec), "proxy %s", px->name);
+			if ((ctx.line = seen_line(&ctx, sec, "cacert", 0)) == 0 &&
+			    (ctx.line = seen_line(&ctx, "hpoold",
+			    "proxy_cacert", 0)) == 0)
+				ctx.line = proxy_line(&ctx, px, "url");
+			if (load_cacert(ctx.pol, i, perr, sizeof(perr)) == -1)
+				goto fail_at;
 		}
 		if (px->credentials_file[0] == '\0')
 			continue;

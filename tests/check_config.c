@@ -121,9 +121,13 @@ START_TEST(after_the_last_line)
 	refused("[policy]\nrule = dest a -> deny\n\nrule = dest b -> proxy "
 	    "q\n", "t.conf:4: rule 2 (dest b -> proxy q): no [proxy q] "
 	    "section");
-	refused("[hpoold]\nworkers = 1\nhttps_proxy = https://127.0.0.1:1\n",
-	    "t.conf:3: proxy https_proxy: https:// proxies are not "
-	    "supported by this hpoold yet (http:// and socks5h:// are)");
+	refused("[hpoold]\nworkers = 1\nhttps_proxy = https://127.0.0.1:1\n"
+	    "proxy_cacert = /nonexistent/ca.pem\n",
+	    "t.conf:4: proxy https_proxy: cacert /nonexistent/ca.pem: No "
+	    "such file or directory");
+	refused("[proxy p]\nurl = https://127.0.0.1:1\n\ncacert = "
+	    "/nonexistent/ca.pem\n", "t.conf:4: proxy p: cacert "
+	    "/nonexistent/ca.pem: No such file or directory");
 	refused("[proxy p]\nurl = http://127.0.0.1:1\ncredentials_file = "
 	    "/nonexistent/x\n", "t.conf:3: proxy p: credentials_file "
 	    "/nonexistent/x: No such file or directory");

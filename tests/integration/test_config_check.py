@@ -110,10 +110,24 @@ CASES = [
 	    "/nonexistent/creds\n",
 	    "4: proxy corp: credentials_file /nonexistent/creds: No such file "
 	    "or directory"),
-	("an unsupported proxy scheme: the proxy's line",
-	    "[hpoold]\nworkers = 1\n[proxy tls]\nurl = https://127.0.0.1:8443\n",
-	    "4: proxy tls: https:// proxies are not supported by this hpoold "
-	    "yet (http:// and socks5h:// are)"),
+	("an unsupported proxy scheme: the url's line",
+	    "[hpoold]\nworkers = 1\n[proxy old]\nurl = socks4://127.0.0.1:1080\n",
+	    "4: [proxy old] url: 'socks4://127.0.0.1:1080': the scheme "
+	    "'socks4' is not http, https or socks5h"),
+	("a warm URL with credentials: its line",
+	    "[hpoold]\nwarm = http://127.0.0.1:8080/ 2\nwarm = "
+	    "http://u:p@127.0.0.1:8081/ 1\n",
+	    "3: warm: 'http://u:p@127.0.0.1:8081/' is not an http:// or "
+	    "https:// URL with a host (and no user:password)"),
+	("a bad nameserver in a list: its line",
+	    "[hpoold]\nworkers = 1\nnameserver = 127.0.0.1:53, 10.0.0.300\n",
+	    "3: nameserver: '10.0.0.300' is not an IP address with an "
+	    "optional :PORT"),
+	("a missing proxy CA file: the cacert line",
+	    "[proxy tls]\nurl = https://127.0.0.1:8443\n\ncacert = "
+	    "/nonexistent/ca.pem\n",
+	    "4: proxy tls: cacert /nonexistent/ca.pem: No such file or "
+	    "directory"),
 ]
 
 
