@@ -993,6 +993,14 @@ config_changes(const struct config *old, const struct config *new,
 	if (policy_differs(old->policy, new->policy))
 		LINE("rules and proxies: changed: apply now, to each request "
 		    "from now on");
+	if (strcmp(old->nameservers, new->nameservers) != 0)
+		LINE("nameserver: '%s' -> '%s': needs a restart: a worker "
+		    "reads it when it starts", old->nameservers,
+		    new->nameservers);
+	if (old->nwarm != new->nwarm || memcmp(old->warm, new->warm,
+	    sizeof(old->warm[0]) * old->nwarm) != 0)
+		LINE("warm: %u -> %u destinations: applies now", old->nwarm,
+		    new->nwarm);
 #undef LINE
 	return n;
 }
