@@ -994,7 +994,7 @@ config_changes(const struct config *old, const struct config *new,
 		LINE("rules and proxies: changed: apply now, to each request "
 		    "from now on");
 	if (strcmp(old->nameservers, new->nameservers) != 0)
-		LINE("nameserver: '%s' -> '%s': needs a restart: a worker "
+		LINE("nameserver: '%.100s' -> '%.100s': needs a restart: a worker "
 		    "reads it when it starts", old->nameservers,
 		    new->nameservers);
 	if (old->nwarm != new->nwarm || memcmp(old->warm, new->warm,
