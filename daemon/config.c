@@ -67,6 +67,7 @@ static const struct setting settings[] = {
 	{ "max_session_buffer", OFF(max_session_buffer), 10, 131072,
 	    PROTO_FRAME_HDR + PROTO_MAX_PAYLOAD, 1, 0 },
 	{ "partition_by_uid", OFF(partition_by_uid), 0, 0, 1, 1, 0 },
+	{ "access_log", OFF(access_log), 0, 0, 1, 1, 0 },
 	{ "idle_timeout", OFF(idle_timeout_ms), 10, 1, 86400, 1000, 0 },
 	{ "connect_timeout", OFF(connect_timeout_ms), 10, 1, 3600, 1000, 0 },
 	{ "io_timeout", OFF(io_timeout_ms), 10, 1, 86400, 1000, 0 },
@@ -112,6 +113,7 @@ config_defaults(struct config *c)
 	c->client_write_timeout_ms = 300 * 1000;
 	c->workers = 0;			/* auto: one per core */
 	c->log_level = LOG_LVL_INFO;
+	c->access_log = 1;
 }
 
 static int
@@ -189,13 +191,15 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 		if (strcmp(name, st->name) != 0)
 			continue;
 		if (st->base == 0) {
-			if (strcmp(value, "yes") == 0)
+			if (strcmp(value, "yes") == 0 ||
+			    strcmp(value, "on") == 0)
 				v = 1;
-			else if (strcmp(value, "no") == 0)
+			else if (strcmp(value, "no") == 0 ||
+			    strcmp(value, "off") == 0)
 				v = 0;
 			else {
 				snprintf(ctx->err, ctx->errlen, "%s: %s: '%s' "
-				    "is not yes or no", ctx->path, name,
+				    "is not yes, no, on or off", ctx->path, name,
 				    value);
 				return 0;
 			}

@@ -39,6 +39,7 @@ static const struct {
 	LIVE(14, session_idle_timeout_ms),
 	LIVE(15, client_write_timeout_ms),
 	LIVE(16, log_level),
+	LIVE(17, access_log),
 #undef LIVE
 };
 #define NLIVE	(sizeof(live) / sizeof(live[0]))

@@ -17,7 +17,7 @@
 /* Bump CTL_VERSION when any number below or any layout changes. A worker
  * is always the supervisor's own binary (fork, no exec), so a mismatch
  * means memory corruption, and the worker is stopped. */
-#define CTL_VERSION	1
+#define CTL_VERSION	2
 #define CTL_MAX_MSG	4096	/* any message but POLICY, header included */
 #define CTL_MAX_POLICY	(160 * 1024)	/* POLICY: the config file's text */
 

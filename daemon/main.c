@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "listen.h"
+#include "access.h"
 #include "log.h"
 #include "proto.h"
 #include "quota.h"
@@ -159,6 +160,7 @@ main(int argc, char *argv[])
 	if (verbose)
 		srv.cfg.log_level = LOG_LVL_DEBUG;
 	log_init(srv.cfg.log_level);
+	access_init(0);
 	signal(SIGPIPE, SIG_IGN);
 	if (quota_init() == -1) {
 		log_err("cannot map the shared limit counters: %s",

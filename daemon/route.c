@@ -107,6 +107,7 @@ refuse(struct route *r, struct route_caller *c, const char *scheme,
 	    scheme, host, port, why);
 	snprintf(r->log, sizeof(r->log), "denied: %s reaching %s://%s:%u: %s",
 	    who, scheme, host, port, why);
+	snprintf(r->why, sizeof(r->why), "%s", why);
 }
 
 /* "Basic " and base64(user:pass), for Proxy-Authorization. */
@@ -182,6 +183,7 @@ route_open(const struct policy *pol, struct route_caller *c,
 		r->addr_check = rt.needs_addr_check;
 		return 0;
 	case POLICY_PROXY:
+		r->proxy = rt.proxy;
 		break;
 	}
 	if (strcmp(rt.proxy->scheme, "http") != 0 &&

@@ -44,6 +44,10 @@ struct route {
 	const struct policy_proxy *absolute;
 	char			 origin[280];
 	int			 addr_check;	/* judge the resolved addresses */
+	/* for the access log: the daemon's proxy the route goes through
+	 * (NULL: direct), or, refused, the rule that refused */
+	const struct policy_proxy *proxy;
+	char			 why[256];
 	/* refused: the error for the caller, and a line for the log */
 	int			 code;		/* enum hpool_err */
 	int			 sent;		/* PROTO_SENT_* */

@@ -16,8 +16,9 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
-
+#include "access.h"
 #include "hpool_error.h"
 #include "http_parse.h"
 #include "http_req.h"
@@ -71,6 +72,9 @@ static void	request_over(struct session *);
 static void	sess_close(struct session *);
 static void	sess_free(struct session *);
 static void	schedule(struct session *);
+static void	req_log(struct session *, int);
+static void	open_log(struct session *, const struct proto_open *,
+		    const struct route *, int);
 
 
 static const char *const state_names[] = {
@@ -608,9 +612,13 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 		sess_close(s);
 		return -1;
 	}
+	if (s->srv->cfg.access_log)
+		open_log(s, &o, NULL, 0);	/* dest, before the route */
 	if (route_open(s->srv->cfg.policy, &s->caller, &o, &rt) == -1) {
 		log_info("session %llu (pid %d): %s", (unsigned long long)s->id,
 		    (int)s->peer_pid, rt.log);
+		if (s->srv->cfg.access_log)
+			open_log(s, &o, &rt, rt.code);
 		send_error(s, rt.code, rt.msg, 0, -1, rt.sent);
 		sess_close(s);
 		return -1;
@@ -652,6 +660,8 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	 * the caller that reuses */
 	if (rt.addr_check)
 		s->pool->addr_check = 1;
+	if (s->srv->cfg.access_log)
+		open_log(s, &o, &rt, 0);
 	s->has_timeout = o.has_timeout;
 	s->timeout_ms = o.timeout_ms;
 	proto_wbuf_reset(w);
@@ -675,6 +685,19 @@ on_req_head(struct session *s, const uint8_t *p, size_t len)
 		return -1;
 	}
 	s->srv->stats.requests++;
+	s->req_live = 1;
+	clock_gettime(CLOCK_MONOTONIC, &s->req_start);
+	snprintf(s->method, sizeof(s->method), "%.*s", hp->method.len > 31 ?
+	    31 : (int)hp->method.len, hp->method.p);
+	s->path[0] = '\0';
+	if (log_enabled(LOG_LVL_DEBUG))
+		snprintf(s->path, sizeof(s->path), "%.*s%s", hp->url.len >
+		    ACCESS_PATH_MAX - 4 ? ACCESS_PATH_MAX - 4 :
+		    (int)hp->url.len, hp->url.p, hp->url.len >
+		    ACCESS_PATH_MAX - 4 ? "..." : "");
+	s->resp_status = 0;
+	s->conn_kind = ACCESS_CONN_NONE;
+	s->tls_kind = ACCESS_TLS_NONE;
 	s->req_end = 0;
 	s->resp_end = 0;
 	s->body_sent = 0;
@@ -751,6 +774,10 @@ sess_attach(struct session *s, struct upconn *c)
 	    (s->no_reuse ? UP_REQ_NO_REUSE : 0));
 	if (s->conn_auth)
 		up_make_private(c, s->peer_uid);
+	s->conn_kind = c->nrequests > 1 ? ACCESS_CONN_REUSED : ACCESS_CONN_NEW;
+	if (stream_ssl(c->st) != NULL)
+		s->tls_kind = SSL_session_reused(stream_ssl(c->st)) ?
+		    ACCESS_TLS_RESUMED : ACCESS_TLS_FULL;
 	/* The head stays in s->head until the response starts, for a retry
 	 * on a fresh connection. */
 	up_write(c, evbuffer_pullup(s->head, -1),
@@ -904,6 +931,7 @@ sess_resp_head(struct session *s, const struct hp_head *h)
 	}
 	rhp->version = (uint8_t)h->version;
 	rhp->status = (uint16_t)h->status;
+	s->resp_status = (unsigned)h->status;
 	rhp->flags = (h->will_close ? PROTO_RESP_WILL_CLOSE : 0) |
 	    (h->framing == HP_FRAME_CHUNKED ? PROTO_RESP_CHUNKED : 0);
 	rhp->length = h->framing == HP_FRAME_NONE ? 0 :
@@ -966,6 +994,7 @@ sess_resp_end(struct session *s, uint8_t flags)
 
 	s->conn = NULL;
 	s->resp_end = 1;
+	req_log(s, 0);
 	proto_wbuf_reset(w);
 	proto_enc_resp_end(w, flags);
 	evbuffer_add(stream_output(s->st), w->data, w->len);
@@ -994,6 +1023,7 @@ send_error(struct session *s, int code, const char *msg, uint64_t partial,
 	struct proto_error e;
 	const char *name = hpool_error_name(code);
 
+	req_log(s, code);
 	if (s->st == NULL)
 		return;
 	memset(&e, 0, sizeof(e));
@@ -1041,6 +1071,7 @@ sess_close(struct session *s)
 	s->conn = NULL;
 	if (c != NULL)
 		up_abort(c);
+	req_log(s, -1);		/* the caller went away mid-request */
 	set_state(s, SESS_CLOSING);
 	if (s->st != NULL)
 		stream_read_enable(s->st, 0);
@@ -1083,4 +1114,93 @@ sess_free_all(struct server *srv)
 		sess_close(s);
 		sess_free(s);
 	}
+}
+
+/* The access log's caller and destination, and (rt given) the route: at
+ * OPEN, before route_open rewrites o for a proxy (rt NULL), then with its
+ * decision; code: the refusal, logged at once as an entry of its own. */
+static void
+open_log(struct session *s, const struct proto_open *o, const struct route
+    *rt, int code)
+{
+	const struct proto_str *h = o->tunnel_host.len > 0 ? &o->tunnel_host :
+	    &o->host;
+	struct access_rec r;
+
+	if (rt == NULL) {
+		snprintf(s->dest, sizeof(s->dest), "%.*s://%s%.*s%s:%u",
+		    (int)o->scheme.len, o->scheme.p, memchr(h->p, ':', h->len)
+		    != NULL ? "[" : "", (int)h->len, h->p, memchr(h->p, ':',
+		    h->len) != NULL ? "]" : "", o->tunnel_host.len > 0 ?
+		    o->tunnel_port : o->port);
+		access_clean(s->dest);
+		/* the unit, once a session (a read of /proc) */
+		route_caller(&s->caller, NULL, 1);
+		return;
+	}
+	if (code != 0)
+		snprintf(s->route_label, sizeof(s->route_label),
+		    "denied by %s", rt->why);
+	else if (rt->proxy != NULL)
+		snprintf(s->route_label, sizeof(s->route_label), "proxy %s",
+		    rt->proxy->name);
+	else if (o->tunnel_host.len > 0)
+		snprintf(s->route_label, sizeof(s->route_label),
+		    "direct, the caller's proxy %.*s:%u", (int)o->host.len,
+		    o->host.p, o->port);
+	else
+		snprintf(s->route_label, sizeof(s->route_label), "direct");
+	access_clean(s->route_label);
+	if (code == 0)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.uid = s->peer_uid;
+	r.pid = s->peer_pid;
+	snprintf(r.unit, sizeof(r.unit), "%s", s->caller.unit);
+	access_clean(r.unit);
+	snprintf(r.dest, sizeof(r.dest), "%s", s->dest);
+	snprintf(r.error, sizeof(r.error), "%s", hpool_error_name(code));
+	snprintf(r.route, sizeof(r.route), "%s", s->route_label);
+	access_log(&r, 0);
+}
+
+/* The access log's entry for the request that ends now (once; code: the
+ * error it ended with, 0 for a response). */
+static void
+req_log(struct session *s, int code)
+{
+	struct access_rec r;
+	struct timespec now;
+	int64_t us;
+
+	if (!s->req_live)
+		return;
+	s->req_live = 0;
+	if (!s->srv->cfg.access_log)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (int64_t)(now.tv_sec - s->req_start.tv_sec) * 1000000 +
+	    (now.tv_nsec - s->req_start.tv_nsec) / 1000;
+	memset(&r, 0, sizeof(r));
+	r.uid = s->peer_uid;
+	r.pid = s->peer_pid;
+	snprintf(r.unit, sizeof(r.unit), "%s", s->caller.unit);
+	access_clean(r.unit);
+	snprintf(r.method, sizeof(r.method), "%s", s->method);
+	access_clean(r.method);
+	snprintf(r.dest, sizeof(r.dest), "%s", s->dest);
+	snprintf(r.path, sizeof(r.path), "%s", s->path);
+	access_clean(r.path);
+	r.status = s->resp_status;
+	if (code != 0)
+		snprintf(r.error, sizeof(r.error), "%s", code == -1 ?
+		    "caller-closed" : hpool_error_name(code));
+	r.bytes_up = s->body_sent;
+	r.bytes_down = s->resp_body;
+	r.duration_us = us > 0 ? (uint64_t)us : 0;
+	r.conn = s->conn_kind;
+	r.tls = s->tls_kind;
+	r.retried = s->retries > 0;
+	snprintf(r.route, sizeof(r.route), "%s", s->route_label);
+	access_log(&r, r.path[0] != '\0');
 }

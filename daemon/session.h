@@ -11,7 +11,9 @@
 #include <sys/queue.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <time.h>
 
+#include "access.h"
 #include "pool.h"
 #include "route.h"
 
@@ -84,6 +86,17 @@ struct session {
 	int			 retries;
 	uint64_t		 resp_body;	/* body bytes sent to client */
 	size_t			 read_high;	/* input watermark in force */
+	/* the access log's facts (access.c): where the OPEN asked for and
+	 * how it was routed; the current request, until it is logged */
+	char			 dest[300];	/* scheme://host:port */
+	char			 route_label[320]; /* direct, proxy NAME */
+	int			 req_live;	/* a request not yet logged */
+	struct timespec		 req_start;	/* CLOCK_MONOTONIC */
+	char			 method[32];
+	char			 path[ACCESS_PATH_MAX]; /* debug only */
+	unsigned		 resp_status;	/* 0: no head yet */
+	enum access_conn	 conn_kind;
+	enum access_tls		 tls_kind;
 	struct event		*defer;		/* resume / free on next turn */
 	int			 in_process;	/* process() is on the stack */
 };

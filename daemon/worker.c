@@ -26,6 +26,7 @@
 #include "config.h"
 #include "control.h"
 #include "listen.h"
+#include "access.h"
 #include "log.h"
 #include "policy.h"
 #include "pool.h"
@@ -320,6 +321,7 @@ worker_main(const struct worker_start *ws)
 	snprintf(title, sizeof(title), "hpoold[worker %u]", ws->id);
 	log_set_tag(title);
 	close_others(ws->listen_fd, ws->ctl);
+	access_init(1);
 	quota_set_worker(ws->slot);
 
 	memset(&w, 0, sizeof(w));

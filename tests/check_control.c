@@ -14,6 +14,9 @@
 
 static struct proto_wbuf w;
 static char err[256];
+static char buf_err[64];
+/* the live settings a CONFIG carries (control.c: keys 1 to this) */
+#define NLIVE_KEYS	17
 
 static void
 setup(void)
@@ -135,28 +138,29 @@ raw_config(uint8_t *buf, uint16_t n, const uint16_t *keys, size_t nkeys)
 START_TEST(config_malformed)
 {
 	uint8_t buf[512];
-	uint16_t keys[16];
+	uint16_t keys[NLIVE_KEYS];
 	struct ctl_msg o;
 	size_t i, n;
 
-	for (i = 0; i < 16; i++)
+	for (i = 0; i < NLIVE_KEYS; i++)
 		keys[i] = (uint16_t)(i + 1);
-	n = raw_config(buf, 16, keys, 16);
+	n = raw_config(buf, NLIVE_KEYS, keys, NLIVE_KEYS);
 	ck_assert_int_eq(ctl_decode(buf, n, &o, err, sizeof(err)), 0);
 	/* a key twice */
-	keys[15] = 1;
-	n = raw_config(buf, 16, keys, 16);
+	keys[NLIVE_KEYS - 1] = 1;
+	n = raw_config(buf, NLIVE_KEYS, keys, NLIVE_KEYS);
 	ck_assert_int_eq(ctl_decode(buf, n, &o, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "repeated"));
 	/* an unknown key */
-	keys[15] = 99;
-	n = raw_config(buf, 16, keys, 16);
+	keys[NLIVE_KEYS - 1] = 99;
+	n = raw_config(buf, NLIVE_KEYS, keys, NLIVE_KEYS);
 	ck_assert_int_eq(ctl_decode(buf, n, &o, err, sizeof(err)), -1);
 	/* one missing */
-	keys[15] = 16;
-	n = raw_config(buf, 15, keys, 15);
+	keys[NLIVE_KEYS - 1] = NLIVE_KEYS;
+	n = raw_config(buf, NLIVE_KEYS - 1, keys, NLIVE_KEYS - 1);
 	ck_assert_int_eq(ctl_decode(buf, n, &o, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "15 settings"));
+	snprintf(buf_err, sizeof(buf_err), "%d settings", NLIVE_KEYS - 1);
+	ck_assert_ptr_nonnull(strstr(err, buf_err));
 }
 END_TEST
 
