@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "access.h"
+#include "control.h"
 #include "hpool_error.h"
 #include "http_parse.h"
 #include "http_req.h"
@@ -30,6 +32,7 @@
 #include "proto.h"
 #include "server.h"
 #include "session.h"
+#include "stats.h"
 #include "stream.h"
 #include "tls.h"
 #include "upstream.h"
@@ -58,6 +61,7 @@ static int	handle_frame(struct session *, uint8_t, const uint8_t *,
 static int	on_hello(struct session *, const uint8_t *, size_t);
 static int	tunnel_headers_ok(const struct proto_open *);
 static int	on_open(struct session *, const uint8_t *, size_t);
+static int	on_stats(struct session *, const uint8_t *, size_t);
 static int	on_req_head(struct session *, const uint8_t *, size_t);
 static int	on_req_body(struct session *, const uint8_t *, size_t);
 static int	on_req_end(struct session *);
@@ -78,7 +82,8 @@ static void	open_log(struct session *, const struct proto_open *,
 
 
 static const char *const state_names[] = {
-	"HELLO", "OPEN", "IDLE", "WAITING", "ACTIVE", "DRAIN", "CLOSING",
+	"HELLO", "OPEN", "IDLE", "WAITING", "ACTIVE", "DRAIN", "STATS",
+	"CLOSING",
 };
 
 void
@@ -468,6 +473,8 @@ handle_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
 	case SESS_OPEN:
 		if (type == PROTO_OPEN)
 			return on_open(s, p, len);
+		if (type == PROTO_STATS && s->version >= 4)
+			return on_stats(s, p, len);
 		if (type == PROTO_CLOSE)
 			break;
 		break;
@@ -492,6 +499,7 @@ handle_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
 		}
 		break;
 	case SESS_WAITING:
+	case SESS_STATS:
 	case SESS_CLOSING:
 		break;
 	}
@@ -612,13 +620,11 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 		sess_close(s);
 		return -1;
 	}
-	if (s->srv->cfg.access_log)
-		open_log(s, &o, NULL, 0);	/* dest, before the route */
+	open_log(s, &o, NULL, 0);	/* dest, before the route */
 	if (route_open(s->srv->cfg.policy, &s->caller, &o, &rt) == -1) {
 		log_info("session %llu (pid %d): %s", (unsigned long long)s->id,
 		    (int)s->peer_pid, rt.log);
-		if (s->srv->cfg.access_log)
-			open_log(s, &o, &rt, rt.code);
+		open_log(s, &o, &rt, rt.code);
 		send_error(s, rt.code, rt.msg, 0, -1, rt.sent);
 		sess_close(s);
 		return -1;
@@ -660,8 +666,10 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	 * the caller that reuses */
 	if (rt.addr_check)
 		s->pool->addr_check = 1;
-	if (s->srv->cfg.access_log)
-		open_log(s, &o, &rt, 0);
+	open_log(s, &o, &rt, 0);
+	if (s->pool->row == NULL && s->srv->stats_tab != NULL)
+		s->pool->row = stats_pool_row(s->srv->stats_tab, rt.absolute !=
+		    NULL ? "http://*" : s->dest, s->route_label, tls);
 	s->has_timeout = o.has_timeout;
 	s->timeout_ms = o.timeout_ms;
 	proto_wbuf_reset(w);
@@ -778,6 +786,12 @@ sess_attach(struct session *s, struct upconn *c)
 	if (stream_ssl(c->st) != NULL)
 		s->tls_kind = SSL_session_reused(stream_ssl(c->st)) ?
 		    ACCESS_TLS_RESUMED : ACCESS_TLS_FULL;
+	if (s->conn_kind == ACCESS_CONN_NEW && s->pool->row != NULL) {
+		if (s->tls_kind == ACCESS_TLS_FULL)
+			s->pool->row->tls_full++;
+		else if (s->tls_kind == ACCESS_TLS_RESUMED)
+			s->pool->row->tls_resumed++;
+	}
 	/* The head stays in s->head until the response starts, for a retry
 	 * on a fresh connection. */
 	up_write(c, evbuffer_pullup(s->head, -1),
@@ -1153,6 +1167,11 @@ open_log(struct session *s, const struct proto_open *o, const struct route
 	access_clean(s->route_label);
 	if (code == 0)
 		return;
+	if (s->srv->stats_tab != NULL)
+		stats_caller_row(s->srv->stats_tab, (uint32_t)s->peer_uid,
+		    s->caller.unit)->denials++;
+	if (!s->srv->cfg.access_log)
+		return;
 	memset(&r, 0, sizeof(r));
 	r.uid = s->peer_uid;
 	r.pid = s->peer_pid;
@@ -1176,6 +1195,16 @@ req_log(struct session *s, int code)
 	if (!s->req_live)
 		return;
 	s->req_live = 0;
+	if (s->srv->stats_tab != NULL) {
+		struct stats_caller *sc = stats_caller_row(s->srv->stats_tab,
+		    (uint32_t)s->peer_uid, s->caller.unit);
+
+		sc->requests++;
+		sc->bytes_up += s->body_sent;
+		sc->bytes_down += s->resp_body;
+		if (code != 0)
+			sc->errors++;
+	}
 	if (!s->srv->cfg.access_log)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -1203,4 +1232,97 @@ req_log(struct session *s, int code)
 	r.retried = s->retries > 0;
 	snprintf(r.route, sizeof(r.route), "%s", s->route_label);
 	access_log(&r, r.path[0] != '\0');
+}
+
+/*
+ * Who may read the stats (they name other callers' destinations and
+ * units): uid 0, the uid hpoold runs as, and the members of stats_group
+ * (the caller's gid or one of its supplementary groups, as the kernel
+ * gives them with SO_PEERGROUPS). 1 yes; 0 no, and why says the rule.
+ */
+static int
+stats_allowed(struct session *s, char *why, size_t len)
+{
+	const char *name = s->srv->cfg.stats_group;
+	struct group gr, *g = NULL;
+	char buf[4096], gtext[160];
+	gid_t groups[256];
+	socklen_t glen = sizeof(groups);
+	size_t i;
+
+	if (s->peer_uid == 0 || s->peer_uid == geteuid())
+		return 1;
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &g) == 0 && g != NULL) {
+		if (s->peer_gid == g->gr_gid)
+			return 1;
+		if (getsockopt(stream_fd(s->st), SOL_SOCKET, SO_PEERGROUPS,
+		    groups, &glen) == 0)
+			for (i = 0; i < glen / sizeof(gid_t); i++)
+				if (groups[i] == g->gr_gid)
+					return 1;
+		snprintf(gtext, sizeof(gtext), "members of group '%s' (gid %u)",
+		    name, (unsigned)g->gr_gid);
+	} else
+		snprintf(gtext, sizeof(gtext), "members of group '%s' (no such "
+		    "group here)", name);
+	snprintf(why, len, "[Errno 13] Permission denied: hpoold's stats are "
+	    "for uid 0, hpoold's own uid %u and %s (stats_group); caller uid "
+	    "%u, gid %u is none of them", (unsigned)geteuid(), gtext,
+	    (unsigned)s->peer_uid, (unsigned)s->peer_gid);
+	return 0;
+}
+
+/* STATS in place of OPEN: the worker asks the supervisor (GATHER), which
+ * asks every worker and answers within its wait; sess_stats_answer()
+ * then sends STATS_OK and ends the session. */
+static int
+on_stats(struct session *s, const uint8_t *p, size_t len)
+{
+	struct ctl_msg m;
+	uint8_t format;
+	char why[400];
+
+	if (proto_dec_stats(p, len, &format) == -1) {
+		protocol_error(s, "malformed STATS frame (format 0 to 2)");
+		return -1;
+	}
+	if (!stats_allowed(s, why, sizeof(why))) {
+		log_info("session %llu (pid %d): stats refused: uid %u",
+		    (unsigned long long)s->id, (int)s->peer_pid,
+		    (unsigned)s->peer_uid);
+		send_error(s, HPOOL_E_PERMISSION, why, 0, -1,
+		    PROTO_SENT_UNKNOWN);
+		sess_close(s);
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_GATHER;
+	m.seq = ++s->srv->stats_seq;
+	m.format = format;
+	if (s->srv->ctl_fd == -1 || ctl_send(s->srv->ctl_fd, &m) == -1) {
+		send_error(s, HPOOL_E_OS_ERROR, "hpoold: the supervisor cannot "
+		    "be asked for the stats now", 0, -1, PROTO_SENT_UNKNOWN);
+		sess_close(s);
+		return -1;
+	}
+	s->stats_seq = m.seq;
+	set_state(s, SESS_STATS);
+	return 0;
+}
+
+void
+sess_stats_answer(struct server *srv, uint64_t seq, const char *text)
+{
+	struct proto_wbuf *w = &srv->wbuf;
+	struct session *s;
+
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		if (s->state == SESS_STATS && s->stats_seq == seq)
+			break;
+	if (s == NULL)
+		return;		/* gone meanwhile */
+	proto_wbuf_reset(w);
+	if (proto_enc_stats_ok(w, text, strlen(text)) == 0)
+		evbuffer_add(stream_output(s->st), w->data, w->len);
+	sess_close(s);
 }

@@ -32,6 +32,8 @@ enum sess_state {
 	SESS_ACTIVE,		/* request running on sess->conn */
 	SESS_DRAIN,		/* response over, request body still coming:
 				 * read and drop it until REQ_END */
+	SESS_STATS,		/* STATS taken: waiting for the supervisor's
+				 * answer (stats_seq) */
 	SESS_CLOSING,		/* flushing output, then freed */
 };
 
@@ -97,6 +99,7 @@ struct session {
 	unsigned		 resp_status;	/* 0: no head yet */
 	enum access_conn	 conn_kind;
 	enum access_tls		 tls_kind;
+	uint64_t		 stats_seq;	/* SESS_STATS: the GATHER's */
 	struct event		*defer;		/* resume / free on next turn */
 	int			 in_process;	/* process() is on the stack */
 };
@@ -118,6 +121,9 @@ void	 sess_resp_end(struct session *, uint8_t flags);
  * certainly not sent, or it may be replayed). */
 int	 sess_retry(struct session *, int sent);
 size_t	 sess_output_len(const struct session *);
+/* The supervisor's answer to the GATHER seq: to the session that waits
+ * for it (if still there) as STATS_OK, then the session ends. */
+void	 sess_stats_answer(struct server *, uint64_t seq, const char *text);
 /* Draining: 1 while the session has work a drain must wait for. */
 int	 sess_busy(struct session *);
 void	 sess_upstream_writable(struct session *);
