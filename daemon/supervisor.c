@@ -1109,7 +1109,6 @@ metrics_open(struct sup *sp)
 	evhttp_set_max_headers_size(sp->http, 8192);
 	evhttp_set_max_body_size(sp->http, 1024);
 	evhttp_set_timeout(sp->http, 10);
-	evhttp_set_allowed_methods(sp->http, EVHTTP_REQ_GET);
 	evhttp_set_gencb(sp->http, metrics_cb, sp);
 	if (evhttp_bind_socket(sp->http, host, (uint16_t)port) == -1) {
 		log_err("metrics_listen: cannot listen on %s: %s",
