@@ -86,6 +86,47 @@ START_TEST(every_type_round_trips)
 }
 END_TEST
 
+/* The stats messages: GATHER's format, DUMP's and GATHERED's text with
+ * the round's seq, a NUL in a text refused. */
+START_TEST(stats_messages_round_trip)
+{
+	struct ctl_msg m, o;
+	uint8_t fmt;
+
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_GATHER;
+	m.seq = 77;
+	m.format = 2;
+	o = round_trip(&m);
+	ck_assert_uint_eq(o.seq, 77);
+	ck_assert_uint_eq(o.format, 2);
+	m.type = CTL_DUMP_REQ;
+	o = round_trip(&m);
+	ck_assert_uint_eq(o.seq, 77);
+	for (fmt = CTL_DUMP; fmt <= CTL_GATHERED; fmt++) {
+		m.type = fmt;
+		m.seq = 1ULL << 40;
+		m.text = "W\t1\t2\n";
+		o = round_trip(&m);
+		ck_assert_uint_eq(o.seq, 1ULL << 40);
+		ck_assert_str_eq(o.text, "W\t1\t2\n");
+		ctl_msg_clear(&o);
+	}
+	/* the text of DUMP may be as long as a POLICY's, no longer */
+	m.type = CTL_DUMP;
+	m.text = malloc(CTL_MAX_POLICY + 2);
+	memset(m.text, 'x', CTL_MAX_POLICY + 1);
+	m.text[CTL_MAX_POLICY + 1] = '\0';
+	proto_wbuf_reset(&w);
+	ck_assert_int_eq(ctl_encode(&w, &m), -1);
+	m.text[CTL_MAX_POLICY] = '\0';
+	o = round_trip(&m);
+	ck_assert_uint_eq(strlen(o.text), CTL_MAX_POLICY);
+	ctl_msg_clear(&o);
+	free(m.text);
+}
+END_TEST
+
 START_TEST(config_carries_the_live_settings_only)
 {
 	struct ctl_msg m, o;
@@ -238,6 +279,7 @@ control_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, every_type_round_trips);
+	tcase_add_test(tc, stats_messages_round_trip);
 	tcase_add_test(tc, config_carries_the_live_settings_only);
 	tcase_add_test(tc, config_malformed);
 	tcase_add_test(tc, garbage_refused);
