@@ -12,6 +12,11 @@ per OPEN the policy denies, at log_level = info.
   test binds, each field checked against the request made;
 - no credential ever: an Authorization header, a proxy's password (in
   its URL), a path with a token at info;
+- retried: a pooled connection the server drops on the next request, a
+  GET sent again on a new connection: conn=new retried=yes;
+- HPOOL_UNIT: a caller placed in a cgroup named like a unit
+  (/sys/fs/cgroup/unified/NAME.service, made and removed by the test) is
+  logged with that unit, in the field and in MESSAGE;
 - access_log = off: no entry.
 nginx (plain and TLS) and tinyproxy on 127.0.0.1 only."""
 
@@ -275,6 +280,79 @@ def journal_fields(res, env, certs, tls_nginx):
 	    tp.connects() == 1, tp.connects())
 
 
+OK_RESP = (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+    b"Content-Type: text/plain\r\n\r\nok")
+
+
+def retried(res, env):
+	"""The first connection answers one request, then takes the second
+	and closes without a byte: hpoold sends the GET again on a new
+	connection, and the entry says so."""
+	def handler(conn, server, idx):
+		req = h.read_request(conn)
+		if req is None:
+			return
+		server.record(idx, req)
+		conn.sendall(OK_RESP)
+		if idx == 0:
+			req = h.read_request(conn)
+			if req is not None:
+				server.record(idx, req)
+			return		# closed, nothing answered
+		h.send_and_close(conn, b"", "hold")
+	srv = h.ScriptedServer(handler, "drops-second")
+	j = JournalSink(env, "jr")
+	p, sock, log, _ = daemon(env, "", "retried", j)
+	cps = [hpool(env, sock, [srv.url("/x")]) for _ in range(2)]
+	got = j.take(2)
+	h.stop_hpoold(res, p, log, "retried")
+	res.check("retried: both GETs exit 0 with the body, 3 requests at "
+	    "the server over 2 connections", [c.returncode for c in cps] ==
+	    [0, 0] and all(c.stdout == b"ok" for c in cps) and
+	    len(srv.requests) == 3 and srv.connections == 2,
+	    "%s; %d requests, %d connections" % ([h.describe(c) for c in cps],
+	    len(srv.requests), srv.connections))
+	want = [("new", "0", "200"), ("new", "1", "200")]
+	res.check("retried: HPOOL_CONN, HPOOL_RETRIED, HPOOL_STATUS: the first "
+	    "new, not retried; the second sent again on a new connection",
+	    [(g.get("HPOOL_CONN"), g.get("HPOOL_RETRIED"),
+	    g.get("HPOOL_STATUS")) for g in got] == want and
+	    "retried=yes" in got[1].get("MESSAGE", ""), got)
+
+
+def unit(res, env):
+	"""A caller in a cgroup named like a unit: HPOOL_UNIT names it (as
+	sd_pid_get_unit reads /proc/PID/cgroup)."""
+	name = "hpool-test-%d.service" % os.getpid()
+	cg = "/sys/fs/cgroup/unified/" + name
+	try:
+		os.mkdir(cg)
+	except OSError as e:
+		res.fail("HPOOL_UNIT: a caller in unit %s" % name, "cannot make "
+		    "the cgroup %s here: %s" % (cg, e))
+		return
+	try:
+		j = JournalSink(env, "ju")
+		p, sock, log, _ = daemon(env, "", "unit", j)
+		cp = h.run_capture(["sh", "-c", 'echo $$ > "$1/cgroup.procs" && '
+		    'exec "$2" -s -S --socket "$3" "$4"', "sh", cg, h.HPOOL, sock,
+		    env.url("/files/a.bin")], timeout=30)
+		got = j.take(1)
+		h.stop_hpoold(res, p, log, "unit")
+	finally:
+		for _ in range(50):
+			try:
+				os.rmdir(cg)
+				break
+			except OSError:
+				time.sleep(0.1)
+	g = got[0] if got else {}
+	res.check("HPOOL_UNIT: the caller's unit %s, in the field and in "
+	    "MESSAGE" % name, cp.returncode == 0 and g.get("HPOOL_UNIT") ==
+	    name and (" unit=%s " % name) in g.get("MESSAGE", ""),
+	    "%s %s" % (h.describe(cp), g))
+
+
 def off(res, env):
 	"""access_log = off (and on, as a synonym of yes, taken too)."""
 	p, sock, log, _ = daemon(env, "access_log = off\n", "off")
@@ -297,6 +375,8 @@ def body(res):
 	plain_lines(res, env)
 	debug_path(res, env)
 	journal_fields(res, env, certs, tls_nginx)
+	retried(res, env)
+	unit(res, env)
 	off(res, env)
 
 
