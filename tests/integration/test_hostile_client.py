@@ -121,7 +121,8 @@ def well_formed(t, p, version):
 	try:
 		if t == pc.HELLO_OK:
 			# the highest both speak: a mutated HELLO may offer more
-			ok = len(p) == 2 and struct.unpack(">H", p)[0] in (1, 2, 3)
+			ok = len(p) == 2 and struct.unpack(">H", p)[0] in (1, 2, 3,
+			    4)
 		elif t == pc.OPEN_OK:
 			ok = p == b""
 		elif t == pc.RESP_HEAD:
@@ -133,6 +134,10 @@ def well_formed(t, p, version):
 		elif t == pc.ERROR:
 			parse_error(p, version)
 			ok = True
+		elif t == 71 and version >= 4:
+			# STATS_OK: a mutated frame can become a STATS
+			ok = len(p) >= 4 and struct.unpack(">I", p[:4])[0] == \
+			    len(p) - 4
 		else:
 			ok = False
 	except (ValueError, struct.error):
