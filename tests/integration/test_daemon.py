@@ -68,7 +68,7 @@ def body(res):
 
 	r, _ = protocol_error_then_close(env, pc.hello(5, 9))
 	res.check("no common version: error names both ranges",
-	    r["error"] and "5..9" in r["error"][1] and "1..3" in r["error"][1], r)
+	    r["error"] and "5..9" in r["error"][1] and "1..4" in r["error"][1], r)
 
 	r, _ = protocol_error_then_close(env, pc.req_head("GET", "/", []))
 	res.check("request before HELLO refused",
