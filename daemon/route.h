@@ -24,6 +24,7 @@ struct route_caller {
 	gid_t			 gid;
 	pid_t			 pid;
 	int			 named;		/* names looked up */
+	int			 unit_done;	/* the unit looked up */
 	char			 user[64];	/* "" unknown */
 	char			 group[64];
 	char			 unit[256];	/* systemd unit, "" none */
@@ -60,6 +61,9 @@ void	route_caller_init(struct route_caller *, uid_t, gid_t, pid_t);
  * user and group names and the unit are looked up, once. */
 const struct policy_caller *route_caller(struct route_caller *,
 	    const struct policy *, int names);
+/* The caller's systemd unit ("" none), looked up once (a read of
+ * /proc): for the access log and the stats, without the names. */
+const char *route_caller_unit(struct route_caller *);
 /* 0: go, o rewritten for the route; -1: refused, r->code and r->msg for
  * the caller, r->log for the log. */
 int	route_open(const struct policy *, struct route_caller *,

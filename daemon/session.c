@@ -1149,7 +1149,7 @@ open_log(struct session *s, const struct proto_open *o, const struct route
 		    o->tunnel_port : o->port);
 		access_clean(s->dest);
 		/* the unit, once a session (a read of /proc) */
-		route_caller(&s->caller, NULL, 1);
+		route_caller_unit(&s->caller);
 		return;
 	}
 	if (code != 0)
