@@ -1196,9 +1196,12 @@ req_log(struct session *s, int code)
 		return;
 	s->req_live = 0;
 	if (s->srv->stats_tab != NULL) {
-		struct stats_caller *sc = stats_caller_row(s->srv->stats_tab,
-		    (uint32_t)s->peer_uid, s->caller.unit);
+		struct stats_caller *sc;
 
+		if (s->caller_row == NULL)
+			s->caller_row = stats_caller_row(s->srv->stats_tab,
+			    (uint32_t)s->peer_uid, s->caller.unit);
+		sc = s->caller_row;
 		sc->requests++;
 		sc->bytes_up += s->body_sent;
 		sc->bytes_down += s->resp_body;

@@ -23,6 +23,7 @@ struct server;
 struct upconn;
 struct hp_head;
 struct event;
+struct stats_caller;
 
 enum sess_state {
 	SESS_HELLO,		/* waiting for HELLO */
@@ -100,6 +101,7 @@ struct session {
 	enum access_conn	 conn_kind;
 	enum access_tls		 tls_kind;
 	uint64_t		 stats_seq;	/* SESS_STATS: the GATHER's */
+	struct stats_caller	*caller_row;	/* stats.c's row, once found */
 	struct event		*defer;		/* resume / free on next turn */
 	int			 in_process;	/* process() is on the stack */
 };

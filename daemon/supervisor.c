@@ -64,7 +64,8 @@ struct kid {
 	uint64_t	 ping_at;	/* ms, when the unanswered PING left */
 	uint64_t	 born;		/* ms */
 	struct stats	 stats;		/* as last reported */
-	int		 dumped;	/* answered the stats round */
+	uint64_t	 asked;		/* the stats round it was asked in */
+	int		 dumped;	/* and answered */
 };
 
 /*
@@ -912,6 +913,7 @@ gather_start(struct sup *sp)
 
 		if (k->pid == 0)
 			continue;
+		k->asked = sp->round;
 		k->dumped = 0;
 		sp->round_asked++;
 		if (ctl_send(k->ctl, &m) == -1)
@@ -977,8 +979,10 @@ gather_dump(struct sup *sp, struct kid *k, uint64_t seq, const char *text)
 	if (sp->round_tab->nworkers > had)
 		k->stats = sp->round_tab->workers[sp->round_tab->nworkers -
 		    1].st;
+	/* a worker started during the round was not asked: not waited for */
 	for (i = 0; i < QUOTA_WORKER_SLOTS; i++)
-		if (sp->kids[i].pid != 0 && !sp->kids[i].dumped)
+		if (sp->kids[i].pid != 0 && sp->kids[i].asked == sp->round &&
+		    !sp->kids[i].dumped)
 			return;
 	gather_finish(sp);
 }
@@ -1010,8 +1014,8 @@ gather_finish(struct sup *sp)
 	t->uptime_s = (now_ms() - sp->started) / 1000;
 	t->expected = sp->round_asked;
 	for (i = 0, n = 0; i < QUOTA_WORKER_SLOTS; i++)
-		if (sp->kids[i].pid != 0 && !sp->kids[i].dumped && n + 12 <
-		    sizeof(t->missing))
+		if (sp->kids[i].pid != 0 && sp->kids[i].asked == sp->round &&
+		    !sp->kids[i].dumped && n + 12 < sizeof(t->missing))
 			n += (size_t)snprintf(t->missing + n, sizeof(t->missing)
 			    - n, "%s%u", n ? " " : "", sp->kids[i].id);
 	if (n > 0)

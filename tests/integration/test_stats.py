@@ -16,6 +16,10 @@
 - who may read: uid 0; `nobody` is refused with PermissionError naming
   the rule (exit 121); `nobody` with stats_group as its gid or one of its
   supplementary groups (SO_PEERGROUPS) may;
+- TLS and a proxy's route: 3 https requests on new connections (the
+  first handshake full, the next two resumed) and 2 through a proxy of
+  the daemon's (tinyproxy): the pool rows say tls, full and resumed
+  handshakes, and "proxy tp", never the proxy's password;
 - config: metrics_listen on a non-loopback address is refused by
   hpoold -t.
 Every server on 127.0.0.1; processes stopped by PID."""
@@ -32,6 +36,7 @@ import urllib.error
 import urllib.request
 
 import harness as h
+from tlsenv import Certs, TlsNginx
 
 try:
 	from prometheus_client.parser import text_string_to_metric_families
@@ -351,6 +356,41 @@ def permission(res, env):
 	h.stop_hpoold(res, p, log, "perm")
 
 
+def tls_and_proxy(res, env):
+	certs = Certs(env.path("certs"))
+	tn = TlsNginx(env, certs)
+	tp = h.Tinyproxy(env, ("bob", "s3cret-proxy-pw"), [env.nginx_port])
+	p, sock, log = start(env, "tls", "max_idle_per_host = 0\n"
+	    "[proxy tp]\nurl = http://bob:s3cret-proxy-pw@127.0.0.1:%d\n"
+	    "[policy]\nrule = dest localhost:%d -> proxy tp\n" % (tp.port,
+	    env.nginx_port), workers=1)
+	url = "https://127.0.0.1:%d/" % tn.ports["good"]
+	rcs = [env.hpool(["-s", "--socket", sock, "--cacert",
+	    certs.path("ca.pem"), url]).returncode for _ in range(3)]
+	rcs += [env.hpool(["-s", "--socket", sock, "http://localhost:%d/files/"
+	    "a.bin" % env.nginx_port]).returncode for _ in range(2)]
+	cp = stats(env, sock, "--json")
+	h.stop_hpoold(res, p, log, "tls")
+	try:
+		j = json.loads(cp.stdout)
+	except ValueError:
+		j = {"pools": [], "totals": {}}
+	pools = by_dest(j)
+	t = pools.get("https://127.0.0.1:%d" % tn.ports["good"], {})
+	x = pools.get("http://localhost:%d" % env.nginx_port, {})
+	res.check("tls: 5 requests exit 0", rcs == [0] * 5, rcs)
+	res.check("tls: the https pool: tls, 3 connects, 1 full and 2 resumed "
+	    "handshakes; the totals agree", t.get("tls") is True and
+	    t.get("connects") == 3 and t.get("tls_full") == 1 and
+	    t.get("tls_resumed") == 2 and j["totals"].get("tls_full") == 1 and
+	    j["totals"].get("tls_resumed") == 2, (t, j["totals"]))
+	res.check("proxy: the proxied pool's route is \"proxy tp\", 2 "
+	    "connects, no TLS", x.get("route") == "proxy tp" and
+	    x.get("connects") == 2 and x.get("tls") is False, x)
+	res.check("proxy: the password is nowhere in the stats",
+	    b"s3cret" not in cp.stdout and b"bob" not in cp.stdout, "")
+
+
 def config(res, env):
 	bad = env.path("bad-metrics.conf")
 	for value in ("0.0.0.0:9100", "192.0.2.1:9100", "[::]:9100",
@@ -379,6 +419,7 @@ def body(res):
 	notify = Notify(env.path("notify.sock"))
 	workload(res, env, notify)
 	permission(res, env)
+	tls_and_proxy(res, env)
 	config(res, env)
 
 
