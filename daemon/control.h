@@ -44,7 +44,8 @@ enum ctl_type {
 	CTL_DUMP	= 12,	/* w->s: u64 seq, string: the worker's rows
 				 * (stats_dump) */
 	CTL_GATHERED	= 13,	/* s->w: u64 seq (the GATHER's), string: the
-				 * answer, rendered */
+				 * answer, rendered; "": none (too many
+				 * requests at once, or out of memory) */
 };
 
 struct ctl_msg {

@@ -1324,8 +1324,14 @@ sess_stats_answer(struct server *srv, uint64_t seq, const char *text)
 			break;
 	if (s == NULL)
 		return;		/* gone meanwhile */
-	proto_wbuf_reset(w);
-	if (proto_enc_stats_ok(w, text, strlen(text)) == 0)
-		evbuffer_add(stream_output(s->st), w->data, w->len);
+	if (text[0] == '\0')
+		send_error(s, HPOOL_E_OS_ERROR, "hpoold: the supervisor has no "
+		    "stats for this request (too many at once, or out of "
+		    "memory); try again", 0, -1, PROTO_SENT_UNKNOWN);
+	else {
+		proto_wbuf_reset(w);
+		if (proto_enc_stats_ok(w, text, strlen(text)) == 0)
+			evbuffer_add(stream_output(s->st), w->data, w->len);
+	}
 	sess_close(s);
 }

@@ -947,8 +947,7 @@ gather_add(struct sup *sp, pid_t pid, uint64_t seq, uint8_t format,
 			memset(&m, 0, sizeof(m));
 			m.type = CTL_GATHERED;
 			m.seq = seq;
-			m.text = "hpoold: too many stats requests at once, "
-			    "try again\n";
+			m.text = "";	/* no answer: busy */
 			ctl_send(k->ctl, &m);
 		}
 		return;
@@ -1052,8 +1051,7 @@ gather_finish(struct sup *sp)
 				memset(&m, 0, sizeof(m));
 				m.type = CTL_GATHERED;
 				m.seq = w->seq;
-				m.text = text != NULL ? text :
-				    "hpoold: out of memory\n";
+				m.text = text != NULL ? text : "";
 				if (ctl_send(sp->kids[j].ctl, &m) == -1)
 					log_warn("stats: answering worker %u: "
 					    "%s", sp->kids[j].id,
