@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "hpool.h"
+#include "stats.h"
 
 #define READ_CHUNK	(64 * 1024)
 #define MAX_HEADERS	256
@@ -1233,6 +1234,9 @@ main(int argc, char **argv)
 	char *end;
 	int ch, ex;
 
+	for (ch = 1; ch < argc; ch++)	/* hpool --stats: cli/stats.c */
+		if (strcmp(argv[ch], "--stats") == 0)
+			return cli_stats_main(argc, argv);
 	memset(&o, 0, sizeof(o));
 	o.timeout = HPOOL_TIMEOUT_DEFAULT;
 	/* A closed stdout is reported as a write error, not a signal. */

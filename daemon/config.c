@@ -104,6 +104,7 @@ static const struct setting settings[] = {
 	{ "max_session_buffer", OFF(max_session_buffer), 10, 131072,
 	    PROTO_FRAME_HDR + PROTO_MAX_PAYLOAD, 1, 0 },
 	{ "partition_by_uid", OFF(partition_by_uid), 0, 0, 1, 1, 0 },
+	{ "access_log", OFF(access_log), 0, 0, 1, 1, 0 },
 	{ "idle_timeout", OFF(idle_timeout_ms), 10, 1, 86400, 1000, 0 },
 	{ "connect_timeout", OFF(connect_timeout_ms), 10, 1, 3600, 1000, 0 },
 	{ "io_timeout", OFF(io_timeout_ms), 10, 1, 86400, 1000, 0 },
@@ -152,6 +153,33 @@ config_defaults(struct config *c)
 	c->client_write_timeout_ms = 300 * 1000;
 	c->workers = 0;			/* auto: one per core */
 	c->log_level = LOG_LVL_INFO;
+	c->access_log = 1;
+	snprintf(c->stats_group, sizeof(c->stats_group), "hpool");
+}
+
+/* metrics_listen: 127.0.0.0/8 or [::1], and a port. The page names
+ * destinations and callers and asks no password: never another address. */
+static int
+metrics_listen_ok(const char *v)
+{
+	char host[64];
+	const char *colon = strrchr(v, ':');
+	unsigned char a[16];
+	unsigned port;
+	size_t n;
+
+	if (colon == NULL || (n = (size_t)(colon - v)) == 0 ||
+	    n >= sizeof(host) || parse_uint(colon + 1, 10, 1, 65535,
+	    &port) == -1)
+		return 0;
+	memcpy(host, v, n);
+	host[n] = '\0';
+	if (host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		return inet_pton(AF_INET6, host + 1, a) == 1 &&
+		    memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
+	}
+	return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
 }
 
 static int
@@ -460,6 +488,28 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 		snprintf(c->socket_path, sizeof(c->socket_path), "%s", value);
 		return 1;
 	}
+	if (strcmp(name, "stats_group") == 0) {
+		if (value[0] == '\0' || strlen(value) >= sizeof(c->stats_group)) {
+			snprintf(ctx->err, ctx->errlen, "%s: stats_group: '%s' is "
+			    "not a group name of 1 to %zu bytes", ctx->path,
+			    value, sizeof(c->stats_group) - 1);
+			return 0;
+		}
+		snprintf(c->stats_group, sizeof(c->stats_group), "%s", value);
+		return 1;
+	}
+	if (strcmp(name, "metrics_listen") == 0) {
+		if (strlen(value) >= sizeof(c->metrics_listen) ||
+		    !metrics_listen_ok(value)) {
+			snprintf(ctx->err, ctx->errlen, "%s: metrics_listen: '%s' "
+			    "is not a loopback ADDRESS:PORT (127.0.0.0/8 or "
+			    "[::1], port 1-65535)", ctx->path, value);
+			return 0;
+		}
+		snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s",
+		    value);
+		return 1;
+	}
 	if (strcmp(name, "log_level") == 0) {
 		static const char *const lv[] = { "error", "warning", "info",
 		    "debug" };
@@ -481,13 +531,15 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 		if (strcmp(name, st->name) != 0)
 			continue;
 		if (st->base == 0) {
-			if (strcmp(value, "yes") == 0)
+			if (strcmp(value, "yes") == 0 ||
+			    strcmp(value, "on") == 0)
 				v = 1;
-			else if (strcmp(value, "no") == 0)
+			else if (strcmp(value, "no") == 0 ||
+			    strcmp(value, "off") == 0)
 				v = 0;
 			else
-				return fail(ctx, "%s: '%s' is not yes or no",
-				    name, value);
+				return fail(ctx, "%s: '%s' is not yes, no, on "
+				    "or off", name, value);
 			*(unsigned *)((char *)c + st->offset) = v;
 			return 1;
 		}

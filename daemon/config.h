@@ -50,6 +50,10 @@ struct config {
 	unsigned	workers;		/* worker processes; 0: auto, one
 						 * per core */
 	int		log_level;
+	unsigned	access_log;		/* 1: a line per request (access.c) */
+	char		stats_group[64];	/* may read stats, with uid 0 */
+	char		metrics_listen[64];	/* "" none, else a loopback
+						 * ADDRESS:PORT for /metrics */
 	/* From the file: the rules and proxies (policy.c), and the file's
 	 * text (sent to the workers on a reload). Owned by whoever holds
 	 * this config: config_release(). */

@@ -39,6 +39,7 @@ static const struct {
 	LIVE(14, session_idle_timeout_ms),
 	LIVE(15, client_write_timeout_ms),
 	LIVE(16, log_level),
+	LIVE(17, access_log),
 	LIVE(32, max_conn_age_ms),
 	LIVE(33, max_requests_per_conn),
 #undef LIVE
@@ -62,8 +63,15 @@ static const size_t stats_fields[] = {
 
 static const char *const type_names[] = {
 	NULL, "READY", "CONFIG", "DRAIN", "STOP", "PING", "PONG", "STATS_REQ",
-	"STATS", "POLICY",
+	"STATS", "POLICY", "GATHER", "DUMP_REQ", "DUMP", "GATHERED",
 };
+
+/* The messages that carry a text (a large one): m->text */
+static int
+has_text(uint8_t type)
+{
+	return type == CTL_POLICY || type == CTL_DUMP || type == CTL_GATHERED;
+}
 
 const char *
 ctl_type_name(uint8_t t)
@@ -117,6 +125,10 @@ ctl_encode(struct proto_wbuf *w, const struct ctl_msg *m)
 	case CTL_DRAIN:
 	case CTL_STOP:
 		break;
+	case CTL_DUMP:
+	case CTL_GATHERED:
+		proto_put_u64(w, m->seq);
+		/* FALLTHROUGH */
 	case CTL_POLICY:
 		if (m->text == NULL || strlen(m->text) > CTL_MAX_POLICY) {
 			w->len = w->frame = start;
@@ -124,9 +136,14 @@ ctl_encode(struct proto_wbuf *w, const struct ctl_msg *m)
 		}
 		proto_put_str(w, m->text, strlen(m->text));
 		break;
+	case CTL_GATHER:
+		proto_put_u64(w, m->seq);
+		proto_put_u8(w, m->format);
+		break;
 	case CTL_PING:
 	case CTL_PONG:
 	case CTL_STATS_REQ:
+	case CTL_DUMP_REQ:
 		proto_put_u64(w, m->seq);
 		break;
 	case CTL_STATS:
@@ -185,7 +202,7 @@ ctl_decode(const uint8_t *p, size_t len, struct ctl_msg *m, char *err,
 	memset(m, 0, sizeof(*m));
 	rc = proto_frame_peek(p, len, &m->type, &plen);
 	if (rc != 1 || len != PROTO_FRAME_HDR + (size_t)plen ||
-	    len > (m->type == CTL_POLICY ? PROTO_FRAME_HDR + 4 +
+	    len > (has_text(m->type) ? PROTO_FRAME_HDR + 12 +
 	    CTL_MAX_POLICY : CTL_MAX_MSG)) {
 		snprintf(err, errlen, "a control message of %zu bytes whose "
 		    "header says %u", len, (unsigned)plen);
@@ -205,22 +222,33 @@ ctl_decode(const uint8_t *p, size_t len, struct ctl_msg *m, char *err,
 	case CTL_DRAIN:
 	case CTL_STOP:
 		break;
+	case CTL_DUMP:
+	case CTL_GATHERED:
+		proto_get_u64(&r, &m->seq);
+		/* FALLTHROUGH */
 	case CTL_POLICY:
 		if (proto_get_str(&r, &str) == 0 && proto_get_end(&r) == 0) {
 			if (memchr(str.p, '\0', str.len) != NULL) {
-				snprintf(err, errlen, "POLICY text holds a NUL");
+				snprintf(err, errlen, "%s text holds a NUL",
+				    ctl_type_name(m->type));
 				return -1;
 			}
 			if ((m->text = proto_strdup(&str)) == NULL) {
-				snprintf(err, errlen, "POLICY: out of memory");
+				snprintf(err, errlen, "%s: out of memory",
+				    ctl_type_name(m->type));
 				return -1;
 			}
 			return 0;
 		}
 		break;
+	case CTL_GATHER:
+		proto_get_u64(&r, &m->seq);
+		proto_get_u8(&r, &m->format);
+		break;
 	case CTL_PING:
 	case CTL_PONG:
 	case CTL_STATS_REQ:
+	case CTL_DUMP_REQ:
 		proto_get_u64(&r, &m->seq);
 		break;
 	case CTL_STATS:
@@ -291,11 +319,12 @@ ctl_recv(int fd, struct ctl_msg *m, char *err, size_t errlen)
 	ssize_t n;
 	int rc;
 
-	/* a POLICY message is larger than the others: its own buffer */
+	/* POLICY, DUMP, GATHERED are larger than the others: a buffer of
+	 * their own */
 	n = recv(fd, small, 1, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
 	if (n > (ssize_t)sizeof(small)) {
-		cap = (size_t)n > PROTO_FRAME_HDR + 4 + CTL_MAX_POLICY ?
-		    PROTO_FRAME_HDR + 4 + CTL_MAX_POLICY + 1 : (size_t)n;
+		cap = (size_t)n > PROTO_FRAME_HDR + 12 + CTL_MAX_POLICY ?
+		    PROTO_FRAME_HDR + 12 + CTL_MAX_POLICY + 1 : (size_t)n;
 		if ((buf = malloc(cap)) == NULL) {
 			snprintf(err, errlen, "control socket: out of memory");
 			return -1;

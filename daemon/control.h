@@ -17,9 +17,10 @@
 /* Bump CTL_VERSION when any number below or any layout changes. A worker
  * is always the supervisor's own binary (fork, no exec), so a mismatch
  * means memory corruption, and the worker is stopped. */
-#define CTL_VERSION	1
+#define CTL_VERSION	2
 #define CTL_MAX_MSG	4096	/* any message but POLICY, header included */
-#define CTL_MAX_POLICY	(160 * 1024)	/* POLICY: the config file's text */
+#define CTL_MAX_POLICY	(160 * 1024)	/* POLICY: the config file's text;
+					 * DUMP and GATHERED too */
 
 /* Message types. Numbers are wire values. */
 enum ctl_type {
@@ -36,6 +37,15 @@ enum ctl_type {
 				 * in the order of ctl_stats_fields) */
 	CTL_POLICY	= 9,	/* s->w: string: the config file's text, for
 				 * its rules and proxies (a reload) */
+	CTL_GATHER	= 10,	/* w->s: u64 seq, u8 format (enum
+				 * stats_format): a client asks for the
+				 * daemon-wide stats */
+	CTL_DUMP_REQ	= 11,	/* s->w: u64 seq */
+	CTL_DUMP	= 12,	/* w->s: u64 seq, string: the worker's rows
+				 * (stats_dump) */
+	CTL_GATHERED	= 13,	/* s->w: u64 seq (the GATHER's), string: the
+				 * answer, rendered; "": none (too many
+				 * requests at once, or out of memory) */
 };
 
 struct ctl_msg {
@@ -43,11 +53,14 @@ struct ctl_msg {
 	uint16_t	 version;	/* READY */
 	uint32_t	 worker;	/* READY */
 	uint32_t	 pid;		/* READY */
-	uint64_t	 seq;		/* PING, PONG, STATS_REQ, STATS */
+	uint64_t	 seq;		/* PING, PONG, STATS_REQ, STATS, GATHER,
+					 * DUMP_REQ, DUMP, GATHERED */
+	uint8_t		 format;	/* GATHER */
 	struct config	 cfg;		/* CONFIG: the live settings; the rest
 					 * is left zero */
 	struct stats	 stats;		/* STATS */
-	char		*text;		/* POLICY: NUL-terminated, malloc'd by
+	char		*text;		/* POLICY, DUMP, GATHERED:
+					 * NUL-terminated, malloc'd by
 					 * ctl_decode: ctl_msg_clear() */
 };
 

@@ -69,6 +69,12 @@ log_msg(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+int
+log_enabled(int level)
+{
+	return level <= __atomic_load_n(&log_level, __ATOMIC_RELAXED);
+}
+
 void
 fatalx(const char *fmt, ...)
 {

@@ -9,6 +9,8 @@ void	log_init(int level);
 void	log_set_tag(const char *tag);
 void	log_msg(int level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* 1 if a line of this level would be written. */
+int	log_enabled(int level);
 /* Broken invariant only: never for anything a peer sent. */
 void	fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));

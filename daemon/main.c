@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "listen.h"
+#include "access.h"
 #include "log.h"
 #include "proto.h"
 #include "quota.h"
@@ -165,6 +166,7 @@ main(int argc, char *argv[])
 	if (verbose)
 		srv.cfg.log_level = LOG_LVL_DEBUG;
 	log_init(srv.cfg.log_level);
+	access_init(0);
 	if (config_absent)
 		log_warn("%s does not exist: running with the built-in "
 		    "defaults", config_path);

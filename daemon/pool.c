@@ -18,6 +18,7 @@
 #include "proto.h"
 #include "route.h"
 #include "session.h"
+#include "stats.h"
 #include "tls.h"
 #include "upstream.h"
 
@@ -628,6 +629,8 @@ pool_dispatch(struct pool *p)
 			pool_dequeue(p, s);
 			pool_set_state(c, UP_ACTIVE);
 			p->srv->stats.upstream_reuses++;
+			if (p->row != NULL)
+				p->row->reuses++;
 			sess_attach(s, c);
 			continue;
 		}
@@ -676,6 +679,8 @@ pool_dispatch(struct pool *p)
 		c->state = UP_CLOSED;
 		pool_set_state(c, UP_CONNECTING);
 		p->srv->stats.upstream_connects++;
+		if (p->row != NULL)
+			p->row->connects++;
 		/* Starts on the next loop turn: no callback re-enters here. */
 		up_connect(c);
 	}
@@ -738,6 +743,8 @@ pool_conn_failed(struct pool *p, struct upconn *c, int code, const char *msg)
 
 	pool_set_state(c, UP_CLOSED);
 	up_free(c);
+	if (p->row != NULL)
+		p->row->failures++;
 	if ((s = TAILQ_FIRST(&p->waiters)) != NULL) {
 		pool_dequeue(p, s);
 		/* a refusal of the policy is no failure a retry mends */
@@ -819,6 +826,26 @@ pool_gauges(struct server *srv, uint64_t *idle, uint64_t *busy)
 			*idle += p->nidle;
 			*busy += p->nactive + p->nconnecting;
 		}
+}
+
+void
+pool_row_gauges(struct server *srv)
+{
+	struct pool *p;
+	size_t i;
+
+	if (srv->stats_tab == NULL)
+		return;
+	for (i = 0; i < srv->stats_tab->npools; i++)
+		srv->stats_tab->pools[i].idle = srv->stats_tab->pools[i].busy =
+		    srv->stats_tab->pools[i].waiting = 0;
+	for (i = 0; i < srv->npool_slots; i++)
+		for (p = srv->pools[i]; p != NULL; p = p->next)
+			if (p->row != NULL) {
+				p->row->idle += p->nidle;
+				p->row->busy += p->nactive + p->nconnecting;
+				p->row->waiting += p->nwaiters;
+			}
 }
 
 void

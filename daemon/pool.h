@@ -18,6 +18,7 @@ struct upconn;
 struct ssl_ctx_st;
 struct ssl_session_st;
 struct event;
+struct stats_pool;
 
 /* pool_key.tunnel_kind: an HTTP CONNECT (a caller's set_tunnel or an
  * http:// proxy of the daemon's) or a SOCKS5 CONNECT (a socks5h://
@@ -98,6 +99,8 @@ struct pool {
 	const struct policy_caller *warm_who;	/* warm.c's caller, while the
 						 * pool is kept warm */
 	size_t			 tunnel_request_len;
+	struct stats_pool	*row;		/* stats.c's row, set by the
+						 * first session; NULL: none */
 };
 
 /* The name a TLS connection of p checks and sends as SNI. */
@@ -143,5 +146,7 @@ void		 pool_free_all(struct server *);
 unsigned	 pool_count_conns(struct server *);
 /* This worker's idle connections, and those connecting or serving. */
 void		 pool_gauges(struct server *, uint64_t *idle, uint64_t *busy);
+/* The same per stats row: each row's idle, busy and waiting set anew. */
+void		 pool_row_gauges(struct server *);
 
 #endif

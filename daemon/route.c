@@ -57,18 +57,7 @@ route_caller(struct route_caller *c, const struct policy *pol, int names)
 		if (getgrgid_r(c->gid, &gr, buf, sizeof(buf), &grp) == 0 &&
 		    grp != NULL)
 			snprintf(c->group, sizeof(c->group), "%s", gr.gr_name);
-#ifdef HAVE_SYSTEMD
-		{
-			char *unit = NULL;
-
-			if (sd_pid_get_unit(c->pid, &unit) < 0 &&
-			    sd_pid_get_user_unit(c->pid, &unit) < 0)
-				unit = NULL;
-			if (unit != NULL)
-				snprintf(c->unit, sizeof(c->unit), "%s", unit);
-			free(unit);
-		}
-#endif
+		route_caller_unit(c);
 	}
 	c->who.uid = c->uid;
 	c->who.gid = c->gid;
@@ -77,6 +66,25 @@ route_caller(struct route_caller *c, const struct policy *pol, int names)
 	c->who.group = c->group[0] ? c->group : NULL;
 	c->who.unit = c->unit[0] ? c->unit : NULL;
 	return &c->who;
+}
+
+const char *
+route_caller_unit(struct route_caller *c)
+{
+#ifdef HAVE_SYSTEMD
+	char *unit = NULL;
+
+	if (c->unit_done)
+		return c->unit;
+	c->unit_done = 1;
+	if (sd_pid_get_unit(c->pid, &unit) < 0 &&
+	    sd_pid_get_user_unit(c->pid, &unit) < 0)
+		unit = NULL;
+	if (unit != NULL)
+		snprintf(c->unit, sizeof(c->unit), "%s", unit);
+	free(unit);
+#endif
+	return c->unit;
 }
 
 /* "uid 1000 (alice, backup.service)" */
@@ -107,6 +115,7 @@ refuse(struct route *r, struct route_caller *c, const char *scheme,
 	    scheme, host, port, why);
 	snprintf(r->log, sizeof(r->log), "denied: %s reaching %s://%s:%u: %s",
 	    who, scheme, host, port, why);
+	snprintf(r->why, sizeof(r->why), "%s", why);
 }
 
 /* "Basic " and base64(user:pass), for Proxy-Authorization. */
@@ -185,6 +194,7 @@ route_open(const struct policy *pol, struct route_caller *c,
 		r->addr_check = rt.needs_addr_check;
 		return 0;
 	case POLICY_PROXY:
+		r->proxy = rt.proxy;
 		break;
 	}
 	if (strcmp(rt.proxy->scheme, "http") != 0 &&

@@ -25,6 +25,7 @@ struct route_caller {
 	gid_t			 gid;
 	pid_t			 pid;
 	int			 named;		/* names looked up */
+	int			 unit_done;	/* the unit looked up */
 	char			 user[64];	/* "" unknown */
 	char			 group[64];
 	char			 unit[256];	/* systemd unit, "" none */
@@ -45,6 +46,10 @@ struct route {
 	const struct policy_proxy *absolute;
 	char			 origin[280];
 	int			 addr_check;	/* judge the resolved addresses */
+	/* for the access log: the daemon's proxy the route goes through
+	 * (NULL: direct), or, refused, the rule that refused */
+	const struct policy_proxy *proxy;
+	char			 why[256];
 	/* refused: the error for the caller, and a line for the log */
 	int			 code;		/* enum hpool_err */
 	int			 sent;		/* PROTO_SENT_* */
@@ -57,6 +62,9 @@ void	route_caller_init(struct route_caller *, uid_t, gid_t, pid_t);
  * user and group names and the unit are looked up, once. */
 const struct policy_caller *route_caller(struct route_caller *,
 	    const struct policy *, int names);
+/* The caller's systemd unit ("" none), looked up once (a read of
+ * /proc): for the access log and the stats, without the names. */
+const char *route_caller_unit(struct route_caller *);
 /* 0: go, o rewritten for the route; -1: refused, r->code and r->msg for
  * the caller, r->log for the log. */
 int	route_open(const struct policy *, struct route_caller *,

@@ -18,6 +18,7 @@ struct warm;
 struct pool;
 struct session;
 struct upconn;
+struct stats_table;
 TAILQ_HEAD(upconn_lru, upconn);
 
 struct stats {
@@ -67,6 +68,11 @@ struct server {
 	struct proto_req_head	 req_head;
 	struct proto_resp_head	 resp_head;
 	char			 socket_path[CONFIG_PATH_MAX]; /* bound */
+	/* stats.c's rows of this worker, and the way to the supervisor for
+	 * a STATS request (-1: none) */
+	struct stats_table	*stats_tab;
+	int			 ctl_fd;
+	uint64_t		 stats_seq;
 };
 
 /* Milliseconds from the config or a client as a libevent timeval. */

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,10 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
-
+#include "access.h"
+#include "control.h"
 #include "hpool_error.h"
 #include "http_parse.h"
 #include "http_req.h"
@@ -29,6 +32,7 @@
 #include "proto.h"
 #include "server.h"
 #include "session.h"
+#include "stats.h"
 #include "stream.h"
 #include "tls.h"
 #include "upstream.h"
@@ -57,6 +61,7 @@ static int	handle_frame(struct session *, uint8_t, const uint8_t *,
 static int	on_hello(struct session *, const uint8_t *, size_t);
 static int	tunnel_headers_ok(const struct proto_open *);
 static int	on_open(struct session *, const uint8_t *, size_t);
+static int	on_stats(struct session *, const uint8_t *, size_t);
 static int	on_req_head(struct session *, const uint8_t *, size_t);
 static int	on_req_body(struct session *, const uint8_t *, size_t);
 static int	on_req_end(struct session *);
@@ -71,10 +76,14 @@ static void	request_over(struct session *);
 static void	sess_close(struct session *);
 static void	sess_free(struct session *);
 static void	schedule(struct session *);
+static void	req_log(struct session *, int);
+static void	open_log(struct session *, const struct proto_open *,
+		    const struct route *, int);
 
 
 static const char *const state_names[] = {
-	"HELLO", "OPEN", "IDLE", "WAITING", "ACTIVE", "DRAIN", "CLOSING",
+	"HELLO", "OPEN", "IDLE", "WAITING", "ACTIVE", "DRAIN", "STATS",
+	"CLOSING",
 };
 
 void
@@ -507,6 +516,8 @@ handle_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
 	case SESS_OPEN:
 		if (type == PROTO_OPEN)
 			return on_open(s, p, len);
+		if (type == PROTO_STATS && s->version >= 4)
+			return on_stats(s, p, len);
 		if (type == PROTO_CLOSE)
 			break;
 		break;
@@ -531,6 +542,7 @@ handle_frame(struct session *s, uint8_t type, const uint8_t *p, size_t len)
 		}
 		break;
 	case SESS_WAITING:
+	case SESS_STATS:
 	case SESS_CLOSING:
 		break;
 	}
@@ -649,9 +661,11 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 		sess_close(s);
 		return -1;
 	}
+	open_log(s, &o, NULL, 0);	/* dest, before the route */
 	if (route_open(s->srv->cfg.policy, &s->caller, &o, &rt) == -1) {
 		log_info("session %llu (pid %d): %s", (unsigned long long)s->id,
 		    (int)s->peer_pid, rt.log);
+		open_log(s, &o, &rt, rt.code);
 		send_error(s, rt.code, rt.msg, 0, -1, rt.sent);
 		sess_close(s);
 		return -1;
@@ -676,6 +690,10 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	 * the caller that reuses */
 	if (rt.addr_check)
 		s->pool->addr_check = 1;
+	open_log(s, &o, &rt, 0);
+	if (s->pool->row == NULL && s->srv->stats_tab != NULL)
+		s->pool->row = stats_pool_row(s->srv->stats_tab, rt.absolute !=
+		    NULL ? "http://*" : s->dest, s->route_label, tls);
 	s->has_timeout = o.has_timeout;
 	s->timeout_ms = o.timeout_ms;
 	proto_wbuf_reset(w);
@@ -699,6 +717,19 @@ on_req_head(struct session *s, const uint8_t *p, size_t len)
 		return -1;
 	}
 	s->srv->stats.requests++;
+	s->req_live = 1;
+	clock_gettime(CLOCK_MONOTONIC, &s->req_start);
+	snprintf(s->method, sizeof(s->method), "%.*s", hp->method.len > 31 ?
+	    31 : (int)hp->method.len, hp->method.p);
+	s->path[0] = '\0';
+	if (log_enabled(LOG_LVL_DEBUG))
+		snprintf(s->path, sizeof(s->path), "%.*s%s", hp->url.len >
+		    ACCESS_PATH_MAX - 4 ? ACCESS_PATH_MAX - 4 :
+		    (int)hp->url.len, hp->url.p, hp->url.len >
+		    ACCESS_PATH_MAX - 4 ? "..." : "");
+	s->resp_status = 0;
+	s->conn_kind = ACCESS_CONN_NONE;
+	s->tls_kind = ACCESS_TLS_NONE;
 	s->req_end = 0;
 	s->resp_end = 0;
 	s->body_sent = 0;
@@ -779,6 +810,16 @@ sess_attach(struct session *s, struct upconn *c)
 	    (s->no_reuse ? UP_REQ_NO_REUSE : 0));
 	if (s->conn_auth)
 		up_make_private(c, s->peer_uid);
+	s->conn_kind = c->nrequests > 1 ? ACCESS_CONN_REUSED : ACCESS_CONN_NEW;
+	if (stream_ssl(c->st) != NULL)
+		s->tls_kind = SSL_session_reused(stream_ssl(c->st)) ?
+		    ACCESS_TLS_RESUMED : ACCESS_TLS_FULL;
+	if (s->conn_kind == ACCESS_CONN_NEW && s->pool->row != NULL) {
+		if (s->tls_kind == ACCESS_TLS_FULL)
+			s->pool->row->tls_full++;
+		else if (s->tls_kind == ACCESS_TLS_RESUMED)
+			s->pool->row->tls_resumed++;
+	}
 	/* The head stays in s->head until the response starts, for a retry
 	 * on a fresh connection. */
 	up_write(c, evbuffer_pullup(s->head, -1),
@@ -932,6 +973,7 @@ sess_resp_head(struct session *s, const struct hp_head *h)
 	}
 	rhp->version = (uint8_t)h->version;
 	rhp->status = (uint16_t)h->status;
+	s->resp_status = (unsigned)h->status;
 	rhp->flags = (h->will_close ? PROTO_RESP_WILL_CLOSE : 0) |
 	    (h->framing == HP_FRAME_CHUNKED ? PROTO_RESP_CHUNKED : 0);
 	rhp->length = h->framing == HP_FRAME_NONE ? 0 :
@@ -994,6 +1036,7 @@ sess_resp_end(struct session *s, uint8_t flags)
 
 	s->conn = NULL;
 	s->resp_end = 1;
+	req_log(s, 0);
 	proto_wbuf_reset(w);
 	proto_enc_resp_end(w, flags);
 	evbuffer_add(stream_output(s->st), w->data, w->len);
@@ -1022,6 +1065,7 @@ send_error(struct session *s, int code, const char *msg, uint64_t partial,
 	struct proto_error e;
 	const char *name = hpool_error_name(code);
 
+	req_log(s, code);
 	if (s->st == NULL)
 		return;
 	memset(&e, 0, sizeof(e));
@@ -1069,6 +1113,7 @@ sess_close(struct session *s)
 	s->conn = NULL;
 	if (c != NULL)
 		up_abort(c);
+	req_log(s, -1);		/* the caller went away mid-request */
 	set_state(s, SESS_CLOSING);
 	if (s->st != NULL)
 		stream_read_enable(s->st, 0);
@@ -1113,4 +1158,210 @@ sess_free_all(struct server *srv)
 		sess_close(s);
 		sess_free(s);
 	}
+}
+
+/* The access log's caller and destination, and (rt given) the route: at
+ * OPEN, before route_open rewrites o for a proxy (rt NULL), then with its
+ * decision; code: the refusal, logged at once as an entry of its own. */
+static void
+open_log(struct session *s, const struct proto_open *o, const struct route
+    *rt, int code)
+{
+	const struct proto_str *h = o->tunnel_host.len > 0 ? &o->tunnel_host :
+	    &o->host;
+	struct access_rec r;
+
+	if (rt == NULL) {
+		snprintf(s->dest, sizeof(s->dest), "%.*s://%s%.*s%s:%u",
+		    (int)o->scheme.len, o->scheme.p, memchr(h->p, ':', h->len)
+		    != NULL ? "[" : "", (int)h->len, h->p, memchr(h->p, ':',
+		    h->len) != NULL ? "]" : "", o->tunnel_host.len > 0 ?
+		    o->tunnel_port : o->port);
+		access_clean(s->dest);
+		/* the unit, once a session (a read of /proc) */
+		route_caller_unit(&s->caller);
+		return;
+	}
+	if (code != 0)
+		snprintf(s->route_label, sizeof(s->route_label),
+		    "denied by %s", rt->why);
+	else if (rt->proxy != NULL)
+		snprintf(s->route_label, sizeof(s->route_label), "proxy %s",
+		    rt->proxy->name);
+	else if (o->tunnel_host.len > 0)
+		snprintf(s->route_label, sizeof(s->route_label),
+		    "direct, the caller's proxy %.*s:%u", (int)o->host.len,
+		    o->host.p, o->port);
+	else
+		snprintf(s->route_label, sizeof(s->route_label), "direct");
+	access_clean(s->route_label);
+	if (code == 0)
+		return;
+	if (s->srv->stats_tab != NULL)
+		stats_caller_row(s->srv->stats_tab, (uint32_t)s->peer_uid,
+		    s->caller.unit)->denials++;
+	if (!s->srv->cfg.access_log)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.uid = s->peer_uid;
+	r.pid = s->peer_pid;
+	snprintf(r.unit, sizeof(r.unit), "%s", s->caller.unit);
+	access_clean(r.unit);
+	snprintf(r.dest, sizeof(r.dest), "%s", s->dest);
+	snprintf(r.error, sizeof(r.error), "%s", hpool_error_name(code));
+	snprintf(r.route, sizeof(r.route), "%s", s->route_label);
+	access_log(&r, 0);
+}
+
+/* The access log's entry for the request that ends now (once; code: the
+ * error it ended with, 0 for a response). */
+static void
+req_log(struct session *s, int code)
+{
+	struct access_rec r;
+	struct timespec now;
+	int64_t us;
+
+	if (!s->req_live)
+		return;
+	s->req_live = 0;
+	if (s->srv->stats_tab != NULL) {
+		struct stats_caller *sc;
+
+		if (s->caller_row == NULL)
+			s->caller_row = stats_caller_row(s->srv->stats_tab,
+			    (uint32_t)s->peer_uid, s->caller.unit);
+		sc = s->caller_row;
+		sc->requests++;
+		sc->bytes_up += s->body_sent;
+		sc->bytes_down += s->resp_body;
+		if (code != 0)
+			sc->errors++;
+	}
+	if (!s->srv->cfg.access_log)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (int64_t)(now.tv_sec - s->req_start.tv_sec) * 1000000 +
+	    (now.tv_nsec - s->req_start.tv_nsec) / 1000;
+	memset(&r, 0, sizeof(r));
+	r.uid = s->peer_uid;
+	r.pid = s->peer_pid;
+	snprintf(r.unit, sizeof(r.unit), "%s", s->caller.unit);
+	access_clean(r.unit);
+	snprintf(r.method, sizeof(r.method), "%s", s->method);
+	access_clean(r.method);
+	snprintf(r.dest, sizeof(r.dest), "%s", s->dest);
+	snprintf(r.path, sizeof(r.path), "%s", s->path);
+	access_clean(r.path);
+	r.status = s->resp_status;
+	if (code != 0)
+		snprintf(r.error, sizeof(r.error), "%s", code == -1 ?
+		    "caller-closed" : hpool_error_name(code));
+	r.bytes_up = s->body_sent;
+	r.bytes_down = s->resp_body;
+	r.duration_us = us > 0 ? (uint64_t)us : 0;
+	r.conn = s->conn_kind;
+	r.tls = s->tls_kind;
+	r.retried = s->retries > 0;
+	snprintf(r.route, sizeof(r.route), "%s", s->route_label);
+	access_log(&r, r.path[0] != '\0');
+}
+
+/*
+ * Who may read the stats (they name other callers' destinations and
+ * units): uid 0, the uid hpoold runs as, and the members of stats_group
+ * (the caller's gid or one of its supplementary groups, as the kernel
+ * gives them with SO_PEERGROUPS). 1 yes; 0 no, and why says the rule.
+ */
+static int
+stats_allowed(struct session *s, char *why, size_t len)
+{
+	const char *name = s->srv->cfg.stats_group;
+	struct group gr, *g = NULL;
+	char buf[4096], gtext[160];
+	gid_t groups[256];
+	socklen_t glen = sizeof(groups);
+	size_t i;
+
+	if (s->peer_uid == 0 || s->peer_uid == geteuid())
+		return 1;
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &g) == 0 && g != NULL) {
+		if (s->peer_gid == g->gr_gid)
+			return 1;
+		if (getsockopt(stream_fd(s->st), SOL_SOCKET, SO_PEERGROUPS,
+		    groups, &glen) == 0)
+			for (i = 0; i < glen / sizeof(gid_t); i++)
+				if (groups[i] == g->gr_gid)
+					return 1;
+		snprintf(gtext, sizeof(gtext), "members of group '%s' (gid %u)",
+		    name, (unsigned)g->gr_gid);
+	} else
+		snprintf(gtext, sizeof(gtext), "members of group '%s' (no such "
+		    "group here)", name);
+	snprintf(why, len, "[Errno 13] Permission denied: hpoold's stats are "
+	    "for uid 0, hpoold's own uid %u and %s (stats_group); caller uid "
+	    "%u, gid %u is none of them", (unsigned)geteuid(), gtext,
+	    (unsigned)s->peer_uid, (unsigned)s->peer_gid);
+	return 0;
+}
+
+/* STATS in place of OPEN: the worker asks the supervisor (GATHER), which
+ * asks every worker and answers within its wait; sess_stats_answer()
+ * then sends STATS_OK and ends the session. */
+static int
+on_stats(struct session *s, const uint8_t *p, size_t len)
+{
+	struct ctl_msg m;
+	uint8_t format;
+	char why[400];
+
+	if (proto_dec_stats(p, len, &format) == -1) {
+		protocol_error(s, "malformed STATS frame (format 0 to 2)");
+		return -1;
+	}
+	if (!stats_allowed(s, why, sizeof(why))) {
+		log_info("session %llu (pid %d): stats refused: uid %u",
+		    (unsigned long long)s->id, (int)s->peer_pid,
+		    (unsigned)s->peer_uid);
+		send_error(s, HPOOL_E_PERMISSION, why, 0, -1,
+		    PROTO_SENT_UNKNOWN);
+		sess_close(s);
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_GATHER;
+	m.seq = ++s->srv->stats_seq;
+	m.format = format;
+	if (s->srv->ctl_fd == -1 || ctl_send(s->srv->ctl_fd, &m) == -1) {
+		send_error(s, HPOOL_E_OS_ERROR, "hpoold: the supervisor cannot "
+		    "be asked for the stats now", 0, -1, PROTO_SENT_UNKNOWN);
+		sess_close(s);
+		return -1;
+	}
+	s->stats_seq = m.seq;
+	set_state(s, SESS_STATS);
+	return 0;
+}
+
+void
+sess_stats_answer(struct server *srv, uint64_t seq, const char *text)
+{
+	struct proto_wbuf *w = &srv->wbuf;
+	struct session *s;
+
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		if (s->state == SESS_STATS && s->stats_seq == seq)
+			break;
+	if (s == NULL)
+		return;		/* gone meanwhile */
+	if (text[0] == '\0')
+		send_error(s, HPOOL_E_OS_ERROR, "hpoold: the supervisor has no "
+		    "stats for this request (too many at once, or out of "
+		    "memory); try again", 0, -1, PROTO_SENT_UNKNOWN);
+	else {
+		proto_wbuf_reset(w);
+		if (proto_enc_stats_ok(w, text, strlen(text)) == 0)
+			evbuffer_add(stream_output(s->st), w->data, w->len);
+	}
+	sess_close(s);
 }

@@ -11,7 +11,9 @@
 #include <sys/queue.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <time.h>
 
+#include "access.h"
 #include "pool.h"
 #include "route.h"
 
@@ -21,6 +23,7 @@ struct server;
 struct upconn;
 struct hp_head;
 struct event;
+struct stats_caller;
 
 enum sess_state {
 	SESS_HELLO,		/* waiting for HELLO */
@@ -30,6 +33,8 @@ enum sess_state {
 	SESS_ACTIVE,		/* request running on sess->conn */
 	SESS_DRAIN,		/* response over, request body still coming:
 				 * read and drop it until REQ_END */
+	SESS_STATS,		/* STATS taken: waiting for the supervisor's
+				 * answer (stats_seq) */
 	SESS_CLOSING,		/* flushing output, then freed */
 };
 
@@ -84,6 +89,19 @@ struct session {
 	int			 retries;
 	uint64_t		 resp_body;	/* body bytes sent to client */
 	size_t			 read_high;	/* input watermark in force */
+	/* the access log's facts (access.c): where the OPEN asked for and
+	 * how it was routed; the current request, until it is logged */
+	char			 dest[300];	/* scheme://host:port */
+	char			 route_label[320]; /* direct, proxy NAME */
+	int			 req_live;	/* a request not yet logged */
+	struct timespec		 req_start;	/* CLOCK_MONOTONIC */
+	char			 method[32];
+	char			 path[ACCESS_PATH_MAX]; /* debug only */
+	unsigned		 resp_status;	/* 0: no head yet */
+	enum access_conn	 conn_kind;
+	enum access_tls		 tls_kind;
+	uint64_t		 stats_seq;	/* SESS_STATS: the GATHER's */
+	struct stats_caller	*caller_row;	/* stats.c's row, once found */
 	struct event		*defer;		/* resume / free on next turn */
 	struct event		*wait_timer;	/* WAITING: the caller's connect
 						 * timeout, waiting included */
@@ -107,6 +125,9 @@ void	 sess_resp_end(struct session *, uint8_t flags);
  * certainly not sent, or it may be replayed). */
 int	 sess_retry(struct session *, int sent);
 size_t	 sess_output_len(const struct session *);
+/* The supervisor's answer to the GATHER seq: to the session that waits
+ * for it (if still there) as STATS_OK, then the session ends. */
+void	 sess_stats_answer(struct server *, uint64_t seq, const char *text);
 /* Draining: 1 while the session has work a drain must wait for. */
 int	 sess_busy(struct session *);
 void	 sess_upstream_writable(struct session *);

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
 
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -35,6 +37,7 @@
 #include "log.h"
 #include "quota.h"
 #include "server.h"
+#include "stats.h"
 #include "supervisor.h"
 #include "worker.h"
 
@@ -61,6 +64,25 @@ struct kid {
 	uint64_t	 ping_at;	/* ms, when the unanswered PING left */
 	uint64_t	 born;		/* ms */
 	struct stats	 stats;		/* as last reported */
+	uint64_t	 asked;		/* the stats round it was asked in */
+	int		 dumped;	/* and answered */
+};
+
+/*
+ * Stats (hpool --stats, /metrics): a round asks every worker for its
+ * rows (DUMP_REQ), merges what comes within GATHER_MS, and answers every
+ * request that waited for that round; one asked during a round waits for
+ * the next, so that an answer never predates its question.
+ */
+#define GATHER_MS	1000
+#define GATHER_WAITS	32	/* requests waiting at once, at most */
+
+struct gather_wait {
+	pid_t		 pid;		/* a worker's GATHER; 0: /metrics */
+	uint64_t	 seq;		/* the worker's */
+	uint8_t		 format;
+	uint64_t	 round;		/* answered by this round; 0: next */
+	struct evhttp_request *req;	/* /metrics */
 };
 
 struct sup {
@@ -84,6 +106,14 @@ struct sup {
 	struct event	*watchdog;
 	uint64_t	 wd_usec;
 	unsigned	 ping_timeout_ms;
+	uint64_t	 started;	/* ms */
+	struct stats_table *round_tab;	/* the running round's merge */
+	uint64_t	 round;		/* its DUMP_REQ seq; 0: none runs */
+	unsigned	 round_asked;
+	struct event	*round_timer;
+	struct gather_wait waits[GATHER_WAITS];
+	size_t		 nwaits;
+	struct evhttp	*http;		/* metrics_listen */
 };
 
 static uint64_t	now_ms(void);
@@ -109,6 +139,14 @@ static void	sum(struct stats *, const struct stats *);
 static unsigned	live_kids(const struct sup *);
 static void	check_ready(struct sup *);
 static void	send_all(struct sup *, uint8_t, int also_draining);
+static void	totals(struct sup *, struct stats *, unsigned *);
+static void	gather_add(struct sup *, pid_t, uint64_t, uint8_t,
+		    struct evhttp_request *);
+static void	gather_dump(struct sup *, struct kid *, uint64_t,
+		    const char *);
+static void	gather_finish(struct sup *);
+static void	round_timer_cb(evutil_socket_t, short, void *);
+static int	metrics_open(struct sup *);
 
 static uint64_t
 now_ms(void)
@@ -300,6 +338,12 @@ kid_read(struct sup *sp, struct kid *k, int reaped)
 			break;
 		case CTL_STATS:
 			k->stats = m.stats;
+			break;
+		case CTL_GATHER:
+			gather_add(sp, k->pid, m.seq, m.format, NULL);
+			break;
+		case CTL_DUMP:
+			gather_dump(sp, k, m.seq, m.text);
 			break;
 		default:
 			rc = -1;
@@ -707,18 +751,30 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	notify("WATCHDOG=1");
 }
 
+/* The daemon's counters: the workers gone, and the live ones as they
+ * last said; gauges of the live ones only. STATUS= and the stats both. */
+static void
+totals(struct sup *sp, struct stats *t, unsigned *n)
+{
+	unsigned i;
+
+	*t = sp->retired;
+	*n = 0;
+	t->live_sessions = t->idle_conns = t->busy_conns = 0;
+	for (i = 0; i < QUOTA_WORKER_SLOTS; i++)
+		if (sp->kids[i].pid != 0) {
+			sum(t, &sp->kids[i].stats);
+			(*n)++;
+		}
+}
+
 static void
 status(struct sup *sp)
 {
-	struct stats t = sp->retired;
-	unsigned i, n = 0;
+	struct stats t;
+	unsigned n;
 
-	t.live_sessions = t.idle_conns = t.busy_conns = 0;
-	for (i = 0; i < QUOTA_WORKER_SLOTS; i++)
-		if (sp->kids[i].pid != 0) {
-			sum(&t, &sp->kids[i].stats);
-			n++;
-		}
+	totals(sp, &t, &n);
 	notify("STATUS=%u workers, %llu sessions, %llu idle and %llu busy "
 	    "upstream connections, %llu requests", n,
 	    (unsigned long long)t.live_sessions,
@@ -763,6 +819,21 @@ supervisor_run(const struct supervisor_args *a, const struct config *cfg,
 	if (sp->respawn == NULL || sp->stop_timer == NULL || sp->tick == NULL)
 		fatalx("supervisor: out of memory");
 	event_add(sp->tick, &tick);
+	sp->started = now_ms();
+	sp->round_timer = evtimer_new(sp->base, round_timer_cb, sp);
+	if (sp->round_timer == NULL)
+		fatalx("supervisor: out of memory");
+	if (metrics_open(sp) == -1) {
+		event_free(sp->round_timer);
+		event_free(sp->tick);
+		event_free(sp->respawn);
+		event_free(sp->stop_timer);
+		for (i = 0; i < sizeof(signums) / sizeof(signums[0]); i++)
+			event_free(sp->sigs[i]);
+		event_base_free(sp->base);
+		free(sp);
+		return 1;
+	}
 #ifdef HAVE_SYSTEMD
 	if (sd_watchdog_enabled(0, &sp->wd_usec) > 0 && sp->wd_usec > 0) {
 		struct timeval tv = { (time_t)(sp->wd_usec / 4000000),
@@ -814,9 +885,257 @@ supervisor_run(const struct supervisor_args *a, const struct config *cfg,
 	event_free(sp->tick);
 	if (sp->watchdog != NULL)
 		event_free(sp->watchdog);
+	for (i = 0; i < sp->nwaits; i++)
+		if (sp->waits[i].req != NULL)
+			evhttp_send_error(sp->waits[i].req, 503, "stopping");
+	if (sp->http != NULL)
+		evhttp_free(sp->http);
+	event_free(sp->round_timer);
+	free(sp->round_tab);
 	event_base_free(sp->base);
 	config_release(&sp->cfg);
 	free(sp);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- stats */
+
+/* Ask every live worker for its rows, for the waits not yet in a round. */
+static void
+gather_start(struct sup *sp)
+{
+	struct timeval tv = ms_tv(GATHER_MS);
+	struct ctl_msg m;
+	unsigned i;
+
+	if (sp->round != 0 || sp->nwaits == 0)
+		return;
+	if (sp->round_tab == NULL &&
+	    (sp->round_tab = malloc(sizeof(*sp->round_tab))) == NULL) {
+		log_err("stats: out of memory");
+		return;
+	}
+	memset(sp->round_tab, 0, sizeof(*sp->round_tab));
+	sp->round = ++sp->seq;
+	sp->round_asked = 0;
+	for (i = 0; i < sp->nwaits; i++)
+		if (sp->waits[i].round == 0)
+			sp->waits[i].round = sp->round;
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_DUMP_REQ;
+	m.seq = sp->round;
+	for (i = 0; i < QUOTA_WORKER_SLOTS; i++) {
+		struct kid *k = &sp->kids[i];
+
+		if (k->pid == 0)
+			continue;
+		k->asked = sp->round;
+		k->dumped = 0;
+		sp->round_asked++;
+		if (ctl_send(k->ctl, &m) == -1)
+			log_warn("stats: asking worker %u: %s", k->id,
+			    strerror(errno));
+	}
+	if (sp->round_asked == 0)
+		gather_finish(sp);
+	else
+		evtimer_add(sp->round_timer, &tv);
+}
+
+static void
+gather_add(struct sup *sp, pid_t pid, uint64_t seq, uint8_t format,
+    struct evhttp_request *req)
+{
+	struct gather_wait *w;
+	struct kid *k;
+	struct ctl_msg m;
+	unsigned i;
+
+	if (sp->nwaits == GATHER_WAITS) {
+		if (req != NULL) {
+			evhttp_send_error(req, 503, "too many stats requests");
+			return;
+		}
+		for (i = 0; i < QUOTA_WORKER_SLOTS; i++) {
+			k = &sp->kids[i];
+			if (k->pid != pid)
+				continue;
+			memset(&m, 0, sizeof(m));
+			m.type = CTL_GATHERED;
+			m.seq = seq;
+			m.text = "";	/* no answer: busy */
+			ctl_send(k->ctl, &m);
+		}
+		return;
+	}
+	w = &sp->waits[sp->nwaits++];
+	memset(w, 0, sizeof(*w));
+	w->pid = pid;
+	w->seq = seq;
+	w->format = format;
+	w->req = req;
+	gather_start(sp);
+}
+
+static void
+gather_dump(struct sup *sp, struct kid *k, uint64_t seq, const char *text)
+{
+	size_t had;
+	unsigned i;
+
+	if (sp->round == 0 || seq != sp->round || k->dumped)
+		return;		/* a round that timed out: too late */
+	had = sp->round_tab->nworkers;
+	if (stats_merge(sp->round_tab, text) == -1)
+		log_warn("stats: worker %u sent a malformed dump", k->id);
+	else
+		k->dumped = 1;
+	/* its counters as fresh as the rows: STATUS= says the same */
+	if (sp->round_tab->nworkers > had)
+		k->stats = sp->round_tab->workers[sp->round_tab->nworkers -
+		    1].st;
+	/* a worker started during the round was not asked: not waited for */
+	for (i = 0; i < QUOTA_WORKER_SLOTS; i++)
+		if (sp->kids[i].pid != 0 && sp->kids[i].asked == sp->round &&
+		    !sp->kids[i].dumped)
+			return;
+	gather_finish(sp);
+}
+
+static void
+round_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	gather_finish(arg);
+}
+
+/* The round is over (all answered, or GATHER_MS passed): answer its
+ * waits, then start the next round if any wait is left. */
+static void
+gather_finish(struct sup *sp)
+{
+	struct stats_table *t = sp->round_tab;
+	struct evbuffer *eb;
+	struct ctl_msg m;
+	char *text;
+	size_t i, j, n;
+	unsigned live;
+
+	if (sp->round == 0)
+		return;
+	evtimer_del(sp->round_timer);
+	totals(sp, &t->total, &live);
+	t->uptime_s = (now_ms() - sp->started) / 1000;
+	t->expected = sp->round_asked;
+	for (i = 0, n = 0; i < QUOTA_WORKER_SLOTS; i++)
+		if (sp->kids[i].pid != 0 && sp->kids[i].asked == sp->round &&
+		    !sp->kids[i].dumped && n + 12 < sizeof(t->missing))
+			n += (size_t)snprintf(t->missing + n, sizeof(t->missing)
+			    - n, "%s%u", n ? " " : "", sp->kids[i].id);
+	if (n > 0)
+		log_warn("stats: no answer from worker %s within %d ms",
+		    t->missing, GATHER_MS);
+	status(sp);
+	if ((text = malloc(STATS_MAX_TEXT)) == NULL)
+		log_err("stats: out of memory");
+	for (i = 0; i < sp->nwaits; ) {
+		struct gather_wait *w = &sp->waits[i];
+
+		if (w->round != sp->round) {
+			i++;
+			continue;
+		}
+		if (text != NULL)
+			stats_render(t, (enum stats_format)w->format, text,
+			    STATS_MAX_TEXT);
+		if (w->req != NULL) {
+			if (text == NULL || (eb = evbuffer_new()) == NULL)
+				evhttp_send_error(w->req, 500, "out of memory");
+			else {
+				evbuffer_add(eb, text, strlen(text));
+				evhttp_add_header(evhttp_request_get_output_headers(
+				    w->req), "Content-Type",
+				    "text/plain; version=0.0.4; charset=utf-8");
+				evhttp_send_reply(w->req, 200, "OK", eb);
+				evbuffer_free(eb);
+			}
+		} else
+			for (j = 0; j < QUOTA_WORKER_SLOTS; j++) {
+				if (sp->kids[j].pid != w->pid)
+					continue;
+				memset(&m, 0, sizeof(m));
+				m.type = CTL_GATHERED;
+				m.seq = w->seq;
+				m.text = text != NULL ? text : "";
+				if (ctl_send(sp->kids[j].ctl, &m) == -1)
+					log_warn("stats: answering worker %u: "
+					    "%s", sp->kids[j].id,
+					    strerror(errno));
+			}
+		sp->waits[i] = sp->waits[--sp->nwaits];
+	}
+	free(text);
+	sp->round = 0;
+	gather_start(sp);
+}
+
+/* GET /metrics on metrics_listen: the Prometheus text of a round. */
+static void
+metrics_cb(struct evhttp_request *req, void *arg)
+{
+	struct sup *sp = arg;
+	const char *uri = evhttp_request_get_uri(req);
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_send_error(req, 405, "only GET");
+		return;
+	}
+	if (uri == NULL || (strcmp(uri, "/metrics") != 0 &&
+	    strncmp(uri, "/metrics?", 9) != 0)) {
+		evhttp_send_error(req, 404, "only /metrics");
+		return;
+	}
+	gather_add(sp, 0, 0, STATS_FMT_PROMETHEUS, req);
+}
+
+/*
+ * metrics_listen: served here, in the supervisor, where the workers'
+ * rows are merged; with evhttp's own caps: small heads, no body, every
+ * wait timed out. config.c took only a loopback address.
+ */
+static int
+metrics_open(struct sup *sp)
+{
+	char host[64], *colon;
+	unsigned port;
+
+	if (sp->cfg.metrics_listen[0] == '\0')
+		return 0;
+	snprintf(host, sizeof(host), "%s", sp->cfg.metrics_listen);
+	colon = strrchr(host, ':');
+	*colon = '\0';
+	port = (unsigned)strtoul(colon + 1, NULL, 10);
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if ((sp->http = evhttp_new(sp->base)) == NULL) {
+		log_err("metrics_listen: out of memory");
+		return -1;
+	}
+	evhttp_set_max_headers_size(sp->http, 8192);
+	evhttp_set_max_body_size(sp->http, 1024);
+	evhttp_set_timeout(sp->http, 10);
+	evhttp_set_gencb(sp->http, metrics_cb, sp);
+	if (evhttp_bind_socket(sp->http, host, (uint16_t)port) == -1) {
+		log_err("metrics_listen: cannot listen on %s: %s",
+		    sp->cfg.metrics_listen, strerror(errno));
+		evhttp_free(sp->http);
+		sp->http = NULL;
+		return -1;
+	}
+	log_info("metrics on http://%s/metrics", sp->cfg.metrics_listen);
 	return 0;
 }
 

@@ -27,6 +27,8 @@
 #include "control.h"
 #include "dns.h"
 #include "listen.h"
+#include "access.h"
+#include "stats.h"
 #include "log.h"
 #include "policy.h"
 #include "pool.h"
@@ -237,6 +239,30 @@ new_policy(struct wproc *w, const char *text)
 	w->srv.cfg.nwarm = c.nwarm;
 	if (warm_apply(&w->srv) == -1)
 		log_err("warm pools: out of memory");
+	memcpy(w->srv.cfg.stats_group, c.stats_group,
+	    sizeof(c.stats_group));
+}
+
+/* The supervisor gathers the stats of every worker: this one's rows. */
+static void
+send_dump(struct wproc *w, uint64_t seq)
+{
+	struct ctl_msg m;
+	struct stats st = w->srv.stats;
+
+	memset(&m, 0, sizeof(m));
+	st.live_sessions = w->srv.nsessions;
+	pool_gauges(&w->srv, &st.idle_conns, &st.busy_conns);
+	pool_row_gauges(&w->srv);
+	if ((m.text = malloc(STATS_MAX_TEXT)) == NULL)
+		return;		/* the supervisor counts it missing */
+	stats_dump(w->srv.stats_tab, w->srv.worker_id, getpid(), &st, m.text,
+	    STATS_MAX_TEXT);
+	m.type = CTL_DUMP;
+	m.seq = seq;
+	if (ctl_send(w->ctl, &m) == -1)
+		log_warn("stats for the supervisor: %s", strerror(errno));
+	free(m.text);
 }
 
 static void
@@ -285,6 +311,12 @@ ctl_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		case CTL_STATS_REQ:
 			send_stats(w, m.seq);
+			break;
+		case CTL_DUMP_REQ:
+			send_dump(w, m.seq);
+			break;
+		case CTL_GATHERED:
+			sess_stats_answer(&w->srv, m.seq, m.text);
 			break;
 		default:
 			log_err("unexpected %s from the supervisor",
@@ -356,6 +388,7 @@ worker_main(const struct worker_start *ws)
 	snprintf(title, sizeof(title), "hpoold[worker %u]", ws->id);
 	log_set_tag(title);
 	close_others(ws->listen_fd, ws->ctl);
+	access_init(1);
 	quota_set_worker(ws->slot);
 
 	memset(&w, 0, sizeof(w));
@@ -364,6 +397,9 @@ worker_main(const struct worker_start *ws)
 	w.listen_fd = ws->listen_fd;
 	w.srv.cfg = ws->cfg;
 	w.srv.worker_id = ws->id;
+	w.srv.ctl_fd = ws->ctl;
+	if ((w.srv.stats_tab = calloc(1, sizeof(*w.srv.stats_tab))) == NULL)
+		_exit(1);
 	w.sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (w.sig_fd == -1 ||
 	    server_init(&w.srv, ws->listen_fd, err, sizeof(err)) == -1) {
@@ -392,6 +428,7 @@ worker_main(const struct worker_start *ws)
 	event_free(w.ctl_ev);
 	event_free(w.sig_ev);
 	server_free(&w.srv);
+	free(w.srv.stats_tab);
 	if (w.listen_fd != -1)
 		close(w.listen_fd);
 	close(w.sig_fd);

@@ -596,6 +596,28 @@ int	 hpool_explain(const char *scheme, const char *host, int port,
 	    const struct hpool_conn_opts *opts, char **text,
 	    struct hpool_error *err);
 
+/* hpool_stats() formats */
+#define HPOOL_STATS_TABLE	0	/* tables, as `hpool --stats` prints */
+#define HPOOL_STATS_JSON	1	/* one JSON object */
+#define HPOOL_STATS_PROMETHEUS	2	/* Prometheus text format 0.0.4 */
+
+/*
+ * hpoold's figures, daemon-wide: per pool (destination, route, TLS; idle,
+ * busy, waiting, connects, reuses, failures, TLS full/resumed), per
+ * caller (uid, unit: requests, bytes, errors, denials), per worker, the
+ * totals and the uptime (libhpool(3) has the fields).
+ *   format  HPOOL_STATS_TABLE, HPOOL_STATS_JSON or HPOOL_STATS_PROMETHEUS
+ *   opts    may be NULL; socket_path and timeout are used.
+ *   text    on success the answer, malloc'd and NUL-terminated, the
+ *           caller frees it; NULL on failure.
+ *   err     may be NULL; the details of a failure.
+ * Only uid 0, hpoold's own uid and members of its stats_group may read
+ * them: others get HPOOL_E_PERMISSION (PermissionError) naming the rule.
+ * Needs protocol version 4 (HPOOL_E_PROTOCOL from an older hpoold).
+ */
+int	 hpool_stats(int format, const struct hpool_conn_opts *opts,
+	    char **text, struct hpool_error *err);
+
 /* The responses table: reason phrase for a status code, NULL if none. */
 const char *hpool_responses(int status);
 

@@ -125,13 +125,14 @@ link_handshake_queue(struct link *l, const struct proto_open *open,
 	struct proto_hello hello = { PROTO_VERSION_MIN, PROTO_VERSION };
 
 	if (proto_enc_hello(&l->w, PROTO_HELLO, &hello) == -1 ||
-	    proto_enc_open(&l->w, open) == -1) {
+	    (open != NULL && proto_enc_open(&l->w, open) == -1)) {
 		proto_wbuf_reset(&l->w);
 		return errfmt_set(err, HPOOL_E_VALUE_ERROR,
 		    "connection parameters too large");
 	}
 	l->handshake_due = 1;
-	l->explain = open->explain;
+	/* no OPEN (STATS follows): HELLO_OK alone, as for EXPLAIN */
+	l->explain = open == NULL || open->explain;
 	return HPOOL_OK;
 }
 

@@ -37,8 +37,9 @@ struct link {
 /* Connect to path and send HELLO / OPEN; NULL on error (err filled).
  * lazy: do not wait for the answers; the first link_recv reads them (and
  * reports a refusal). Otherwise they are read before this returns. An
- * OPEN with explain set is answered by HELLO_OK alone here; l->version
- * then says whether the daemon understood it. */
+ * OPEN with explain set, or no OPEN (open NULL: a STATS follows), is
+ * answered by HELLO_OK alone here; l->version then says whether the
+ * daemon understands what comes next. */
 struct link	*link_open(const char *path, const struct proto_open *open,
 		    int wait_ms, int lazy, struct hpool_error *err);
 /* Send CLOSE (best effort) and close the socket; the struct stays. */

@@ -26,6 +26,8 @@ static const char *const type_names[] = {
 	[PROTO_RESP_END] = "RESP_END",
 	[PROTO_ERROR] = "ERROR",
 	[PROTO_EXPLAIN] = "EXPLAIN",
+	[PROTO_STATS] = "STATS",
+	[PROTO_STATS_OK] = "STATS_OK",
 };
 
 const char *
@@ -773,6 +775,43 @@ proto_dec_explain(const uint8_t *p, size_t len, struct proto_str *text)
 	proto_rbuf_init(&r, p, len);
 	proto_get_str(&r, text);
 	return proto_get_end(&r);
+}
+
+int
+proto_enc_stats(struct proto_wbuf *w, uint8_t format)
+{
+	if (format > PROTO_STATS_PROMETHEUS)
+		return -1;
+	proto_begin(w, PROTO_STATS);
+	proto_put_u8(w, format);
+	return proto_end(w);
+}
+
+int
+proto_dec_stats(const uint8_t *p, size_t len, uint8_t *format)
+{
+	struct proto_rbuf r;
+
+	proto_rbuf_init(&r, p, len);
+	if (proto_get_u8(&r, format) == -1 || *format > PROTO_STATS_PROMETHEUS)
+		return -1;
+	return proto_get_end(&r);
+}
+
+int
+proto_enc_stats_ok(struct proto_wbuf *w, const char *text, size_t len)
+{
+	if (len > PROTO_MAX_STR)
+		return -1;
+	proto_begin(w, PROTO_STATS_OK);
+	proto_put_str(w, text, len);
+	return proto_end(w);
+}
+
+int
+proto_dec_stats_ok(const uint8_t *p, size_t len, struct proto_str *text)
+{
+	return proto_dec_explain(p, len, text);	/* the same layout */
 }
 
 int

@@ -16,7 +16,8 @@
 /* Bump PROTO_VERSION when any number below or any message layout changes. */
 #define PROTO_VERSION		4	/* 2: ERROR carries `sent`; 3: OPEN's
 					 * EXPLAIN and the EXPLAIN reply; 4:
-					 * OPEN's TUNNEL_TLS and TUNNEL_CA_PEM */
+					 * OPEN's TUNNEL_TLS and TUNNEL_CA_PEM,
+					 * STATS and STATS_OK */
 #define PROTO_VERSION_MIN	1
 
 #define PROTO_FRAME_HDR		5		/* u32 length + u8 type */
@@ -34,6 +35,8 @@ enum proto_type {
 	PROTO_REQ_BODY		= 4,	/* c->d: raw body bytes */
 	PROTO_REQ_END		= 5,	/* c->d: end of request body */
 	PROTO_CLOSE		= 6,	/* c->d: end of session */
+	PROTO_STATS		= 7,	/* c->d: u8 format, in place of OPEN:
+					 * the daemon's stats (version 4) */
 	PROTO_HELLO_OK		= 64,	/* d->c: u16 chosen version */
 	PROTO_OPEN_OK		= 65,	/* d->c: session accepted */
 	PROTO_RESP_HEAD		= 66,	/* d->c: version, status, reason, headers */
@@ -42,7 +45,14 @@ enum proto_type {
 	PROTO_ERROR		= 69,	/* d->c: error (see struct proto_error) */
 	PROTO_EXPLAIN		= 70,	/* d->c: string: what the daemon would do
 					 * (in place of OPEN_OK; version 3) */
+	PROTO_STATS_OK		= 71,	/* d->c: string: the stats, rendered
+					 * (version 4) */
 };
+
+/* STATS formats */
+#define PROTO_STATS_TABLE	0	/* tables, as hpool --stats prints */
+#define PROTO_STATS_JSON	1
+#define PROTO_STATS_PROMETHEUS	2	/* text exposition format 0.0.4 */
 
 /* OPEN parameter keys (TLV). Numbers are wire values. */
 enum proto_open_key {
@@ -257,6 +267,12 @@ int	proto_enc_body(struct proto_wbuf *, enum proto_type, const void *,
 /* EXPLAIN: one string (at most PROTO_MAX_STR). */
 int	proto_enc_explain(struct proto_wbuf *, const char *, size_t);
 int	proto_dec_explain(const uint8_t *, size_t, struct proto_str *);
+/* STATS: u8 format (PROTO_STATS_*; a larger one is refused); STATS_OK:
+ * one string. */
+int	proto_enc_stats(struct proto_wbuf *, uint8_t format);
+int	proto_dec_stats(const uint8_t *, size_t, uint8_t *format);
+int	proto_enc_stats_ok(struct proto_wbuf *, const char *, size_t);
+int	proto_dec_stats_ok(const uint8_t *, size_t, struct proto_str *);
 int	proto_enc_empty(struct proto_wbuf *, enum proto_type);
 int	proto_enc_resp_end(struct proto_wbuf *, uint8_t flags);
 int	proto_dec_resp_end(const uint8_t *, size_t, uint8_t *flags);

@@ -14,6 +14,9 @@
 
 static struct proto_wbuf w;
 static char err[256];
+static char buf_err[64];
+/* the live settings a CONFIG carries (control.c: keys 1 to this) */
+#define NLIVE_KEYS	17
 
 static void
 setup(void)
@@ -83,6 +86,47 @@ START_TEST(every_type_round_trips)
 }
 END_TEST
 
+/* The stats messages: GATHER's format, DUMP's and GATHERED's text with
+ * the round's seq, a NUL in a text refused. */
+START_TEST(stats_messages_round_trip)
+{
+	struct ctl_msg m, o;
+	uint8_t fmt;
+
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_GATHER;
+	m.seq = 77;
+	m.format = 2;
+	o = round_trip(&m);
+	ck_assert_uint_eq(o.seq, 77);
+	ck_assert_uint_eq(o.format, 2);
+	m.type = CTL_DUMP_REQ;
+	o = round_trip(&m);
+	ck_assert_uint_eq(o.seq, 77);
+	for (fmt = CTL_DUMP; fmt <= CTL_GATHERED; fmt++) {
+		m.type = fmt;
+		m.seq = 1ULL << 40;
+		m.text = "W\t1\t2\n";
+		o = round_trip(&m);
+		ck_assert_uint_eq(o.seq, 1ULL << 40);
+		ck_assert_str_eq(o.text, "W\t1\t2\n");
+		ctl_msg_clear(&o);
+	}
+	/* the text of DUMP may be as long as a POLICY's, no longer */
+	m.type = CTL_DUMP;
+	m.text = malloc(CTL_MAX_POLICY + 2);
+	memset(m.text, 'x', CTL_MAX_POLICY + 1);
+	m.text[CTL_MAX_POLICY + 1] = '\0';
+	proto_wbuf_reset(&w);
+	ck_assert_int_eq(ctl_encode(&w, &m), -1);
+	m.text[CTL_MAX_POLICY] = '\0';
+	o = round_trip(&m);
+	ck_assert_uint_eq(strlen(o.text), CTL_MAX_POLICY);
+	ctl_msg_clear(&o);
+	free(m.text);
+}
+END_TEST
+
 START_TEST(config_carries_the_live_settings_only)
 {
 	struct ctl_msg m, o;
@@ -135,28 +179,29 @@ raw_config(uint8_t *buf, uint16_t n, const uint16_t *keys, size_t nkeys)
 START_TEST(config_malformed)
 {
 	uint8_t buf[512];
-	uint16_t keys[16];
+	uint16_t keys[NLIVE_KEYS];
 	struct ctl_msg o;
 	size_t i, n;
 
-	for (i = 0; i < 16; i++)
+	for (i = 0; i < NLIVE_KEYS; i++)
 		keys[i] = (uint16_t)(i + 1);
-	n = raw_config(buf, 16, keys, 16);
+	n = raw_config(buf, NLIVE_KEYS, keys, NLIVE_KEYS);
 	ck_assert_int_eq(ctl_decode(buf, n, &o, err, sizeof(err)), 0);
 	/* a key twice */
-	keys[15] = 1;
-	n = raw_config(buf, 16, keys, 16);
+	keys[NLIVE_KEYS - 1] = 1;
+	n = raw_config(buf, NLIVE_KEYS, keys, NLIVE_KEYS);
 	ck_assert_int_eq(ctl_decode(buf, n, &o, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "repeated"));
 	/* an unknown key */
-	keys[15] = 99;
-	n = raw_config(buf, 16, keys, 16);
+	keys[NLIVE_KEYS - 1] = 99;
+	n = raw_config(buf, NLIVE_KEYS, keys, NLIVE_KEYS);
 	ck_assert_int_eq(ctl_decode(buf, n, &o, err, sizeof(err)), -1);
 	/* one missing */
-	keys[15] = 16;
-	n = raw_config(buf, 15, keys, 15);
+	keys[NLIVE_KEYS - 1] = NLIVE_KEYS;
+	n = raw_config(buf, NLIVE_KEYS - 1, keys, NLIVE_KEYS - 1);
 	ck_assert_int_eq(ctl_decode(buf, n, &o, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "15 settings"));
+	snprintf(buf_err, sizeof(buf_err), "%d settings", NLIVE_KEYS - 1);
+	ck_assert_ptr_nonnull(strstr(err, buf_err));
 }
 END_TEST
 
@@ -234,6 +279,7 @@ control_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, every_type_round_trips);
+	tcase_add_test(tc, stats_messages_round_trip);
 	tcase_add_test(tc, config_carries_the_live_settings_only);
 	tcase_add_test(tc, config_malformed);
 	tcase_add_test(tc, garbage_refused);

@@ -79,6 +79,36 @@ START_TEST(hello_malformed)
 }
 END_TEST
 
+/* STATS (version 4): one format byte, 0 to 2; STATS_OK: one string. */
+START_TEST(stats_frames)
+{
+	const uint8_t bad[] = { 3 }, two[] = { 1, 0 };
+	struct proto_str t;
+	uint8_t f;
+	uint32_t n;
+	const uint8_t *p;
+
+	ck_assert_int_eq(proto_enc_stats(&w, PROTO_STATS_PROMETHEUS), 0);
+	ck_assert_mem_eq(w.data, "\0\0\0\1\7\2", 6);
+	p = frame_at(0, PROTO_STATS, &n);
+	ck_assert_int_eq(proto_dec_stats(p, n, &f), 0);
+	ck_assert_uint_eq(f, PROTO_STATS_PROMETHEUS);
+	ck_assert_int_eq(proto_dec_stats(bad, sizeof(bad), &f), -1);
+	ck_assert_int_eq(proto_dec_stats(two, sizeof(two), &f), -1);
+	ck_assert_int_eq(proto_dec_stats(two, 0, &f), -1);
+	proto_wbuf_reset(&w);
+	ck_assert_int_eq(proto_enc_stats(&w, 3), -1);
+	ck_assert_int_eq(proto_enc_stats_ok(&w, "totals\n", 7), 0);
+	p = frame_at(0, PROTO_STATS_OK, &n);
+	ck_assert_int_eq(proto_dec_stats_ok(p, n, &t), 0);
+	ck_assert_uint_eq(t.len, 7);
+	ck_assert_mem_eq(t.p, "totals\n", 7);
+	ck_assert_int_eq(proto_dec_stats_ok(p, n - 1, &t), -1);
+	ck_assert_str_eq(proto_type_name(PROTO_STATS), "STATS");
+	ck_assert_str_eq(proto_type_name(PROTO_STATS_OK), "STATS_OK");
+}
+END_TEST
+
 START_TEST(open_round_trip)
 {
 	struct proto_open o, d;
@@ -602,6 +632,7 @@ proto_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, hello_round_trip);
+	tcase_add_test(tc, stats_frames);
 	tcase_add_test(tc, hello_malformed);
 	tcase_add_test(tc, open_round_trip);
 	tcase_add_test(tc, open_malformed);

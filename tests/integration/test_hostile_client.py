@@ -133,6 +133,10 @@ def well_formed(t, p, version):
 		elif t == pc.ERROR:
 			parse_error(p, version)
 			ok = True
+		elif t == 71 and version >= 4:
+			# STATS_OK: a mutated frame can become a STATS
+			ok = len(p) >= 4 and struct.unpack(">I", p[:4])[0] == \
+			    len(p) - 4
 		else:
 			ok = False
 	except (ValueError, struct.error):

@@ -30,6 +30,10 @@ ALLOWED = {
 	("supervisor.c", "title_at"): "set once in main before any fork: "
 	    "the argv area ps shows",
 	("supervisor.c", "title_len"): "as title_at",
+	("access.c", "journal"): "set once in main before any fork",
+	("access.c", "hook_fd"): "set once in each worker process, before "
+	    "its loop: the test hook's socket",
+	("access.c", "hook_addr"): "as hook_fd",
 	("listen.c", "acceptors"): "one slot per worker_id: a worker process "
 	    "writes only its own",
 }
