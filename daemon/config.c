@@ -489,23 +489,19 @@ on_entry(void *arg, const char *section, const char *name, const char *value)
 		return 1;
 	}
 	if (strcmp(name, "stats_group") == 0) {
-		if (value[0] == '\0' || strlen(value) >= sizeof(c->stats_group)) {
-			snprintf(ctx->err, ctx->errlen, "%s: stats_group: '%s' is "
-			    "not a group name of 1 to %zu bytes", ctx->path,
-			    value, sizeof(c->stats_group) - 1);
-			return 0;
-		}
+		if (value[0] == '\0' || strlen(value) >= sizeof(c->stats_group))
+			return fail(ctx, "stats_group: '%s' is not a group name "
+			    "of 1 to %zu bytes", value,
+			    sizeof(c->stats_group) - 1);
 		snprintf(c->stats_group, sizeof(c->stats_group), "%s", value);
 		return 1;
 	}
 	if (strcmp(name, "metrics_listen") == 0) {
 		if (strlen(value) >= sizeof(c->metrics_listen) ||
-		    !metrics_listen_ok(value)) {
-			snprintf(ctx->err, ctx->errlen, "%s: metrics_listen: '%s' "
-			    "is not a loopback ADDRESS:PORT (127.0.0.0/8 or "
-			    "[::1], port 1-65535)", ctx->path, value);
-			return 0;
-		}
+		    !metrics_listen_ok(value))
+			return fail(ctx, "metrics_listen: '%s' is not a loopback "
+			    "ADDRESS:PORT (127.0.0.0/8 or [::1], port 1-65535)",
+			    value);
 		snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s",
 		    value);
 		return 1;

@@ -40,8 +40,8 @@ static const struct {
 	LIVE(15, client_write_timeout_ms),
 	LIVE(16, log_level),
 	LIVE(17, access_log),
-	LIVE(32, max_conn_age_ms),
-	LIVE(33, max_requests_per_conn),
+	LIVE(18, max_conn_age_ms),
+	LIVE(19, max_requests_per_conn),
 #undef LIVE
 };
 #define NLIVE	(sizeof(live) / sizeof(live[0]))

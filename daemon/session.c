@@ -693,7 +693,8 @@ on_open(struct session *s, const uint8_t *p, size_t len)
 	open_log(s, &o, &rt, 0);
 	if (s->pool->row == NULL && s->srv->stats_tab != NULL)
 		s->pool->row = stats_pool_row(s->srv->stats_tab, rt.absolute !=
-		    NULL ? "http://*" : s->dest, s->route_label, tls);
+		    NULL ? "http://*" : s->dest, s->route_label,
+		    proto_str_eq(&o.scheme, "https"));
 	s->has_timeout = o.has_timeout;
 	s->timeout_ms = o.timeout_ms;
 	proto_wbuf_reset(w);

@@ -16,7 +16,7 @@ static struct proto_wbuf w;
 static char err[256];
 static char buf_err[64];
 /* the live settings a CONFIG carries (control.c: keys 1 to this) */
-#define NLIVE_KEYS	17
+#define NLIVE_KEYS	19
 
 static void
 setup(void)
