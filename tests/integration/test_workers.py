@@ -1313,6 +1313,21 @@ def case_notify(res, env):
 	res.check("...log has no sanitizer report", not bad, bad[:5])
 
 
+def unix_listening(path):
+	"""A socket bound to path is listening (__SO_ACCEPTCON in
+	/proc/net/unix's Flags)."""
+	try:
+		with open("/proc/net/unix") as f:
+			for line in f:
+				x = line.split()
+				if len(x) >= 8 and x[-1] == path and \
+				    int(x[3], 16) & 0x10000:
+					return True
+	except (OSError, ValueError):
+		pass
+	return False
+
+
 def case_socket_activation(res, env):
 	ssa = shutil.which("systemd-socket-activate") or \
 	    "/usr/bin/systemd-socket-activate"
@@ -1328,8 +1343,10 @@ def case_socket_activation(res, env):
 		p = h.spawn([ssa, "-l", path, h.HPOOLD, "-c", conf,
 		    "--foreground"], stdin=subprocess.DEVNULL, stdout=out,
 		    stderr=out, env=clean_env())
+	# the path appears at bind(), before listen(): wait for the listening
+	# flag in /proc/net/unix (a probe by connect would start hpoold)
 	deadline = time.monotonic() + 10
-	while not os.path.exists(path) and time.monotonic() < deadline and \
+	while not unix_listening(path) and time.monotonic() < deadline and \
 	    p.poll() is None:
 		time.sleep(0.005)
 	# at once: hpoold is not even started before this connection
