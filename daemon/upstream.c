@@ -70,15 +70,20 @@ static const char *const socks_rep_names[] = {
 	"address type not supported",
 };
 
-static const char *const tunnel_names[] = {
-	"NONE", "CONNECT", "SOCKS_METHOD", "SOCKS_AUTH", "SOCKS_REPLY", "DONE",
+static const char *const stage_names[] = {
+	[UP_STG_RESOLVING] = "RESOLVING", [UP_STG_CONNECTING] = "CONNECTING",
+	[UP_STG_PROXY_TLS] = "PROXY_TLS", [UP_STG_CONNECT_SENT] = "CONNECT_SENT",
+	[UP_STG_SOCKS_METHOD] = "SOCKS_METHOD",
+	[UP_STG_SOCKS_AUTH] = "SOCKS_AUTH", [UP_STG_SOCKS_REPLY] = "SOCKS_REPLY",
+	[UP_STG_TLS] = "TLS", [UP_STG_READY] = "READY", [UP_STG_HEAD] = "HEAD",
+	[UP_STG_BODY] = "BODY", [UP_STG_DONE] = "DONE",
 };
 
 /* what each SOCKS5 stage waits for, for errors */
 static const char *const socks_awaited[] = {
-	[UP_TUN_SOCKS_METHOD] = "method reply",
-	[UP_TUN_SOCKS_AUTH] = "username/password reply",
-	[UP_TUN_SOCKS_REPLY] = "CONNECT reply",
+	[UP_STG_SOCKS_METHOD] = "method reply",
+	[UP_STG_SOCKS_AUTH] = "username/password reply",
+	[UP_STG_SOCKS_REPLY] = "CONNECT reply",
 };
 
 static void	timer_cb(evutil_socket_t, short, void *);
@@ -101,14 +106,14 @@ static void	keep_session(SSL *);
 static void	connected(struct upconn *);
 static void	tcp_up(struct upconn *);
 static void	tunnel_input(struct upconn *, int eof);
-static void	tunnel_enter(struct upconn *, enum up_tunnel);
+static void	stage_enter(struct upconn *, enum up_stage);
 static void	tunnel_through(struct upconn *);
 static int	socks_stage(const struct upconn *);
-static int	socks_reply(enum up_tunnel, int, const unsigned char *, size_t,
+static int	socks_reply(enum up_stage, int, const unsigned char *, size_t,
 		    char *, size_t);
 static void	socks_input(struct upconn *, int eof);
 static void	socks_send(struct upconn *, const void *, size_t,
-		    enum up_tunnel);
+		    enum up_stage);
 static void	socks_failed(struct upconn *, int, const char *);
 static int	head_complete(struct evbuffer *, size_t *);
 
@@ -203,7 +208,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			char why[80];
 
 			snprintf(why, sizeof(why), "timed out waiting for the "
-			    "proxy's %s", socks_awaited[c->tunnel_state]);
+			    "proxy's %s", socks_awaited[c->stage]);
 			socks_failed(c, HPOOL_E_TIMEOUT, why);
 			return;
 		}
@@ -412,6 +417,7 @@ race_addrs(struct upconn *c)
 		connect_failed(c, HPOOL_E_PERMISSION, why);
 		return;
 	}
+	stage_enter(c, UP_STG_CONNECTING);
 	if ((c->race = race_start(c->pool->srv->base, &ok, c->pool->key.port,
 	    race_prep, race_over, c)) == NULL) {
 		errno_message(msg, sizeof(msg), ENOMEM);
@@ -429,8 +435,8 @@ connect_failed(struct upconn *c, int code, const char *msg)
 	 * class stays what the cause makes it (ConnectionRefusedError is
 	 * an OSError). Its own tunnel errors and TLS errors name it
 	 * already. */
-	if (c->pool->proxy_daemon && c->tunnel_state != UP_TUN_DONE &&
-	    !c->tls_handshaking && !c->proxy_handshaking &&
+	if (c->pool->proxy_daemon && c->stage < UP_STG_TLS &&
+	    c->stage != UP_STG_PROXY_TLS &&
 	    strncmp(msg, "Tunnel connection failed", 24) != 0) {
 		snprintf(named, sizeof(named), "Tunnel connection failed: %s "
 		    "(proxy %s)", msg, c->pool->proxy_name);
@@ -464,7 +470,7 @@ up_begin(struct upconn *c, struct session *s, int flags)
 
 	evtimer_del(c->idle_timer);
 	c->sess = s;
-	c->phase = UP_PH_HEAD;
+	stage_enter(c, UP_STG_HEAD);
 	c->is_head = (flags & UP_REQ_HEAD) != 0;
 	c->is_connect = (flags & UP_REQ_CONNECT) != 0;
 	c->req_done = 0;
@@ -574,6 +580,7 @@ up_set_idle(struct upconn *c)
 	struct timeval tv = ms_tv(ms);
 
 	/* Idle: any byte or EOF from the server retires the connection. */
+	stage_enter(c, UP_STG_READY);
 	set_timeout(c, 0, 0);
 	stream_read_enable(c->st, 1);
 	evtimer_add(c->idle_timer, &tv);
@@ -603,7 +610,7 @@ read_cb(struct stream *st, void *arg)
 		process_input(c, 0);
 		return;
 	case UP_CONNECTING:
-		if (c->tunnel_state == UP_TUN_CONNECT)
+		if (c->stage == UP_STG_CONNECT_SENT)
 			tunnel_input(c, 0);
 		else if (socks_stage(c))
 			socks_input(c, 0);
@@ -633,8 +640,7 @@ event_cb(struct stream *st, short what, void *arg)
 	(void)st;
 	if (c->state == UP_CONNECTING) {
 		if (what & STREAM_CONNECTED) {
-			if (c->proxy_handshaking) {
-				c->proxy_handshaking = 0;
+			if (c->stage == UP_STG_PROXY_TLS) {
 				c->proxy_tls_up = c->proxy_tls_clean = 1;
 				log_debug("conn %llu: %s TLS handshake with "
 				    "proxy %s, %s", (unsigned long long)c->id,
@@ -642,13 +648,13 @@ event_cb(struct stream *st, short what, void *arg)
 				    "resumed" : "full", c->pool->proxy_name,
 				    SSL_get_version(stream_ssl(c->st)));
 				tcp_up(c);
-			} else if (c->tls_handshaking)
+			} else if (c->stage == UP_STG_TLS)
 				connected(c);
 			else
 				tcp_up(c);
 			return;
 		}
-		if (c->proxy_handshaking) {
+		if (c->stage == UP_STG_PROXY_TLS) {
 			/* the proxy is there; TLS to it failed */
 			int code = tls_proxy_error(stream_ssl(c->st),
 			    stream_ssl_error(c->st), c->pool, msg,
@@ -663,7 +669,7 @@ event_cb(struct stream *st, short what, void *arg)
 			connect_failed(c, code, msg);
 			return;
 		}
-		if (c->tunnel_state == UP_TUN_CONNECT) {
+		if (c->stage == UP_STG_CONNECT_SENT) {
 			if (what & STREAM_EOF) {
 				tunnel_input(c, 1);
 				return;
@@ -683,7 +689,7 @@ event_cb(struct stream *st, short what, void *arg)
 			    ECONNRESET), msg);
 			return;
 		}
-		if (c->tls_handshaking) {
+		if (c->stage == UP_STG_TLS) {
 			/* No other address: the server is there, TLS failed. */
 			int code = tls_error(stream_ssl(c->st),
 			    stream_ssl_error(c->st), msg, sizeof(msg));
@@ -719,7 +725,7 @@ event_cb(struct stream *st, short what, void *arg)
 	}
 	/* A reset on a pooled connection before any response byte: the
 	 * server dropped it while idle; the session may retry. */
-	if (c->phase == UP_PH_HEAD && c->resp_bytes == 0 &&
+	if (c->stage == UP_STG_HEAD && c->resp_bytes == 0 &&
 	    c->nrequests > 1 && evbuffer_get_length(
 	    stream_input(c->st)) == 0 &&
 	    (err == ECONNRESET || err == EPIPE)) {
@@ -759,19 +765,19 @@ tcp_up(struct upconn *c)
 		start_proxy_tls(c);
 		return;
 	}
-	if (p->tunnel_request != NULL && c->tunnel_state == UP_TUN_NONE) {
+	if (p->tunnel_request != NULL && c->stage < UP_STG_CONNECT_SENT) {
 		stream_read_enable(c->st, 1);
 		if (p->key.tunnel_kind == POOL_TUNNEL_SOCKS5) {
 			if (p->socks_auth != NULL)
 				socks_send(c, greet_auth, sizeof(greet_auth),
-				    UP_TUN_SOCKS_METHOD);
+				    UP_STG_SOCKS_METHOD);
 			else
 				socks_send(c, greet_none, sizeof(greet_none),
-				    UP_TUN_SOCKS_METHOD);
+				    UP_STG_SOCKS_METHOD);
 			return;
 		}
 		c->head_scanned = 0;
-		tunnel_enter(c, UP_TUN_CONNECT);
+		stage_enter(c, UP_STG_CONNECT_SENT);
 		evbuffer_add(stream_output(c->st), p->tunnel_request,
 		    p->tunnel_request_len);
 		return;
@@ -842,20 +848,19 @@ tunnel_input(struct upconn *c, int eof)
 	tunnel_through(c);
 }
 
-/* The one place c->tunnel_state changes. */
+/* The one place c->stage changes. */
 static void
-tunnel_enter(struct upconn *c, enum up_tunnel st)
+stage_enter(struct upconn *c, enum up_stage st)
 {
-	log_debug("conn %llu: tunnel %s -> %s", (unsigned long long)c->id,
-	    tunnel_names[c->tunnel_state], tunnel_names[st]);
-	c->tunnel_state = st;
+	log_debug("conn %llu: %s -> %s", (unsigned long long)c->id,
+	    stage_names[c->stage], stage_names[st]);
+	c->stage = st;
 }
 
 /* The proxy answered yes: what follows is the target's. */
 static void
 tunnel_through(struct upconn *c)
 {
-	tunnel_enter(c, UP_TUN_DONE);
 	stream_read_enable(c->st, 0);
 	if (c->pool->tls_ctx != NULL)
 		start_tls(c);
@@ -866,9 +871,8 @@ tunnel_through(struct upconn *c)
 static int
 socks_stage(const struct upconn *c)
 {
-	return c->tunnel_state == UP_TUN_SOCKS_METHOD ||
-	    c->tunnel_state == UP_TUN_SOCKS_AUTH ||
-	    c->tunnel_state == UP_TUN_SOCKS_REPLY;
+	return c->stage == UP_STG_SOCKS_METHOD ||
+	    c->stage == UP_STG_SOCKS_AUTH || c->stage == UP_STG_SOCKS_REPLY;
 }
 
 /*
@@ -878,7 +882,7 @@ socks_stage(const struct upconn *c)
  * credential). No I/O; never reads past SOCKS_REPLY_MAX.
  */
 static int
-socks_reply(enum up_tunnel st, int auth, const unsigned char *b,
+socks_reply(enum up_stage st, int auth, const unsigned char *b,
     size_t len, char *why, size_t whylen)
 {
 	size_t need;
@@ -886,7 +890,7 @@ socks_reply(enum up_tunnel st, int auth, const unsigned char *b,
 	if (len < 2)
 		return 0;
 	switch (st) {
-	case UP_TUN_SOCKS_METHOD:
+	case UP_STG_SOCKS_METHOD:
 		if (b[0] != SOCKS_VERSION)
 			break;
 		if (b[1] == SOCKS_METHOD_REFUSED) {
@@ -902,7 +906,7 @@ socks_reply(enum up_tunnel st, int auth, const unsigned char *b,
 			return -1;
 		}
 		return 2;
-	case UP_TUN_SOCKS_AUTH:
+	case UP_STG_SOCKS_AUTH:
 		if (b[0] != SOCKS_AUTH_VERSION)
 			break;
 		if (b[1] != 0) {
@@ -912,7 +916,7 @@ socks_reply(enum up_tunnel st, int auth, const unsigned char *b,
 			return -1;
 		}
 		return 2;
-	case UP_TUN_SOCKS_REPLY:
+	case UP_STG_SOCKS_REPLY:
 		if (b[0] != SOCKS_VERSION)
 			break;
 		if (b[1] != 0) {
@@ -962,7 +966,7 @@ socks_input(struct upconn *c, int eof)
 
 	if ((got = evbuffer_copyout(in, b, sizeof(b))) < 0)
 		got = 0;
-	n = socks_reply(c->tunnel_state, p->socks_auth != NULL, b,
+	n = socks_reply(c->stage, p->socks_auth != NULL, b,
 	    (size_t)got, why, sizeof(why));
 	if (n == -1) {
 		socks_failed(c, HPOOL_E_OS_ERROR, why);
@@ -971,7 +975,7 @@ socks_input(struct upconn *c, int eof)
 	if (eof) {
 		snprintf(why, sizeof(why), "the proxy closed the connection "
 		    "%s its %s", n == 0 ? "before" : "after",
-		    socks_awaited[c->tunnel_state]);
+		    socks_awaited[c->stage]);
 		socks_failed(c, HPOOL_E_OS_ERROR, why);
 		return;
 	}
@@ -987,18 +991,18 @@ socks_input(struct upconn *c, int eof)
 	if (evbuffer_get_length(in) != (size_t)n) {
 		/* the proxy speaks out of turn: refuse to guess */
 		snprintf(why, sizeof(why), "unexpected bytes after the proxy's "
-		    "%s", socks_awaited[c->tunnel_state]);
+		    "%s", socks_awaited[c->stage]);
 		socks_failed(c, HPOOL_E_OS_ERROR, why);
 		return;
 	}
 	evbuffer_drain(in, (size_t)n);
-	if (c->tunnel_state == UP_TUN_SOCKS_METHOD && p->socks_auth != NULL)
+	if (c->stage == UP_STG_SOCKS_METHOD && p->socks_auth != NULL)
 		socks_send(c, p->socks_auth, p->socks_auth_len,
-		    UP_TUN_SOCKS_AUTH);
-	else if (c->tunnel_state != UP_TUN_SOCKS_REPLY)
+		    UP_STG_SOCKS_AUTH);
+	else if (c->stage != UP_STG_SOCKS_REPLY)
 		/* the method chosen needs nothing more, or auth passed */
 		socks_send(c, p->tunnel_request, p->tunnel_request_len,
-		    UP_TUN_SOCKS_REPLY);
+		    UP_STG_SOCKS_REPLY);
 	else {
 		log_debug("conn %llu: through SOCKS5 proxy %s",
 		    (unsigned long long)c->id, p->proxy_name);
@@ -1008,13 +1012,13 @@ socks_input(struct upconn *c, int eof)
 
 /* Write the next SOCKS5 message and wait in st for its reply. */
 static void
-socks_send(struct upconn *c, const void *msg, size_t len, enum up_tunnel st)
+socks_send(struct upconn *c, const void *msg, size_t len, enum up_stage st)
 {
 	if (evbuffer_add(stream_output(c->st), msg, len) == -1) {
 		connect_failed(c, HPOOL_E_MEMORY, "hpoold: out of memory");
 		return;
 	}
-	tunnel_enter(c, st);
+	stage_enter(c, st);
 }
 
 /* As http.client says a failed tunnel: OSError("Tunnel connection
@@ -1050,7 +1054,7 @@ start_tls(struct upconn *c)
 		connect_failed(c, HPOOL_E_MEMORY, "hpoold: out of memory");
 		return;
 	}
-	c->tls_handshaking = 1;
+	stage_enter(c, UP_STG_TLS);
 }
 
 /* TCP to an https:// proxy is up: TLS to the proxy on the socket. */
@@ -1071,7 +1075,7 @@ start_proxy_tls(struct upconn *c)
 		connect_failed(c, HPOOL_E_MEMORY, "hpoold: out of memory");
 		return;
 	}
-	c->proxy_handshaking = 1;
+	stage_enter(c, UP_STG_PROXY_TLS);
 }
 
 static void
@@ -1085,8 +1089,7 @@ connected(struct upconn *c)
 	c->addrs = NULL;
 	c->next_addr = 0;
 	jan_born(&c->jan);
-	if (c->tls_handshaking) {
-		c->tls_handshaking = 0;
+	if (c->stage == UP_STG_TLS) {
 		c->tls_clean = 1;
 		ssl = stream_ssl(c->st);
 		if (SSL_session_reused(ssl))
@@ -1097,6 +1100,7 @@ connected(struct upconn *c)
 		    (unsigned long long)c->id, SSL_session_reused(ssl) ?
 		    "resumed" : "full", SSL_get_version(ssl));
 	}
+	stage_enter(c, UP_STG_READY);
 	stream_read_enable(c->st, 0);
 	pool_conn_ready(c->pool, c);
 }
@@ -1146,7 +1150,7 @@ process_input(struct upconn *c, int eof)
 	eof = c->eof_seen;
 	while (c->state == UP_ACTIVE && c->sess != NULL && !c->paused) {
 		len = evbuffer_get_length(in);
-		if (c->phase == UP_PH_HEAD) {
+		if (c->stage == UP_STG_HEAD) {
 			if (len == 0 && !eof) {
 				stream_read_more(c->st);
 				return;
@@ -1213,10 +1217,10 @@ process_input(struct upconn *c, int eof)
 			sess_resp_head(c->sess, &head);
 			hp_head_free(&head);
 			evbuffer_drain(in, consumed);
-			c->phase = UP_PH_BODY;
+			stage_enter(c, UP_STG_BODY);
 			continue;
 		}
-		if (c->phase == UP_PH_DONE)
+		if (c->stage == UP_STG_DONE)
 			return;
 		/* Body: the first segment usually holds whole parseable
 		 * units; pull more together only when the parser asks. */
@@ -1259,7 +1263,7 @@ process_input(struct upconn *c, int eof)
 		if (rc == HP_DONE) {
 			if (!c->body.reusable)
 				c->reusable = 0;
-			c->phase = UP_PH_DONE;
+			stage_enter(c, UP_STG_DONE);
 			/* A response that ended before its request did leaves
 			 * the server mid-request: never reuse that. */
 			if (!c->req_done)
