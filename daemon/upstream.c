@@ -28,7 +28,6 @@
 #include "pool.h"
 #include "race.h"
 #include "server.h"
-#include "session.h"
 #include "stream.h"
 #include "tls.h"
 #include "upstream.h"
@@ -180,10 +179,7 @@ up_connect(struct upconn *c)
 static unsigned
 connect_timeout(const struct upconn *c)
 {
-	struct session *s = TAILQ_FIRST(&c->pool->waiters);
-
-	return s != NULL ? sess_connect_timeout(s) :
-	    c->pool->srv->cfg.connect_timeout_ms;
+	return pool_connect_timeout(c->pool);
 }
 
 static void
@@ -390,9 +386,7 @@ static void
 race_addrs(struct upconn *c)
 {
 	struct sockaddr_storage ss;
-	struct session *opener = TAILQ_FIRST(&c->pool->waiters);
-	const struct policy_caller *who = opener != NULL ?
-	    &opener->caller.who : c->pool->warm_who;
+	const struct policy_caller *who = pool_opener(c->pool);
 	struct dns_answer ok;
 	char msg[128];
 
@@ -464,12 +458,14 @@ set_timeout(struct upconn *c, unsigned rd_ms, unsigned wr_ms)
 }
 
 void
-up_begin(struct upconn *c, struct session *s, int flags)
+up_begin(struct upconn *c, void *owner, const struct up_owner_ops *ops,
+    int flags)
 {
-	unsigned ms = sess_io_timeout(s);
+	unsigned ms = ops->io_timeout(owner);
 
 	evtimer_del(c->idle_timer);
-	c->sess = s;
+	c->owner = owner;
+	c->ops = ops;
 	stage_enter(c, UP_STG_HEAD);
 	c->is_head = (flags & UP_REQ_HEAD) != 0;
 	c->is_connect = (flags & UP_REQ_CONNECT) != 0;
@@ -536,8 +532,8 @@ up_request_done(struct upconn *c)
 	unsigned ms;
 
 	c->req_done = 1;
-	if (c->sess != NULL) {
-		ms = sess_io_timeout(c->sess);
+	if (c->owner != NULL) {
+		ms = c->ops->io_timeout(c->owner);
 		set_timeout(c, ms, ms);
 	}
 }
@@ -589,7 +585,7 @@ up_set_idle(struct upconn *c)
 void
 up_abort(struct upconn *c)
 {
-	c->sess = NULL;
+	c->owner = NULL;
 	pool_release(c, 0);
 }
 
@@ -626,8 +622,8 @@ write_cb(struct stream *st, void *arg)
 	struct upconn *c = arg;
 
 	(void)st;
-	if (c->state == UP_ACTIVE && c->sess != NULL && !c->req_done)
-		sess_upstream_writable(c->sess);
+	if (c->state == UP_ACTIVE && c->owner != NULL && !c->req_done)
+		c->ops->writable(c->owner);
 }
 
 static void
@@ -1148,7 +1144,7 @@ process_input(struct upconn *c, int eof)
 	if (eof)
 		c->eof_seen = 1;
 	eof = c->eof_seen;
-	while (c->state == UP_ACTIVE && c->sess != NULL && !c->paused) {
+	while (c->state == UP_ACTIVE && c->owner != NULL && !c->paused) {
 		len = evbuffer_get_length(in);
 		if (c->stage == UP_STG_HEAD) {
 			if (len == 0 && !eof) {
@@ -1214,7 +1210,7 @@ process_input(struct upconn *c, int eof)
 			}
 			jan_response(&c->jan, &head);
 			hp_body_init(&c->body, &head);
-			sess_resp_head(c->sess, &head);
+			c->ops->resp_head(c->owner, &head);
 			hp_head_free(&head);
 			evbuffer_drain(in, consumed);
 			stage_enter(c, UP_STG_BODY);
@@ -1249,10 +1245,10 @@ process_input(struct upconn *c, int eof)
 			size_t pre = (size_t)(data - (const char *)buf);
 
 			evbuffer_drain(in, pre);
-			sess_resp_body(c->sess, in, dlen);
+			c->ops->resp_body(c->owner, in, dlen);
 			evbuffer_drain(in, consumed - pre - dlen);
 			c->resp_bytes += consumed;
-			if (sess_output_len(c->sess) > UP_READ_HIGH) {
+			if (c->ops->output_len(c->owner) > UP_READ_HIGH) {
 				c->paused = 1;
 				stream_read_enable(c->st, 0);
 			}
@@ -1295,27 +1291,29 @@ static void
 exchange_error(struct upconn *c, int code, const char *msg,
     uint64_t partial, int64_t expected)
 {
-	struct session *s = c->sess;
+	void *owner = c->owner;
+	const struct up_owner_ops *ops = c->ops;
 	int sent = up_request_sent(c);
 
-	c->sess = NULL;
+	c->owner = NULL;
 	c->tls_clean = c->proxy_tls_clean = 0;
 	pool_release(c, 0);
-	if (s == NULL)
+	if (owner == NULL)
 		return;
 	if (code == -1) {
-		if (sess_retry(s, sent))
+		if (ops->retry(owner, sent))
 			return;
 		code = HPOOL_E_REMOTE_DISCONNECTED;
 		msg = "Remote end closed connection without response";
 	}
-	sess_upstream_error(s, code, msg, partial, expected, sent);
+	ops->error(owner, code, msg, partial, expected, sent);
 }
 
 static void
 exchange_done(struct upconn *c)
 {
-	struct session *s = c->sess;
+	void *owner = c->owner;
+	const struct up_owner_ops *ops = c->ops;
 	struct evbuffer *in = stream_input(c->st);
 	int reusable;
 	uint8_t flags = 0;
@@ -1331,8 +1329,8 @@ exchange_done(struct upconn *c)
 		flags |= PROTO_END_REUSED;
 	if (reusable)
 		flags |= PROTO_END_POOLED;
-	c->sess = NULL;
+	c->owner = NULL;
 	pool_release(c, reusable);
-	if (s != NULL)
-		sess_resp_end(s, flags);
+	if (owner != NULL)
+		ops->resp_end(owner, flags);
 }

@@ -21,12 +21,13 @@ struct dns_query;
 struct race;
 struct dns_answer;
 struct pool;
-struct session;
+struct evbuffer;
+struct hp_head;
 
 enum up_state {
 	UP_CONNECTING,		/* on pool->connecting */
 	UP_IDLE,		/* on pool->idle */
-	UP_ACTIVE,		/* on pool->active, up->sess set */
+	UP_ACTIVE,		/* on pool->active, up->owner set */
 	UP_CLOSED,		/* on no list; about to be freed */
 };
 
@@ -52,6 +53,23 @@ enum up_stage {
 				 * awaited once it is out */
 	UP_STG_BODY,		/* streaming the response body */
 	UP_STG_DONE,		/* the response complete */
+};
+
+/*
+ * What a connection tells the one that holds it for an exchange (a
+ * session), through the callbacks it gives up_begin(): upstream.c knows
+ * no session. owner is the pointer given with them.
+ */
+struct up_owner_ops {
+	unsigned (*io_timeout)(void *owner);	/* ms each wait may take */
+	void	 (*writable)(void *owner);	/* room for more request body */
+	void	 (*resp_head)(void *owner, const struct hp_head *);
+	void	 (*resp_body)(void *owner, struct evbuffer *, size_t);
+	size_t	 (*output_len)(void *owner);	/* its client's unsent bytes */
+	int	 (*retry)(void *owner, int sent); /* 1: it sends it again */
+	void	 (*resp_end)(void *owner, uint8_t flags);
+	void	 (*error)(void *owner, int code, const char *msg,
+		    uint64_t partial, int64_t expected, int sent);
 };
 
 /* up_begin flags: what the request means for the connection */
@@ -92,7 +110,8 @@ struct upconn {
 	struct jan_conn		 jan;		/* janitor.c's facts */
 	enum jan_reason		 idle_why;	/* what ends it when idle */
 	/* the current exchange */
-	struct session		*sess;
+	void			*owner;		/* the exchange's, and */
+	const struct up_owner_ops *ops;	/* how to tell it */
 	int			 is_head;	/* request method was HEAD */
 	int			 is_connect;	/* request method was CONNECT */
 	uint64_t		 wr_mark;	/* stream_written() at up_begin */
@@ -113,7 +132,8 @@ void		 up_connect(struct upconn *);
 void		 up_free(struct upconn *);
 /* Start an exchange (flags: UP_REQ_*): the session's request head
  * follows via up_write. */
-void		 up_begin(struct upconn *, struct session *, int flags);
+void		 up_begin(struct upconn *, void *owner,
+		    const struct up_owner_ops *, int flags);
 /* PROTO_SENT_NO if no byte of this exchange's request left hpoold,
  * else PROTO_SENT_MAYBE. */
 int		 up_request_sent(const struct upconn *);
