@@ -21,9 +21,13 @@
 #include "janitor.h"
 #include "log.h"
 #include "server.h"
+#include "stats.h"
 
 #define KA_MARGIN_MAX_MS	1000
 #define KA_TIMEOUT_MAX_S	86400	/* a larger announced value is cut */
+
+/* stats.c names them for the stats, in this order */
+_Static_assert(JAN_NREASONS == STATS_NENDED, "stats.h: STATS_NENDED");
 
 static const char *const names[JAN_NREASONS] = {
 	[JAN_IDLE_TIMEOUT] = "idle timeout",

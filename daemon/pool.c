@@ -145,6 +145,23 @@ pool_get(struct server *srv, const struct pool_key *key,
 	return p;
 }
 
+unsigned
+pool_connect_timeout(const struct pool *p)
+{
+	struct session *s = TAILQ_FIRST(&p->waiters);
+
+	return s != NULL ? sess_connect_timeout(s) :
+	    p->srv->cfg.connect_timeout_ms;
+}
+
+const struct policy_caller *
+pool_opener(const struct pool *p)
+{
+	struct session *s = TAILQ_FIRST(&p->waiters);
+
+	return s != NULL ? &s->caller.who : p->warm_who;
+}
+
 void
 pool_key_make(struct pool_key *key, const struct proto_open *o,
     const struct route *rt, uint32_t uid_part)
@@ -762,7 +779,7 @@ pool_release(struct upconn *c, int reusable)
 	struct upconn *old;
 	int end;
 
-	c->sess = NULL;
+	c->owner = NULL;
 	if (reusable && (end = jan_expired(&c->jan, c->nrequests,
 	    &p->srv->cfg, jan_now_ms(), 0)) != 0) {
 		jan_count(p->srv, (enum jan_reason)(end - 1), c->id);

@@ -111,6 +111,11 @@ const char	*pool_tls_name(const struct pool *);
  * POOL_TUNNEL_SOCKS5 key, else NULL, read only during the call) and take
  * a session's reference on it. NULL: *code and err say why (a TLS
  * context could not be built from the settings). */
+/* For a connection opening: the connect timeout (its first waiter's, or
+ * the daemon's), and the caller whose rules judge its addresses (the
+ * first waiter, or warm.c's), NULL if none. */
+unsigned	 pool_connect_timeout(const struct pool *);
+const struct policy_caller *pool_opener(const struct pool *);
 /* The key of an OPEN on its route (route_open() has rewritten o);
  * uid_part: partition_by_uid's caller uid + 1, or 0. */
 struct route;

@@ -54,6 +54,18 @@ static void	write_cb(struct stream *, void *);
 static void	event_cb(struct stream *, short, void *);
 static void	defer_cb(evutil_socket_t, short, void *);
 static void	process(struct session *);
+/* what upstream.c calls back, through owner_ops */
+static void	sess_upstream_writable(struct session *);
+static void	sess_resp_head(struct session *, const struct hp_head *);
+/* moves len bytes from the front of the given buffer to the client */
+static void	sess_resp_body(struct session *, struct evbuffer *, size_t);
+static size_t	sess_output_len(const struct session *);
+/* the upstream connection failed before any response byte on a reused
+ * connection: 1 if the session took the request back to retry it (it was
+ * certainly not sent, or it may be replayed) */
+static int	sess_retry(struct session *, int sent);
+static void	sess_resp_end(struct session *, uint8_t flags);
+static unsigned	sess_io_timeout(const struct session *);
 static void	process_frames(struct session *);
 static void	frame_cut(struct session *);
 static int	handle_frame(struct session *, uint8_t, const uint8_t *,
@@ -197,10 +209,27 @@ wait_cb(evutil_socket_t fd, short what, void *arg)
 	struct session *s = arg;
 	struct pool *p = s->pool;
 
+	struct session *w;
+	unsigned ahead = 0;
+	struct timeval again = { 0, 100 * 1000 };
+
 	(void)fd;
 	(void)what;
 	if (s->state != SESS_WAITING)
 		return;
+	/* A connection opening for it (one per waiter, first come) ends
+	 * under its own connect timer, the same length, started a little
+	 * later, with the stage's own words ("timed out waiting for the
+	 * proxy's ..."): leave the end to it. */
+	TAILQ_FOREACH(w, &p->waiters, wentry) {
+		if (w == s)
+			break;
+		ahead++;
+	}
+	if (ahead < p->nconnecting) {
+		evtimer_add(s->wait_timer, &again);
+		return;
+	}
 	log_info("session %llu (pid %d): timed out after %u ms waiting for a "
 	    "connection to %s (max_per_host %u: %u open, %u connecting, %u "
 	    "waiting)", (unsigned long long)s->id, (int)s->peer_pid,
@@ -276,7 +305,7 @@ sess_connect_timeout(const struct session *s)
 	return own;
 }
 
-unsigned
+static unsigned
 sess_io_timeout(const struct session *s)
 {
 	unsigned own = s->srv->cfg.io_timeout_ms;
@@ -286,7 +315,7 @@ sess_io_timeout(const struct session *s)
 	return own;
 }
 
-size_t
+static size_t
 sess_output_len(const struct session *s)
 {
 	return evbuffer_get_length(stream_output(s->st));
@@ -801,12 +830,67 @@ on_req_head(struct session *s, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* How upstream.c tells a session about its exchange (upstream.h). */
+static unsigned
+op_io_timeout(void *o)
+{
+	return sess_io_timeout(o);
+}
+
+static void
+op_writable(void *o)
+{
+	sess_upstream_writable(o);
+}
+
+static void
+op_resp_head(void *o, const struct hp_head *h)
+{
+	sess_resp_head(o, h);
+}
+
+static void
+op_resp_body(void *o, struct evbuffer *src, size_t len)
+{
+	sess_resp_body(o, src, len);
+}
+
+static size_t
+op_output_len(void *o)
+{
+	return sess_output_len(o);
+}
+
+static int
+op_retry(void *o, int sent)
+{
+	return sess_retry(o, sent);
+}
+
+static void
+op_resp_end(void *o, uint8_t flags)
+{
+	sess_resp_end(o, flags);
+}
+
+static void
+op_error(void *o, int code, const char *msg, uint64_t partial,
+    int64_t expected, int sent)
+{
+	sess_upstream_error(o, code, msg, partial, expected, sent);
+}
+
+static const struct up_owner_ops owner_ops = {
+	op_io_timeout, op_writable, op_resp_head, op_resp_body,
+	op_output_len, op_retry, op_resp_end, op_error,
+};
+
 void
 sess_attach(struct session *s, struct upconn *c)
 {
 	s->conn = c;
 	set_state(s, SESS_ACTIVE);
-	up_begin(c, s, (s->is_head ? UP_REQ_HEAD : 0) |
+	up_begin(c, s, &owner_ops, (s->is_head ? UP_REQ_HEAD : 0) |
 	    (s->is_connect ? UP_REQ_CONNECT : 0) |
 	    (s->no_reuse ? UP_REQ_NO_REUSE : 0));
 	if (s->conn_auth)
@@ -915,7 +999,7 @@ request_over(struct session *s)
 	set_state(s, s->req_end ? SESS_IDLE : SESS_DRAIN);
 }
 
-void
+static void
 sess_upstream_writable(struct session *s)
 {
 	if (s->state == SESS_ACTIVE)
@@ -929,7 +1013,7 @@ sess_upstream_writable(struct session *s)
  * Idempotency-Key) and its body, if any, can be sent again. Bodies are
  * streamed, not kept, so only a bodyless request can be.
  */
-int
+static int
 sess_retry(struct session *s, int sent)
 {
 	if (s->retries >= 3 || s->state != SESS_ACTIVE)
@@ -950,7 +1034,7 @@ sess_retry(struct session *s, int sent)
 	return 1;
 }
 
-void
+static void
 sess_resp_head(struct session *s, const struct hp_head *h)
 {
 	struct proto_resp_head *rhp = &s->srv->resp_head;
@@ -1013,7 +1097,7 @@ sess_resp_head(struct session *s, const struct hp_head *h)
  * over without copying them, so a large body crosses the daemon with no
  * memcpy of its own.
  */
-void
+static void
 sess_resp_body(struct session *s, struct evbuffer *src, size_t len)
 {
 	struct evbuffer *out = stream_output(s->st);
@@ -1030,7 +1114,7 @@ sess_resp_body(struct session *s, struct evbuffer *src, size_t len)
 	}
 }
 
-void
+static void
 sess_resp_end(struct session *s, uint8_t flags)
 {
 	struct proto_wbuf *w = &s->srv->wbuf;

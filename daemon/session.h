@@ -111,28 +111,18 @@ struct session {
 void	 sess_accept(struct server *, int fd);
 void	 sess_free_all(struct server *);
 
-/* Called back by the pool and the upstream connection. */
+/* Called back by the pool (the upstream connection tells the session
+ * through the up_owner_ops it gives up_begin()). */
 void	 sess_attach(struct session *, struct upconn *);
 /* sent: PROTO_SENT_* (did the request reach the server?) */
 void	 sess_upstream_error(struct session *, int code, const char *msg,
 	    uint64_t partial, int64_t expected, int sent);
-void	 sess_resp_head(struct session *, const struct hp_head *);
-/* Moves len bytes from the front of the given buffer to the client. */
-void	 sess_resp_body(struct session *, struct evbuffer *, size_t);
-void	 sess_resp_end(struct session *, uint8_t flags);
-/* The upstream connection failed before any response byte on a reused
- * connection: 1 if the session took the request back to retry it (it was
- * certainly not sent, or it may be replayed). */
-int	 sess_retry(struct session *, int sent);
-size_t	 sess_output_len(const struct session *);
 /* The supervisor's answer to the GATHER seq: to the session that waits
  * for it (if still there) as STATS_OK, then the session ends. */
 void	 sess_stats_answer(struct server *, uint64_t seq, const char *text);
 /* Draining: 1 while the session has work a drain must wait for. */
 int	 sess_busy(struct session *);
-void	 sess_upstream_writable(struct session *);
-/* Connection timeouts for this session's requests, in milliseconds. */
+/* The connect timeout of this session's requests, in milliseconds. */
 unsigned sess_connect_timeout(const struct session *);
-unsigned sess_io_timeout(const struct session *);
 
 #endif

@@ -110,9 +110,14 @@ add(char *buf, size_t len, size_t *n, const char *fmt, ...)
 
 #define U(x)	((unsigned long long)(x))
 
+const char *const stats_ended_names[STATS_NENDED] = {
+	"idle_timeout", "keepalive_timeout", "keepalive_max", "max_conn_age",
+	"max_requests_per_conn", "pool_linger",
+};
+
 size_t
 stats_dump(const struct stats_table *t, unsigned worker, pid_t pid,
-    const struct stats *s, char *buf, size_t len)
+    const struct stats *s, const uint64_t *ended, char *buf, size_t len)
 {
 	const struct stats_pool *p;
 	const struct stats_caller *c;
@@ -138,6 +143,12 @@ stats_dump(const struct stats_table *t, unsigned worker, pid_t pid,
 		add(buf, len, &n, "C\t%u\t%llu\t%llu\t%llu\t%llu\t%llu\t%s\n",
 		    c->uid, U(c->requests), U(c->bytes_up), U(c->bytes_down),
 		    U(c->errors), U(c->denials), c->unit);
+	}
+	if (ended != NULL) {
+		add(buf, len, &n, "E");
+		for (i = 0; i < STATS_NENDED; i++)
+			add(buf, len, &n, "\t%llu", U(ended[i]));
+		add(buf, len, &n, "\n");
 	}
 	add(buf, len, &n, "F\t%d\t%d\n", t->pools_full, t->callers_full);
 	return n;
@@ -239,6 +250,16 @@ merge_line(struct stats_table *t, char *line)
 		c->denials += v[4];
 		return 0;
 	}
+	if (strcmp(f[0], "E") == 0 && n == 1 + STATS_NENDED) {
+		size_t i;
+
+		for (i = 0; i < STATS_NENDED; i++) {
+			if (num(f[1 + i], &v[0]) == -1)
+				return -1;
+			t->ended[i] += v[0];
+		}
+		return 0;
+	}
 	if (strcmp(f[0], "F") == 0 && n == 3) {
 		if (strcmp(f[1], "1") == 0)
 			t->pools_full = 1;
@@ -294,6 +315,11 @@ render_table(const struct stats_table *t, char *buf, size_t len, size_t *n)
 	    U(s->live_sessions), U(s->requests), U(s->upstream_connects),
 	    U(s->upstream_reuses), U(s->retries), U(s->tls_full),
 	    U(s->tls_resumed), U(s->idle_conns), U(s->busy_conns));
+	add(buf, len, n, "pooled connections ended:");
+	for (i = 0; i < STATS_NENDED; i++)
+		add(buf, len, n, "%s %s %llu", i ? "," : "",
+		    stats_ended_names[i], U(t->ended[i]));
+	add(buf, len, n, "\n");
 	for (i = 0; i < t->npools; i++) {
 		dw = width(dw, t->pools[i].dest);
 		rw = width(rw, t->pools[i].route);
@@ -370,6 +396,10 @@ render_json(const struct stats_table *t, char *buf, size_t len, size_t *n)
 	}
 	add(buf, len, n, "],\n\"totals\": {");
 	json_stats(&t->total, buf, len, n);
+	add(buf, len, n, "},\n\"connections_ended\": {");
+	for (i = 0; i < STATS_NENDED; i++)
+		add(buf, len, n, "%s\"%s\": %llu", i ? ", " : "",
+		    stats_ended_names[i], U(t->ended[i]));
 	add(buf, len, n, "},\n\"pools_truncated\": %s,\n\"pools\": [",
 	    t->pools_full ? "true" : "false");
 	for (i = 0; i < t->npools; i++) {
@@ -495,6 +525,11 @@ render_prom(const struct stats_table *t, char *buf, size_t len, size_t *n)
 	add(buf, len, n, "hpool_tls_handshakes_total{kind=\"full\"} %llu\n"
 	    "hpool_tls_handshakes_total{kind=\"resumed\"} %llu\n",
 	    U(t->total.tls_full), U(t->total.tls_resumed));
+	family(buf, len, n, "hpool_connections_ended_total", "counter",
+	    "Pooled upstream connections the daemon ended, by reason.");
+	for (i = 0; i < STATS_NENDED; i++)
+		add(buf, len, n, "hpool_connections_ended_total{reason=\"%s\"} "
+		    "%llu\n", stats_ended_names[i], U(t->ended[i]));
 	for (i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
 		family(buf, len, n, totals[i].name, totals[i].type,
 		    totals[i].help);

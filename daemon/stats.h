@@ -19,6 +19,10 @@
 #define STATS_MAX_WORKERS	64
 #define STATS_MAX_TEXT		(150 * 1024)	/* a dump or an answer */
 
+/* Why pooled connections ended (janitor.c's reasons, in its order). */
+#define STATS_NENDED		6
+extern const char *const stats_ended_names[STATS_NENDED];
+
 enum stats_format { STATS_FMT_TABLE = 0, STATS_FMT_JSON = 1,
 	STATS_FMT_PROMETHEUS = 2 };
 
@@ -51,6 +55,7 @@ struct stats_table {
 	int			pools_full, callers_full;
 	struct stats_worker	workers[STATS_MAX_WORKERS];
 	size_t			nworkers;
+	uint64_t		ended[STATS_NENDED];	/* summed */
 	/* the supervisor's: totals as STATUS= counts them */
 	struct stats		total;
 	uint64_t		uptime_s;
@@ -65,9 +70,11 @@ struct stats_pool	*stats_pool_row(struct stats_table *, const char *dest,
 struct stats_caller	*stats_caller_row(struct stats_table *, uint32_t uid,
 			    const char *unit);
 
-/* A worker's dump: its rows (gauges already in) and counters. */
+/* A worker's dump: its rows (gauges already in) and counters; ended:
+ * its STATS_NENDED counts of pooled connections ended, or NULL. */
 size_t	stats_dump(const struct stats_table *, unsigned worker, pid_t pid,
-	    const struct stats *, char *buf, size_t len);
+	    const struct stats *, const uint64_t *ended, char *buf,
+	    size_t len);
 /* Add one worker's dump to a merged table: 0, or -1 (malformed: nothing
  * more of it is taken). */
 int	stats_merge(struct stats_table *, const char *dump);

@@ -28,7 +28,6 @@
 #include "pool.h"
 #include "race.h"
 #include "server.h"
-#include "session.h"
 #include "stream.h"
 #include "tls.h"
 #include "upstream.h"
@@ -70,15 +69,20 @@ static const char *const socks_rep_names[] = {
 	"address type not supported",
 };
 
-static const char *const tunnel_names[] = {
-	"NONE", "CONNECT", "SOCKS_METHOD", "SOCKS_AUTH", "SOCKS_REPLY", "DONE",
+static const char *const stage_names[] = {
+	[UP_STG_RESOLVING] = "RESOLVING", [UP_STG_CONNECTING] = "CONNECTING",
+	[UP_STG_PROXY_TLS] = "PROXY_TLS", [UP_STG_CONNECT_SENT] = "CONNECT_SENT",
+	[UP_STG_SOCKS_METHOD] = "SOCKS_METHOD",
+	[UP_STG_SOCKS_AUTH] = "SOCKS_AUTH", [UP_STG_SOCKS_REPLY] = "SOCKS_REPLY",
+	[UP_STG_TLS] = "TLS", [UP_STG_READY] = "READY", [UP_STG_HEAD] = "HEAD",
+	[UP_STG_BODY] = "BODY", [UP_STG_DONE] = "DONE",
 };
 
 /* what each SOCKS5 stage waits for, for errors */
 static const char *const socks_awaited[] = {
-	[UP_TUN_SOCKS_METHOD] = "method reply",
-	[UP_TUN_SOCKS_AUTH] = "username/password reply",
-	[UP_TUN_SOCKS_REPLY] = "CONNECT reply",
+	[UP_STG_SOCKS_METHOD] = "method reply",
+	[UP_STG_SOCKS_AUTH] = "username/password reply",
+	[UP_STG_SOCKS_REPLY] = "CONNECT reply",
 };
 
 static void	timer_cb(evutil_socket_t, short, void *);
@@ -101,14 +105,14 @@ static void	keep_session(SSL *);
 static void	connected(struct upconn *);
 static void	tcp_up(struct upconn *);
 static void	tunnel_input(struct upconn *, int eof);
-static void	tunnel_enter(struct upconn *, enum up_tunnel);
+static void	stage_enter(struct upconn *, enum up_stage);
 static void	tunnel_through(struct upconn *);
 static int	socks_stage(const struct upconn *);
-static int	socks_reply(enum up_tunnel, int, const unsigned char *, size_t,
+static int	socks_reply(enum up_stage, int, const unsigned char *, size_t,
 		    char *, size_t);
 static void	socks_input(struct upconn *, int eof);
 static void	socks_send(struct upconn *, const void *, size_t,
-		    enum up_tunnel);
+		    enum up_stage);
 static void	socks_failed(struct upconn *, int, const char *);
 static int	head_complete(struct evbuffer *, size_t *);
 
@@ -175,10 +179,7 @@ up_connect(struct upconn *c)
 static unsigned
 connect_timeout(const struct upconn *c)
 {
-	struct session *s = TAILQ_FIRST(&c->pool->waiters);
-
-	return s != NULL ? sess_connect_timeout(s) :
-	    c->pool->srv->cfg.connect_timeout_ms;
+	return pool_connect_timeout(c->pool);
 }
 
 static void
@@ -203,7 +204,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			char why[80];
 
 			snprintf(why, sizeof(why), "timed out waiting for the "
-			    "proxy's %s", socks_awaited[c->tunnel_state]);
+			    "proxy's %s", socks_awaited[c->stage]);
 			socks_failed(c, HPOOL_E_TIMEOUT, why);
 			return;
 		}
@@ -385,9 +386,7 @@ static void
 race_addrs(struct upconn *c)
 {
 	struct sockaddr_storage ss;
-	struct session *opener = TAILQ_FIRST(&c->pool->waiters);
-	const struct policy_caller *who = opener != NULL ?
-	    &opener->caller.who : c->pool->warm_who;
+	const struct policy_caller *who = pool_opener(c->pool);
 	struct dns_answer ok;
 	char msg[128];
 
@@ -412,6 +411,7 @@ race_addrs(struct upconn *c)
 		connect_failed(c, HPOOL_E_PERMISSION, why);
 		return;
 	}
+	stage_enter(c, UP_STG_CONNECTING);
 	if ((c->race = race_start(c->pool->srv->base, &ok, c->pool->key.port,
 	    race_prep, race_over, c)) == NULL) {
 		errno_message(msg, sizeof(msg), ENOMEM);
@@ -429,8 +429,8 @@ connect_failed(struct upconn *c, int code, const char *msg)
 	 * class stays what the cause makes it (ConnectionRefusedError is
 	 * an OSError). Its own tunnel errors and TLS errors name it
 	 * already. */
-	if (c->pool->proxy_daemon && c->tunnel_state != UP_TUN_DONE &&
-	    !c->tls_handshaking && !c->proxy_handshaking &&
+	if (c->pool->proxy_daemon && c->stage < UP_STG_TLS &&
+	    c->stage != UP_STG_PROXY_TLS &&
 	    strncmp(msg, "Tunnel connection failed", 24) != 0) {
 		snprintf(named, sizeof(named), "Tunnel connection failed: %s "
 		    "(proxy %s)", msg, c->pool->proxy_name);
@@ -458,13 +458,15 @@ set_timeout(struct upconn *c, unsigned rd_ms, unsigned wr_ms)
 }
 
 void
-up_begin(struct upconn *c, struct session *s, int flags)
+up_begin(struct upconn *c, void *owner, const struct up_owner_ops *ops,
+    int flags)
 {
-	unsigned ms = sess_io_timeout(s);
+	unsigned ms = ops->io_timeout(owner);
 
 	evtimer_del(c->idle_timer);
-	c->sess = s;
-	c->phase = UP_PH_HEAD;
+	c->owner = owner;
+	c->ops = ops;
+	stage_enter(c, UP_STG_HEAD);
 	c->is_head = (flags & UP_REQ_HEAD) != 0;
 	c->is_connect = (flags & UP_REQ_CONNECT) != 0;
 	c->req_done = 0;
@@ -530,8 +532,8 @@ up_request_done(struct upconn *c)
 	unsigned ms;
 
 	c->req_done = 1;
-	if (c->sess != NULL) {
-		ms = sess_io_timeout(c->sess);
+	if (c->owner != NULL) {
+		ms = c->ops->io_timeout(c->owner);
 		set_timeout(c, ms, ms);
 	}
 }
@@ -574,6 +576,7 @@ up_set_idle(struct upconn *c)
 	struct timeval tv = ms_tv(ms);
 
 	/* Idle: any byte or EOF from the server retires the connection. */
+	stage_enter(c, UP_STG_READY);
 	set_timeout(c, 0, 0);
 	stream_read_enable(c->st, 1);
 	evtimer_add(c->idle_timer, &tv);
@@ -582,7 +585,7 @@ up_set_idle(struct upconn *c)
 void
 up_abort(struct upconn *c)
 {
-	c->sess = NULL;
+	c->owner = NULL;
 	pool_release(c, 0);
 }
 
@@ -603,7 +606,7 @@ read_cb(struct stream *st, void *arg)
 		process_input(c, 0);
 		return;
 	case UP_CONNECTING:
-		if (c->tunnel_state == UP_TUN_CONNECT)
+		if (c->stage == UP_STG_CONNECT_SENT)
 			tunnel_input(c, 0);
 		else if (socks_stage(c))
 			socks_input(c, 0);
@@ -619,8 +622,8 @@ write_cb(struct stream *st, void *arg)
 	struct upconn *c = arg;
 
 	(void)st;
-	if (c->state == UP_ACTIVE && c->sess != NULL && !c->req_done)
-		sess_upstream_writable(c->sess);
+	if (c->state == UP_ACTIVE && c->owner != NULL && !c->req_done)
+		c->ops->writable(c->owner);
 }
 
 static void
@@ -633,8 +636,7 @@ event_cb(struct stream *st, short what, void *arg)
 	(void)st;
 	if (c->state == UP_CONNECTING) {
 		if (what & STREAM_CONNECTED) {
-			if (c->proxy_handshaking) {
-				c->proxy_handshaking = 0;
+			if (c->stage == UP_STG_PROXY_TLS) {
 				c->proxy_tls_up = c->proxy_tls_clean = 1;
 				log_debug("conn %llu: %s TLS handshake with "
 				    "proxy %s, %s", (unsigned long long)c->id,
@@ -642,13 +644,13 @@ event_cb(struct stream *st, short what, void *arg)
 				    "resumed" : "full", c->pool->proxy_name,
 				    SSL_get_version(stream_ssl(c->st)));
 				tcp_up(c);
-			} else if (c->tls_handshaking)
+			} else if (c->stage == UP_STG_TLS)
 				connected(c);
 			else
 				tcp_up(c);
 			return;
 		}
-		if (c->proxy_handshaking) {
+		if (c->stage == UP_STG_PROXY_TLS) {
 			/* the proxy is there; TLS to it failed */
 			int code = tls_proxy_error(stream_ssl(c->st),
 			    stream_ssl_error(c->st), c->pool, msg,
@@ -663,7 +665,7 @@ event_cb(struct stream *st, short what, void *arg)
 			connect_failed(c, code, msg);
 			return;
 		}
-		if (c->tunnel_state == UP_TUN_CONNECT) {
+		if (c->stage == UP_STG_CONNECT_SENT) {
 			if (what & STREAM_EOF) {
 				tunnel_input(c, 1);
 				return;
@@ -683,7 +685,7 @@ event_cb(struct stream *st, short what, void *arg)
 			    ECONNRESET), msg);
 			return;
 		}
-		if (c->tls_handshaking) {
+		if (c->stage == UP_STG_TLS) {
 			/* No other address: the server is there, TLS failed. */
 			int code = tls_error(stream_ssl(c->st),
 			    stream_ssl_error(c->st), msg, sizeof(msg));
@@ -719,7 +721,7 @@ event_cb(struct stream *st, short what, void *arg)
 	}
 	/* A reset on a pooled connection before any response byte: the
 	 * server dropped it while idle; the session may retry. */
-	if (c->phase == UP_PH_HEAD && c->resp_bytes == 0 &&
+	if (c->stage == UP_STG_HEAD && c->resp_bytes == 0 &&
 	    c->nrequests > 1 && evbuffer_get_length(
 	    stream_input(c->st)) == 0 &&
 	    (err == ECONNRESET || err == EPIPE)) {
@@ -759,19 +761,19 @@ tcp_up(struct upconn *c)
 		start_proxy_tls(c);
 		return;
 	}
-	if (p->tunnel_request != NULL && c->tunnel_state == UP_TUN_NONE) {
+	if (p->tunnel_request != NULL && c->stage < UP_STG_CONNECT_SENT) {
 		stream_read_enable(c->st, 1);
 		if (p->key.tunnel_kind == POOL_TUNNEL_SOCKS5) {
 			if (p->socks_auth != NULL)
 				socks_send(c, greet_auth, sizeof(greet_auth),
-				    UP_TUN_SOCKS_METHOD);
+				    UP_STG_SOCKS_METHOD);
 			else
 				socks_send(c, greet_none, sizeof(greet_none),
-				    UP_TUN_SOCKS_METHOD);
+				    UP_STG_SOCKS_METHOD);
 			return;
 		}
 		c->head_scanned = 0;
-		tunnel_enter(c, UP_TUN_CONNECT);
+		stage_enter(c, UP_STG_CONNECT_SENT);
 		evbuffer_add(stream_output(c->st), p->tunnel_request,
 		    p->tunnel_request_len);
 		return;
@@ -842,20 +844,19 @@ tunnel_input(struct upconn *c, int eof)
 	tunnel_through(c);
 }
 
-/* The one place c->tunnel_state changes. */
+/* The one place c->stage changes. */
 static void
-tunnel_enter(struct upconn *c, enum up_tunnel st)
+stage_enter(struct upconn *c, enum up_stage st)
 {
-	log_debug("conn %llu: tunnel %s -> %s", (unsigned long long)c->id,
-	    tunnel_names[c->tunnel_state], tunnel_names[st]);
-	c->tunnel_state = st;
+	log_debug("conn %llu: %s -> %s", (unsigned long long)c->id,
+	    stage_names[c->stage], stage_names[st]);
+	c->stage = st;
 }
 
 /* The proxy answered yes: what follows is the target's. */
 static void
 tunnel_through(struct upconn *c)
 {
-	tunnel_enter(c, UP_TUN_DONE);
 	stream_read_enable(c->st, 0);
 	if (c->pool->tls_ctx != NULL)
 		start_tls(c);
@@ -866,9 +867,8 @@ tunnel_through(struct upconn *c)
 static int
 socks_stage(const struct upconn *c)
 {
-	return c->tunnel_state == UP_TUN_SOCKS_METHOD ||
-	    c->tunnel_state == UP_TUN_SOCKS_AUTH ||
-	    c->tunnel_state == UP_TUN_SOCKS_REPLY;
+	return c->stage == UP_STG_SOCKS_METHOD ||
+	    c->stage == UP_STG_SOCKS_AUTH || c->stage == UP_STG_SOCKS_REPLY;
 }
 
 /*
@@ -878,7 +878,7 @@ socks_stage(const struct upconn *c)
  * credential). No I/O; never reads past SOCKS_REPLY_MAX.
  */
 static int
-socks_reply(enum up_tunnel st, int auth, const unsigned char *b,
+socks_reply(enum up_stage st, int auth, const unsigned char *b,
     size_t len, char *why, size_t whylen)
 {
 	size_t need;
@@ -886,7 +886,7 @@ socks_reply(enum up_tunnel st, int auth, const unsigned char *b,
 	if (len < 2)
 		return 0;
 	switch (st) {
-	case UP_TUN_SOCKS_METHOD:
+	case UP_STG_SOCKS_METHOD:
 		if (b[0] != SOCKS_VERSION)
 			break;
 		if (b[1] == SOCKS_METHOD_REFUSED) {
@@ -902,7 +902,7 @@ socks_reply(enum up_tunnel st, int auth, const unsigned char *b,
 			return -1;
 		}
 		return 2;
-	case UP_TUN_SOCKS_AUTH:
+	case UP_STG_SOCKS_AUTH:
 		if (b[0] != SOCKS_AUTH_VERSION)
 			break;
 		if (b[1] != 0) {
@@ -912,7 +912,7 @@ socks_reply(enum up_tunnel st, int auth, const unsigned char *b,
 			return -1;
 		}
 		return 2;
-	case UP_TUN_SOCKS_REPLY:
+	case UP_STG_SOCKS_REPLY:
 		if (b[0] != SOCKS_VERSION)
 			break;
 		if (b[1] != 0) {
@@ -962,7 +962,7 @@ socks_input(struct upconn *c, int eof)
 
 	if ((got = evbuffer_copyout(in, b, sizeof(b))) < 0)
 		got = 0;
-	n = socks_reply(c->tunnel_state, p->socks_auth != NULL, b,
+	n = socks_reply(c->stage, p->socks_auth != NULL, b,
 	    (size_t)got, why, sizeof(why));
 	if (n == -1) {
 		socks_failed(c, HPOOL_E_OS_ERROR, why);
@@ -971,7 +971,7 @@ socks_input(struct upconn *c, int eof)
 	if (eof) {
 		snprintf(why, sizeof(why), "the proxy closed the connection "
 		    "%s its %s", n == 0 ? "before" : "after",
-		    socks_awaited[c->tunnel_state]);
+		    socks_awaited[c->stage]);
 		socks_failed(c, HPOOL_E_OS_ERROR, why);
 		return;
 	}
@@ -987,18 +987,18 @@ socks_input(struct upconn *c, int eof)
 	if (evbuffer_get_length(in) != (size_t)n) {
 		/* the proxy speaks out of turn: refuse to guess */
 		snprintf(why, sizeof(why), "unexpected bytes after the proxy's "
-		    "%s", socks_awaited[c->tunnel_state]);
+		    "%s", socks_awaited[c->stage]);
 		socks_failed(c, HPOOL_E_OS_ERROR, why);
 		return;
 	}
 	evbuffer_drain(in, (size_t)n);
-	if (c->tunnel_state == UP_TUN_SOCKS_METHOD && p->socks_auth != NULL)
+	if (c->stage == UP_STG_SOCKS_METHOD && p->socks_auth != NULL)
 		socks_send(c, p->socks_auth, p->socks_auth_len,
-		    UP_TUN_SOCKS_AUTH);
-	else if (c->tunnel_state != UP_TUN_SOCKS_REPLY)
+		    UP_STG_SOCKS_AUTH);
+	else if (c->stage != UP_STG_SOCKS_REPLY)
 		/* the method chosen needs nothing more, or auth passed */
 		socks_send(c, p->tunnel_request, p->tunnel_request_len,
-		    UP_TUN_SOCKS_REPLY);
+		    UP_STG_SOCKS_REPLY);
 	else {
 		log_debug("conn %llu: through SOCKS5 proxy %s",
 		    (unsigned long long)c->id, p->proxy_name);
@@ -1008,13 +1008,13 @@ socks_input(struct upconn *c, int eof)
 
 /* Write the next SOCKS5 message and wait in st for its reply. */
 static void
-socks_send(struct upconn *c, const void *msg, size_t len, enum up_tunnel st)
+socks_send(struct upconn *c, const void *msg, size_t len, enum up_stage st)
 {
 	if (evbuffer_add(stream_output(c->st), msg, len) == -1) {
 		connect_failed(c, HPOOL_E_MEMORY, "hpoold: out of memory");
 		return;
 	}
-	tunnel_enter(c, st);
+	stage_enter(c, st);
 }
 
 /* As http.client says a failed tunnel: OSError("Tunnel connection
@@ -1050,7 +1050,7 @@ start_tls(struct upconn *c)
 		connect_failed(c, HPOOL_E_MEMORY, "hpoold: out of memory");
 		return;
 	}
-	c->tls_handshaking = 1;
+	stage_enter(c, UP_STG_TLS);
 }
 
 /* TCP to an https:// proxy is up: TLS to the proxy on the socket. */
@@ -1071,7 +1071,7 @@ start_proxy_tls(struct upconn *c)
 		connect_failed(c, HPOOL_E_MEMORY, "hpoold: out of memory");
 		return;
 	}
-	c->proxy_handshaking = 1;
+	stage_enter(c, UP_STG_PROXY_TLS);
 }
 
 static void
@@ -1085,8 +1085,7 @@ connected(struct upconn *c)
 	c->addrs = NULL;
 	c->next_addr = 0;
 	jan_born(&c->jan);
-	if (c->tls_handshaking) {
-		c->tls_handshaking = 0;
+	if (c->stage == UP_STG_TLS) {
 		c->tls_clean = 1;
 		ssl = stream_ssl(c->st);
 		if (SSL_session_reused(ssl))
@@ -1097,6 +1096,7 @@ connected(struct upconn *c)
 		    (unsigned long long)c->id, SSL_session_reused(ssl) ?
 		    "resumed" : "full", SSL_get_version(ssl));
 	}
+	stage_enter(c, UP_STG_READY);
 	stream_read_enable(c->st, 0);
 	pool_conn_ready(c->pool, c);
 }
@@ -1144,9 +1144,9 @@ process_input(struct upconn *c, int eof)
 	if (eof)
 		c->eof_seen = 1;
 	eof = c->eof_seen;
-	while (c->state == UP_ACTIVE && c->sess != NULL && !c->paused) {
+	while (c->state == UP_ACTIVE && c->owner != NULL && !c->paused) {
 		len = evbuffer_get_length(in);
-		if (c->phase == UP_PH_HEAD) {
+		if (c->stage == UP_STG_HEAD) {
 			if (len == 0 && !eof) {
 				stream_read_more(c->st);
 				return;
@@ -1210,13 +1210,13 @@ process_input(struct upconn *c, int eof)
 			}
 			jan_response(&c->jan, &head);
 			hp_body_init(&c->body, &head);
-			sess_resp_head(c->sess, &head);
+			c->ops->resp_head(c->owner, &head);
 			hp_head_free(&head);
 			evbuffer_drain(in, consumed);
-			c->phase = UP_PH_BODY;
+			stage_enter(c, UP_STG_BODY);
 			continue;
 		}
-		if (c->phase == UP_PH_DONE)
+		if (c->stage == UP_STG_DONE)
 			return;
 		/* Body: the first segment usually holds whole parseable
 		 * units; pull more together only when the parser asks. */
@@ -1245,10 +1245,10 @@ process_input(struct upconn *c, int eof)
 			size_t pre = (size_t)(data - (const char *)buf);
 
 			evbuffer_drain(in, pre);
-			sess_resp_body(c->sess, in, dlen);
+			c->ops->resp_body(c->owner, in, dlen);
 			evbuffer_drain(in, consumed - pre - dlen);
 			c->resp_bytes += consumed;
-			if (sess_output_len(c->sess) > UP_READ_HIGH) {
+			if (c->ops->output_len(c->owner) > UP_READ_HIGH) {
 				c->paused = 1;
 				stream_read_enable(c->st, 0);
 			}
@@ -1259,7 +1259,7 @@ process_input(struct upconn *c, int eof)
 		if (rc == HP_DONE) {
 			if (!c->body.reusable)
 				c->reusable = 0;
-			c->phase = UP_PH_DONE;
+			stage_enter(c, UP_STG_DONE);
 			/* A response that ended before its request did leaves
 			 * the server mid-request: never reuse that. */
 			if (!c->req_done)
@@ -1291,27 +1291,29 @@ static void
 exchange_error(struct upconn *c, int code, const char *msg,
     uint64_t partial, int64_t expected)
 {
-	struct session *s = c->sess;
+	void *owner = c->owner;
+	const struct up_owner_ops *ops = c->ops;
 	int sent = up_request_sent(c);
 
-	c->sess = NULL;
+	c->owner = NULL;
 	c->tls_clean = c->proxy_tls_clean = 0;
 	pool_release(c, 0);
-	if (s == NULL)
+	if (owner == NULL)
 		return;
 	if (code == -1) {
-		if (sess_retry(s, sent))
+		if (ops->retry(owner, sent))
 			return;
 		code = HPOOL_E_REMOTE_DISCONNECTED;
 		msg = "Remote end closed connection without response";
 	}
-	sess_upstream_error(s, code, msg, partial, expected, sent);
+	ops->error(owner, code, msg, partial, expected, sent);
 }
 
 static void
 exchange_done(struct upconn *c)
 {
-	struct session *s = c->sess;
+	void *owner = c->owner;
+	const struct up_owner_ops *ops = c->ops;
 	struct evbuffer *in = stream_input(c->st);
 	int reusable;
 	uint8_t flags = 0;
@@ -1327,8 +1329,8 @@ exchange_done(struct upconn *c)
 		flags |= PROTO_END_REUSED;
 	if (reusable)
 		flags |= PROTO_END_POOLED;
-	c->sess = NULL;
+	c->owner = NULL;
 	pool_release(c, reusable);
-	if (s != NULL)
-		sess_resp_end(s, flags);
+	if (owner != NULL)
+		ops->resp_end(owner, flags);
 }

@@ -21,32 +21,55 @@ struct dns_query;
 struct race;
 struct dns_answer;
 struct pool;
-struct session;
+struct evbuffer;
+struct hp_head;
 
 enum up_state {
 	UP_CONNECTING,		/* on pool->connecting */
 	UP_IDLE,		/* on pool->idle */
-	UP_ACTIVE,		/* on pool->active, up->sess set */
+	UP_ACTIVE,		/* on pool->active, up->owner set */
 	UP_CLOSED,		/* on no list; about to be freed */
 };
 
-enum up_phase {
-	UP_PH_HEAD,		/* waiting for / parsing the response head */
-	UP_PH_BODY,		/* streaming the body */
-	UP_PH_DONE,		/* response complete */
+/*
+ * Where a connection is, from the lookup of its host to its last
+ * response; stage_enter() in upstream.c is the one place it changes,
+ * and it logs each change at debug. (up_state is pool.c's: which of a
+ * pool's lists holds the connection.)
+ */
+enum up_stage {
+	UP_STG_RESOLVING,	/* dns.c: the host's addresses */
+	UP_STG_CONNECTING,	/* race.c: TCP to one of them */
+	UP_STG_PROXY_TLS,	/* TLS handshake with an https:// proxy */
+	UP_STG_CONNECT_SENT,	/* HTTP CONNECT sent: reading the head */
+	UP_STG_SOCKS_METHOD,	/* SOCKS5 greeting sent: reading the
+				 * method the proxy chose */
+	UP_STG_SOCKS_AUTH,	/* RFC 1929 username/password sent:
+				 * reading the status */
+	UP_STG_SOCKS_REPLY,	/* SOCKS5 CONNECT sent: reading the reply */
+	UP_STG_TLS,		/* TLS handshake with the origin */
+	UP_STG_READY,		/* through: idle, or a request next */
+	UP_STG_HEAD,		/* a request going out; its response's head
+				 * awaited once it is out */
+	UP_STG_BODY,		/* streaming the response body */
+	UP_STG_DONE,		/* the response complete */
 };
 
-/* The way through a proxy, while UP_CONNECTING; tunnel_enter() in
- * upstream.c is the one place it changes. */
-enum up_tunnel {
-	UP_TUN_NONE,		/* no proxy, or TCP not up yet */
-	UP_TUN_CONNECT,		/* HTTP CONNECT sent: reading the head */
-	UP_TUN_SOCKS_METHOD,	/* SOCKS5 greeting sent: reading the
-				 * method the proxy chose */
-	UP_TUN_SOCKS_AUTH,	/* RFC 1929 username/password sent:
-				 * reading the status */
-	UP_TUN_SOCKS_REPLY,	/* SOCKS5 CONNECT sent: reading the reply */
-	UP_TUN_DONE,		/* through: TLS or the first request next */
+/*
+ * What a connection tells the one that holds it for an exchange (a
+ * session), through the callbacks it gives up_begin(): upstream.c knows
+ * no session. owner is the pointer given with them.
+ */
+struct up_owner_ops {
+	unsigned (*io_timeout)(void *owner);	/* ms each wait may take */
+	void	 (*writable)(void *owner);	/* room for more request body */
+	void	 (*resp_head)(void *owner, const struct hp_head *);
+	void	 (*resp_body)(void *owner, struct evbuffer *, size_t);
+	size_t	 (*output_len)(void *owner);	/* its client's unsent bytes */
+	int	 (*retry)(void *owner, int sent); /* 1: it sends it again */
+	void	 (*resp_end)(void *owner, uint8_t flags);
+	void	 (*error)(void *owner, int code, const char *msg,
+		    uint64_t partial, int64_t expected, int sent);
 };
 
 /* up_begin flags: what the request means for the connection */
@@ -70,12 +93,10 @@ struct upconn {
 	char			 denied[256];	/* the policy's word on the last
 						 * address refused */
 	struct sockaddr_storage	 peer;		/* the address connected to */
-	int			 tls_handshaking;
-	int			 proxy_handshaking; /* TLS to an https:// proxy */
 	int			 proxy_tls_up;	/* ...done: the rest inside it */
 	int			 proxy_tls_clean; /* ...and no error since: its
 						 * session stays resumable */
-	enum up_tunnel		 tunnel_state;
+	enum up_stage		 stage;
 	int			 tls_clean;	/* handshake done, no error: its
 						 * session stays resumable */
 	uint64_t		 id;		/* for logs */
@@ -89,8 +110,8 @@ struct upconn {
 	struct jan_conn		 jan;		/* janitor.c's facts */
 	enum jan_reason		 idle_why;	/* what ends it when idle */
 	/* the current exchange */
-	struct session		*sess;
-	enum up_phase		 phase;
+	void			*owner;		/* the exchange's, and */
+	const struct up_owner_ops *ops;	/* how to tell it */
 	int			 is_head;	/* request method was HEAD */
 	int			 is_connect;	/* request method was CONNECT */
 	uint64_t		 wr_mark;	/* stream_written() at up_begin */
@@ -111,7 +132,8 @@ void		 up_connect(struct upconn *);
 void		 up_free(struct upconn *);
 /* Start an exchange (flags: UP_REQ_*): the session's request head
  * follows via up_write. */
-void		 up_begin(struct upconn *, struct session *, int flags);
+void		 up_begin(struct upconn *, void *owner,
+		    const struct up_owner_ops *, int flags);
 /* PROTO_SENT_NO if no byte of this exchange's request left hpoold,
  * else PROTO_SENT_MAYBE. */
 int		 up_request_sent(const struct upconn *);

@@ -256,7 +256,8 @@ send_dump(struct wproc *w, uint64_t seq)
 	pool_row_gauges(&w->srv);
 	if ((m.text = malloc(STATS_MAX_TEXT)) == NULL)
 		return;		/* the supervisor counts it missing */
-	stats_dump(w->srv.stats_tab, w->srv.worker_id, getpid(), &st, m.text,
+	stats_dump(w->srv.stats_tab, w->srv.worker_id, getpid(), &st,
+	    w->srv.expired, m.text,
 	    STATS_MAX_TEXT);
 	m.type = CTL_DUMP;
 	m.seq = seq;

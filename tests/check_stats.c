@@ -76,6 +76,7 @@ START_TEST(dump_merge)
 	struct stats st;
 	struct stats_pool *p;
 	char *buf = malloc(STATS_MAX_TEXT);
+	const uint64_t e1[STATS_NENDED] = { 4, 0, 2, 0, 0, 1 };
 
 	memset(&st, 0, sizeof(st));
 	p = stats_pool_row(w1, "https://a:443", "proxy corp", 1);
@@ -87,7 +88,7 @@ START_TEST(dump_merge)
 	stats_caller_row(w1, 1000, "x.service")->requests = 12;
 	st.requests = 12;
 	st.sessions = 5;
-	stats_dump(w1, 1, 111, &st, buf, STATS_MAX_TEXT);
+	stats_dump(w1, 1, 111, &st, e1, buf, STATS_MAX_TEXT);
 	ck_assert_int_eq(stats_merge(m, buf), 0);
 	p = stats_pool_row(w2, "https://a:443", "proxy corp", 1);
 	p->connects = 1;
@@ -95,7 +96,7 @@ START_TEST(dump_merge)
 	stats_caller_row(w2, 1000, "x.service")->errors = 1;
 	stats_caller_row(w2, 0, "")->denials = 2;
 	st.requests = 1;
-	stats_dump(w2, 2, 222, &st, buf, STATS_MAX_TEXT);
+	stats_dump(w2, 2, 222, &st, NULL, buf, STATS_MAX_TEXT);
 	ck_assert_int_eq(stats_merge(m, buf), 0);
 	ck_assert_uint_eq(m->npools, 1);
 	p = &m->pools[0];
@@ -116,6 +117,17 @@ START_TEST(dump_merge)
 	ck_assert_int_eq(m->workers[1].pid, 222);
 	ck_assert_uint_eq(m->workers[0].st.requests, 12);
 	ck_assert_uint_eq(m->workers[0].st.sessions, 5);
+	/* connections ended, by reason: one worker's, the other sent none */
+	ck_assert_uint_eq(m->ended[0], 4);
+	ck_assert_uint_eq(m->ended[2], 2);
+	ck_assert_uint_eq(m->ended[5], 1);
+	ck_assert_uint_eq(m->ended[1] + m->ended[3] + m->ended[4], 0);
+	stats_render(m, STATS_FMT_PROMETHEUS, buf, STATS_MAX_TEXT);
+	ck_assert_ptr_nonnull(strstr(buf, "hpool_connections_ended_total{"
+	    "reason=\"keepalive_max\"} 2\n"));
+	stats_render(m, STATS_FMT_JSON, buf, STATS_MAX_TEXT);
+	ck_assert_ptr_nonnull(strstr(buf, "\"connections_ended\": {"
+	    "\"idle_timeout\": 4, "));
 	free(buf);
 	free(w1);
 	free(w2);

@@ -7,6 +7,7 @@ timeout. Each case asserts what callers got and that the fault server
 (tests/integration/faultserver.py) never saw a request on a connection
 it had already given up; the debug log names each reason."""
 
+import json
 import time
 
 import harness as h
@@ -47,6 +48,14 @@ def cases(res):
 	res.check("max=3: 7 requests answered", good, bad)
 	res.check("max=3: 3 connections of 3, 3 and 1 requests, none late",
 	    conns == [3, 3, 1] and late == [], (conns, late))
+	st = env.hpool(["--stats", "--json"], env={"HPOOL_SOCKET": sock},
+	    timeout=30)
+	try:
+		ended = json.loads(st.stdout)["connections_ended"]
+	except (ValueError, KeyError) as e:
+		ended = {"error": str(e), "out": h.describe(st)}
+	res.check("max=3: hpool --stats counts 2 ended by the server's max",
+	    ended.get("keepalive_max") == 2, ended)
 	text = h.stop_hpoold(res, p, log, "kamax")
 	res.check("max=3: the debug log names the server's max",
 	    text.count("closed: server's Keep-Alive max") == 2,
