@@ -178,14 +178,14 @@ void	 cli_phase(const struct hpool_error *, enum stage, const char *dest,
 double	 cli_now(const struct timespec *since);
 
 /* termsafe.c */
-void	 ts_write(FILE *, const char *s, size_t n, int escape);
-void	 ts_puts(FILE *, const char *s, int escape);
-int	 ts_binary(const void *buf, size_t n);
+void	 termsafe_write(FILE *, const char *s, size_t n, int escape);
+void	 termsafe_puts(FILE *, const char *s, int escape);
+int	 termsafe_binary(const void *buf, size_t n);
 
 /* opts.c */
 int	 opts_parse(struct opts *, int argc, char **argv, int *done);
 void	 opts_free(struct opts *);
-void	 usage(FILE *);
+void	 opts_usage(FILE *);
 
 /* url.c */
 int	 url_split(const char *url, char **authority, char **path,
@@ -198,12 +198,12 @@ int	 url_same_origin(const char *a, const char *b);
 /* data.c */
 int	 data_add(struct opts *, const char *arg, int kind);
 int	 data_urlencode(struct opts *, const char *arg);
-int	 read_all(FILE *, char **, size_t *);
+int	 data_read_all(FILE *, char **, size_t *);
 enum { DATA_ASCII, DATA_BINARY, DATA_RAW, DATA_JSON };
 
 /* multipart.c */
-int	 form_add(struct opts *, const char *arg);
-int	 form_build(const struct opts *, char **body, size_t *len,
+int	 multipart_add(struct opts *, const char *arg);
+int	 multipart_build(const struct opts *, char **body, size_t *len,
 	    char *ctype, size_t ctlen);
 
 /* proxy.c */
@@ -217,7 +217,7 @@ int	 proxy_pick(const struct opts *, const char *authority, int https,
 	    struct proxy *, int *use);
 int	 proxy_tunnel(hpool_conn *, const struct opts *, const struct proxy *,
 	    const char *authority);
-void	 basic_auth(const char *, char *, size_t);
+void	 proxy_basic_auth(const char *, char *, size_t);
 
 /* tls.c */
 int	 tls_context(const struct opts *, hpool_ssl_context **);
@@ -236,15 +236,15 @@ void	 progress_update(struct progress *, int final);
 
 /* writeout.c */
 int	 writeout(const char *fmt, const struct xfer *, FILE *out);
-void	 xfer_reset(struct xfer *);
+void	 writeout_reset(struct xfer *);
 
 /* decode.c: --compressed */
 struct decoder;
-int	 decoder_new(const char *content_encoding, struct decoder **);
-int	 decoder_run(struct decoder *, const void *in, size_t n,
+int	 decode_new(const char *content_encoding, struct decoder **);
+int	 decode_run(struct decoder *, const void *in, size_t n,
 	    int (*sink)(void *, const void *, size_t), void *arg, int last);
-void	 decoder_free(struct decoder *);
-const char *decoder_accept(void);
+void	 decode_free(struct decoder *);
+const char *decode_accept(void);
 
 /* transfer.c */
 int	 transfer(const struct opts *, const struct target *, struct xfer *,

@@ -10,9 +10,12 @@
 
 #include "cli.h"
 
+static int load(const char *arg, int file, char **out, size_t *len);
+static int append(struct opts *o, const char *chunk, size_t len, int sep);
+
 /* The whole of fp into a malloc'd buffer. */
 int
-read_all(FILE *fp, char **out, size_t *len)
+data_read_all(FILE *fp, char **out, size_t *len)
 {
 	char *buf = NULL, *nb;
 	size_t cap = 0, n = 0, r;
@@ -62,7 +65,7 @@ load(const char *arg, int file, char **out, size_t *len)
 		return cli_fail(EX_READ, errno == ENOENT ?
 		    "FileNotFoundError" : "OSError", "%s: %s", arg,
 		    strerror(errno));
-	rc = read_all(fp, out, len);
+	rc = data_read_all(fp, out, len);
 	if (fp != stdin)
 		fclose(fp);
 	if (rc == -1)

@@ -41,9 +41,13 @@ struct decoder {
 #endif
 };
 
+static int bad(const char *what);
+static int run_zlib(struct decoder *d, const void *in, size_t n,
+	    int (*sink)(void *, const void *, size_t), void *arg);
+
 /* curl's order of the codings it offers. */
 const char *
-decoder_accept(void)
+decode_accept(void)
 {
 	return ""
 #ifdef HAVE_ZLIB
@@ -71,7 +75,7 @@ bad(const char *what)
 }
 
 int
-decoder_new(const char *ce, struct decoder **out)
+decode_new(const char *ce, struct decoder **out)
 {
 	struct decoder *d;
 	size_t n;
@@ -104,7 +108,7 @@ decoder_new(const char *ce, struct decoder **out)
 		return cli_fail(EX_BAD_ENCODING, "ValueError",
 		    "Unrecognized content encoding type '%.*s': hpool "
 		    "understands %s", (int)(n > 40 ? 40 : n), ce,
-		    decoder_accept());
+		    decode_accept());
 	}
 	if (ce[n] == ',') {
 		free(d);
@@ -192,7 +196,7 @@ run_zlib(struct decoder *d, const void *in, size_t n,
  * EX_OK, an exit code with its message printed, or -1 when sink failed.
  */
 int
-decoder_run(struct decoder *d, const void *in, size_t n,
+decode_run(struct decoder *d, const void *in, size_t n,
     int (*sink)(void *, const void *, size_t), void *arg, int last)
 {
 	int ex = EX_OK;
@@ -267,7 +271,7 @@ decoder_run(struct decoder *d, const void *in, size_t n,
 }
 
 void
-decoder_free(struct decoder *d)
+decode_free(struct decoder *d)
 {
 	if (d == NULL)
 		return;

@@ -94,7 +94,7 @@ cli_fail(int ex, const char *name, const char *fmt, ...)
 	if (cli_silent)
 		return ex;
 	fprintf(stderr, "hpool: %s: ", name);
-	ts_puts(stderr, msg, isatty(STDERR_FILENO));
+	termsafe_puts(stderr, msg, isatty(STDERR_FILENO));
 	fputc('\n', stderr);
 	return ex;
 }
@@ -182,9 +182,9 @@ cli_warn(const char *fmt, ...)
 			fputs(p, stderr);
 			break;
 		}
-		for (cut = width - 1; cut > 0 && !isspace((unsigned char)p[cut]);
-		    cut--)
-			;
+		cut = width - 1;
+		while (cut > 0 && !isspace((unsigned char)p[cut]))
+			cut--;
 		if (cut == 0)
 			cut = width - 1;
 		fwrite(p, 1, cut + 1, stderr);

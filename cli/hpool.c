@@ -19,6 +19,11 @@
 /* curl's transient errors: a timeout, or one of these statuses. */
 static const int transient_status[] = { 408, 429, 500, 502, 503, 504 };
 
+static const char *transient(int ex, int status);
+static double retry_after(const struct xfer *x);
+static int run_url(const struct opts *o, size_t i, FILE **hdrfp);
+static int load_writeout(struct opts *o, char **keep);
+
 static const char *
 transient(int ex, int status)
 {
@@ -88,13 +93,13 @@ run_url(const struct opts *o, size_t i, FILE **hdrfp)
 		backoff = backoff * 2 > RETRY_DELAY_MAX ? RETRY_DELAY_MAX :
 		    backoff * 2;
 		left--;
-		xfer_reset(&x);
+		writeout_reset(&x);
 	}
 	if (o->writeout != NULL && writeout(o->writeout, &x, stdout) == -1 &&
 	    ex == EX_OK)
 		ex = cli_fail(EX_WRITE, "OSError", "failed writing -w: %s",
 		    strerror(errno));
-	xfer_reset(&x);
+	writeout_reset(&x);
 	return ex;
 }
 
@@ -114,7 +119,7 @@ load_writeout(struct opts *o, char **keep)
 	else if ((fp = fopen(o->writeout + 1, "r")) == NULL)
 		return cli_fail(EX_READ, "OSError", "%s: %s", o->writeout + 1,
 		    strerror(errno));
-	rc = read_all(fp, keep, &len);
+	rc = data_read_all(fp, keep, &len);
 	if (fp != stdin)
 		fclose(fp);
 	if (rc == -1 || memchr(*keep, '\0', len) != NULL) {

@@ -28,6 +28,20 @@ static const struct {
 	{ ".pdf", "application/pdf" }, { ".xml", "application/xml" },
 };
 
+/* The form as it is built, capped at FORM_MAX. */
+struct buf {
+	char	*p;
+	size_t	 len, cap;
+	int	 full;
+};
+
+static char *dupn(const char *s, size_t n);
+static void put(struct buf *b, const void *s, size_t n);
+static void puts_b(struct buf *b, const char *s);
+static void put_quoted(struct buf *b, const char *s);
+static int put_file(struct buf *b, const char *path);
+static const char *guess_type(const char *name);
+
 static char *
 dupn(const char *s, size_t n)
 {
@@ -41,7 +55,7 @@ dupn(const char *s, size_t n)
 }
 
 int
-form_add(struct opts *o, const char *arg)
+multipart_add(struct opts *o, const char *arg)
 {
 	struct form_part *f;
 	const char *eq = strchr(arg, '='), *v, *semi, *attr;
@@ -88,11 +102,6 @@ form_add(struct opts *o, const char *arg)
 	return EX_OK;
 }
 
-struct buf {
-	char	*p;
-	size_t	 len, cap;
-	int	 full;
-};
 
 static void
 put(struct buf *b, const void *s, size_t n)
@@ -179,7 +188,7 @@ guess_type(const char *name)
 }
 
 int
-form_build(const struct opts *o, char **body, size_t *len, char *ctype,
+multipart_build(const struct opts *o, char **body, size_t *len, char *ctype,
     size_t ctlen)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -85,8 +85,17 @@ static const char *const req_names[] = {
 	"POST (-d, --data)", "PUT (-T, --upload-file)",
 };
 
+static int bad_flag(const char *flag, const char *why);
+static int set_req(enum req *cur, enum req want, const char *flag);
+static int seconds(const char *arg, double *out, const char *flag);
+static int number(const char *arg, long *out, long min, const char *flag);
+static int rate(const char *arg, int64_t *out, const char *flag);
+static int add_url(struct opts *o, const char *url);
+static int add_output(struct opts *o, const char *file, int remote);
+static const char *flag_name(char **argv, int ch);
+
 void
-usage(FILE *fp)
+opts_usage(FILE *fp)
 {
 	fprintf(fp,
 "usage: hpool [options] URL...\n"
@@ -288,7 +297,7 @@ opts_parse(struct opts *o, int argc, char **argv, int *done)
 			break;
 		case 'F':
 			if ((ex = set_req(&req, REQ_FORM, fl)) == EX_OK)
-				ex = form_add(o, optarg);
+				ex = multipart_add(o, optarg);
 			break;
 		case 'G':
 			o->get = 1;
@@ -427,7 +436,7 @@ opts_parse(struct opts *o, int argc, char **argv, int *done)
 			printf("hpool %s\n", hpool_version());
 			return EX_OK;
 		case 'h':
-			usage(stdout);
+			opts_usage(stdout);
 			return EX_OK;
 		case ':':
 			return bad_flag(fl, "requires parameter");

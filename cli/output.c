@@ -18,6 +18,13 @@
 #include "cli.h"
 #include "output.h"
 
+static char *url_name(const char *url);
+static char *header_name(hpool_response *r);
+static int open_output(struct output *out);
+static int sink_write(void *arg, const void *buf, size_t n);
+static void pace(const struct opts *o, const struct xfer *x, double t0);
+static int drop_body(hpool_response *r, struct xfer *x);
+
 void
 output_print_head(FILE *fp, const char *prefix, hpool_response *r, int esc)
 {
@@ -27,14 +34,14 @@ output_print_head(FILE *fp, const char *prefix, hpool_response *r, int esc)
 
 	fprintf(fp, "%sHTTP/%d.%d %d ", prefix, v / 10, v % 10,
 	    hpool_response_status(r));
-	ts_puts(fp, hpool_response_reason(r), esc);
+	termsafe_puts(fp, hpool_response_reason(r), esc);
 	fputs("\r\n", fp);
 	nh = hpool_response_getheaders(r, &hs);
 	for (i = 0; i < nh; i++) {
 		fputs(prefix, fp);
-		ts_puts(fp, hs[i].name, esc);
+		termsafe_puts(fp, hs[i].name, esc);
 		fputs(": ", fp);
-		ts_puts(fp, hs[i].value, esc);
+		termsafe_puts(fp, hs[i].value, esc);
 		fputs("\r\n", fp);
 	}
 	fprintf(fp, "%s\r\n", prefix);
@@ -192,7 +199,7 @@ sink_write(void *arg, const void *buf, size_t n)
 	if (!s->checked) {
 		s->checked = 1;
 		if (out->to_stdout && out->t->output == NULL &&
-		    isatty(STDOUT_FILENO) && ts_binary(buf, n)) {
+		    isatty(STDOUT_FILENO) && termsafe_binary(buf, n)) {
 			cli_warn("Binary output can mess up your terminal. "
 			    "Use \"--output -\" to tell hpool to output it "
 			    "to your terminal anyway, or consider \"--output "
@@ -287,7 +294,7 @@ output_body(struct output *out, hpool_response *r, int status,
 		    "Remote file name has no length!");
 	ce = hpool_response_getheader(r, "Content-Encoding", NULL);
 	if (o->compressed && ce != NULL && !o->head &&
-	    (ex = decoder_new(ce, &dec)) != EX_OK)
+	    (ex = decode_new(ce, &dec)) != EX_OK)
 		return ex;
 	if ((buf = malloc(READ_CHUNK)) == NULL)
 		return cli_fail(EX_NOMEM, "MemoryError", "out of memory");
@@ -307,7 +314,7 @@ output_body(struct output *out, hpool_response *r, int status,
 		if (o->head)
 			continue;
 		if (dec != NULL)
-			ex = decoder_run(dec, buf, n, sink_write, &s, n == 0);
+			ex = decode_run(dec, buf, n, sink_write, &s, n == 0);
 		else
 			ex = sink_write(&s, buf, n) == 0 ? EX_OK : s.ex;
 		if (ex == -1 || (ex == EX_OK && s.ex != EX_OK))
@@ -326,7 +333,7 @@ output_body(struct output *out, hpool_response *r, int status,
 	if (prog.shown && ex != EX_OK)
 		fputc('\n', stderr);
 	free(buf);
-	decoder_free(dec);
+	decode_free(dec);
 	if (ex == EX_OK && o->fail_with_body && status >= 400)
 		ex = cli_fail(EX_HTTP_FAIL, "HTTPError", "The requested URL "
 		    "returned error: %d %s", status, hpool_response_reason(r));

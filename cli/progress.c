@@ -50,7 +50,8 @@ progress_update(struct progress *p, int final)
 			fputc(i < fill ? '#' : ' ', stderr);
 		fprintf(stderr, " %5.1f%%", pct);
 	} else
-		fprintf(stderr, "\r%12.1f KiB received", (double)p->done / 1024.0);
+		fprintf(stderr, "\r%12.1f KiB received",
+		    (double)p->done / 1024.0);
 	if (final)
 		fputc('\n', stderr);
 	fflush(stderr);

@@ -61,7 +61,7 @@ static int	noproxy_addr(const char *tok, size_t tlen, int family,
 
 /* Basic credentials, base64 of "user:password" (RFC 7617). */
 void
-basic_auth(const char *userpass, char *out, size_t outlen)
+proxy_basic_auth(const char *userpass, char *out, size_t outlen)
 {
 	static const char b64[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -391,7 +391,7 @@ proxy_tunnel(hpool_conn *c, const struct opts *o, const struct proxy *px,
 			return cli_fail(EX_USAGE, "ValueError",
 			    "--proxy-user is longer than %d bytes",
 			    PROXY_AUTH_MAX);
-		basic_auth(up, auth, sizeof(auth));
+		proxy_basic_auth(up, auth, sizeof(auth));
 		h.value = auth;
 	}
 	/* port 0: from the authority, else the scheme's (set_tunnel's None) */

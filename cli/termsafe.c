@@ -10,7 +10,7 @@
 #include "cli.h"
 
 void
-ts_write(FILE *fp, const char *s, size_t n, int escape)
+termsafe_write(FILE *fp, const char *s, size_t n, int escape)
 {
 	size_t i, start = 0;
 	unsigned char c;
@@ -31,14 +31,14 @@ ts_write(FILE *fp, const char *s, size_t n, int escape)
 }
 
 void
-ts_puts(FILE *fp, const char *s, int escape)
+termsafe_puts(FILE *fp, const char *s, int escape)
 {
-	ts_write(fp, s, strlen(s), escape);
+	termsafe_write(fp, s, strlen(s), escape);
 }
 
 /* As curl decides a body would mess up a terminal: it holds a NUL. */
 int
-ts_binary(const void *buf, size_t n)
+termsafe_binary(const void *buf, size_t n)
 {
 	return memchr(buf, '\0', n) != NULL;
 }

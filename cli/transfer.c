@@ -42,7 +42,47 @@ struct req {
 	struct hpool_header h[MAX_REQ_HEADERS];
 	size_t		 nh;
 	char		 host[300], auth[1100], range[64], ua[128], clen[32];
+	char		 names[MAX_HEADERS][128];	/* -H's names */
 };
+
+/* One exchange: a request and its response, on one connection. */
+struct hop {
+	hpool_conn		*c;
+	hpool_response		*r;
+	hpool_ssl_context	*ctx;
+	struct proxy		 px;
+	int			 use_proxy;
+	char			 dest[320];
+	enum stage		 stage;
+};
+
+static const char *user_header(const struct opts *o, const char *name,
+	    int *given);
+static const char *no_replay_reason(const struct opts *o, const struct req *rq);
+static void add(struct req *rq, const char *name, const char *value);
+static void add_own(struct req *rq, const struct opts *o,
+	    const char *name, const char *value);
+static void host_value(const struct req *rq, char *out, size_t len);
+static int build_head(const struct opts *o, struct req *rq, int64_t resume_at);
+static void verbose_head(const struct req *rq);
+static int record_head(struct xfer *x, hpool_response *r);
+static int set_url(struct req *rq, char *url);
+static char *first_url(const struct opts *o, const char *url);
+static void redirect_method(struct req *rq, int status);
+static void hop_end(struct hop *h);
+static double wait_timeout(const struct opts *o, const struct xfer *x);
+static int timed_out(const struct opts *o, const struct xfer *x);
+static int hop_fail(const struct opts *o, const struct req *rq,
+	    struct hop *h, const struct hpool_error *e, struct xfer *x);
+static int exchange(const struct opts *o, struct req *rq, struct hop *h,
+	    struct xfer *x, int64_t resume_at);
+static int drain(const struct opts *o, struct req *rq, struct hop *h,
+	    struct xfer *x);
+static void verbose_end(const struct hop *h);
+static int req_body(const struct opts *o, struct req *rq, char **form,
+	    char *ctype, size_t ctlen);
+static int follow(const struct opts *o, struct req *rq, struct hop *h,
+	    struct xfer *x, const char *origin_url, int *again);
 
 /* The value of the header -H sends as name (the last one), NULL if none;
  * "Name:" only removes a header, so it sends none. */
@@ -141,7 +181,7 @@ static int
 build_head(const struct opts *o, struct req *rq, int64_t resume_at)
 {
 	const char *name_end, *val;
-	static char names[MAX_HEADERS][128];
+	char (*names)[128] = rq->names;
 	size_t i, nlen;
 	int body = rq->body != NULL || rq->fd != -1, given;
 
@@ -153,13 +193,13 @@ build_head(const struct opts *o, struct req *rq, int64_t resume_at)
 			return cli_fail(EX_USAGE, "ValueError",
 			    "-u is longer than %d bytes", PROXY_AUTH_MAX);
 		if (strchr(o->user, ':') != NULL)
-			basic_auth(o->user, rq->auth, sizeof(rq->auth));
+			proxy_basic_auth(o->user, rq->auth, sizeof(rq->auth));
 		else {
 			/* no password: an empty one (curl would prompt) */
 			char up[PROXY_AUTH_MAX + 2];
 
 			snprintf(up, sizeof(up), "%s:", o->user);
-			basic_auth(up, rq->auth, sizeof(rq->auth));
+			proxy_basic_auth(up, rq->auth, sizeof(rq->auth));
 			explicit_bzero(up, sizeof(up));
 		}
 		add_own(rq, o, "Authorization", rq->auth);
@@ -180,8 +220,8 @@ build_head(const struct opts *o, struct req *rq, int64_t resume_at)
 		    rq->ua);
 	if (!o->json)
 		add_own(rq, o, "Accept", "*/*");
-	if (o->compressed && decoder_accept()[0] != '\0')
-		add_own(rq, o, "Accept-Encoding", decoder_accept());
+	if (o->compressed && decode_accept()[0] != '\0')
+		add_own(rq, o, "Accept-Encoding", decode_accept());
 	if (o->referer != NULL)
 		add_own(rq, o, "Referer", o->referer);
 	for (i = 0; i < o->nheaders && i < MAX_HEADERS; i++) {
@@ -245,7 +285,7 @@ verbose_head(const struct req *rq)
 	fprintf(stderr, "> %s %s HTTP/1.1\r\n", rq->method, rq->path);
 	for (i = 0; i < rq->nh; i++) {
 		fprintf(stderr, "> %s: ", rq->h[i].name);
-		ts_puts(stderr, rq->h[i].value, esc);
+		termsafe_puts(stderr, rq->h[i].value, esc);
 		fputs("\r\n", stderr);
 	}
 	fputs("> \r\n", stderr);
@@ -356,15 +396,6 @@ redirect_method(struct req *rq, int status)
 	}
 }
 
-struct hop {
-	hpool_conn		*c;
-	hpool_response		*r;
-	hpool_ssl_context	*ctx;
-	struct proxy		 px;
-	int			 use_proxy;
-	char			 dest[320];
-	enum stage		 stage;
-};
 
 static void
 hop_end(struct hop *h)
@@ -555,6 +586,90 @@ verbose_end(const struct hop *h)
 		    "reported to callers\n");
 }
 
+/* The body of the first request: -F's form, -d's data or -T's file. */
+static int
+req_body(const struct opts *o, struct req *rq, char **form, char *ctype,
+    size_t ctlen)
+{
+	struct stat st;
+	size_t len;
+	int ex;
+
+	if (o->nform > 0) {
+		if ((ex = multipart_build(o, form, &len, ctype, ctlen)) !=
+		    EX_OK)
+			return ex;
+		rq->body = *form;
+		rq->body_len = len;
+		rq->ctype = ctype;
+	} else if (o->has_data && !o->get) {
+		rq->body = o->data;
+		rq->body_len = o->data_len;
+		rq->ctype = "application/x-www-form-urlencoded";
+	} else if (o->upload != NULL && strcmp(o->upload, "-") == 0) {
+		rq->fd = STDIN_FILENO;
+		rq->fd_len = -1;
+	} else if (o->upload != NULL) {
+		if ((rq->fd = open(o->upload, O_RDONLY)) == -1)
+			return cli_fail(EX_READ, errno == ENOENT ?
+			    "FileNotFoundError" : "OSError", "%s: %s",
+			    o->upload, strerror(errno));
+		rq->fd_len = fstat(rq->fd, &st) == 0 && S_ISREG(st.st_mode) ?
+		    st.st_size : -1;
+	}
+	return EX_OK;
+}
+
+/*
+ * After a response head: *again 1 when -L follows its Location (rq then
+ * holds the next request), 0 when this response is the last. A 3xx not
+ * followed leaves its Location for %{redirect_url}.
+ */
+static int
+follow(const struct opts *o, struct req *rq, struct hop *h, struct xfer *x,
+    const char *origin_url, int *again)
+{
+	const char *loc = hpool_response_getheader(h->r, "Location", NULL);
+	int status = hpool_response_status(h->r), ex;
+	char *next;
+
+	*again = 0;
+	if (loc == NULL || status < 300 || status > 399 || status == 304)
+		return EX_OK;
+	if ((next = url_resolve(rq->url, loc)) == NULL)
+		return cli_fail(EX_NOMEM, "MemoryError", "out of memory");
+	if (!o->location) {
+		free(x->redirect_url);
+		x->redirect_url = next;
+		return EX_OK;
+	}
+	if (o->max_redirs >= 0 ? x->num_redirects >= o->max_redirs :
+	    x->num_redirects >= REDIRS_CAP) {
+		free(next);
+		return cli_fail(EX_REDIRECTS, "TooManyRedirects",
+		    "Maximum (%ld) redirects followed", o->max_redirs >= 0 ?
+		    o->max_redirs : (long)REDIRS_CAP);
+	}
+	if ((ex = drain(o, rq, h, x)) != EX_OK) {
+		free(next);
+		return ex;
+	}
+	if (o->verbose) {
+		verbose_end(h);
+		fprintf(stderr, "* Issue another request to this URL: '%s'\n",
+		    next);
+	}
+	hop_end(h);
+	rq->other_host |= !url_same_origin(origin_url, next);
+	redirect_method(rq, status);
+	if ((ex = set_url(rq, next)) != EX_OK)
+		return ex;
+	x->num_redirects++;
+	x->t_redirect = cli_now(&x->start);
+	*again = 1;
+	return EX_OK;
+}
+
 int
 transfer(const struct opts *o, const struct target *t, struct xfer *x,
     FILE **hdrfp)
@@ -562,13 +677,9 @@ transfer(const struct opts *o, const struct target *t, struct xfer *x,
 	struct req rq;
 	struct hop h;
 	struct output out;
-	const char *loc, *origin_url;
-	char *next;
-	int ex = EX_OK, status, show_head;
+	char *next, *form = NULL, ctype[128];
+	int ex = EX_OK, status = 0, again;
 	int64_t resume_at = 0;
-	struct stat st;
-	char *form = NULL, ctype[128];
-	size_t form_len = 0;
 
 	memset(&rq, 0, sizeof(rq));
 	memset(&h, 0, sizeof(h));
@@ -582,37 +693,12 @@ transfer(const struct opts *o, const struct target *t, struct xfer *x,
 	}
 	if ((ex = set_url(&rq, next)) != EX_OK)
 		goto out;
-	origin_url = t->url;
 	rq.custom = o->method != NULL;
 	rq.method = o->method != NULL ? o->method : o->head ? "HEAD" :
 	    o->upload != NULL ? "PUT" : (o->has_data && !o->get) ||
 	    o->nform > 0 ? "POST" : "GET";
-	if (o->nform > 0) {
-		if ((ex = form_build(o, &form, &form_len, ctype,
-		    sizeof(ctype))) != EX_OK)
-			goto out;
-		rq.body = form;
-		rq.body_len = form_len;
-		rq.ctype = ctype;
-	} else if (o->has_data && !o->get) {
-		rq.body = o->data;
-		rq.body_len = o->data_len;
-		rq.ctype = "application/x-www-form-urlencoded";
-	} else if (o->upload != NULL) {
-		if (strcmp(o->upload, "-") == 0) {
-			rq.fd = STDIN_FILENO;
-			rq.fd_len = -1;
-		} else if ((rq.fd = open(o->upload, O_RDONLY)) == -1) {
-			ex = cli_fail(EX_READ, errno == ENOENT ?
-			    "FileNotFoundError" : "OSError", "%s: %s",
-			    o->upload, strerror(errno));
-			goto out;
-		} else {
-			rq.fd_len = fstat(rq.fd, &st) == 0 &&
-			    S_ISREG(st.st_mode) ? st.st_size : -1;
-		}
-	}
-	if ((ex = output_resume(&out, &resume_at)) != EX_OK)
+	if ((ex = req_body(o, &rq, &form, ctype, sizeof(ctype))) != EX_OK ||
+	    (ex = output_resume(&out, &resume_at)) != EX_OK)
 		goto out;
 	for (;;) {
 		if ((ex = timed_out(o, x)) != EX_OK)
@@ -632,49 +718,15 @@ transfer(const struct opts *o, const struct target *t, struct xfer *x,
 			output_print_head(*hdrfp, "", h.r, 0);
 			fflush(*hdrfp);
 		}
-		loc = hpool_response_getheader(h.r, "Location", NULL);
-		show_head = (o->include || o->head) && !(o->fail &&
-		    status >= 400);
-		if (show_head && (ex = output_head(&out, h.r)) != EX_OK)
+		if ((o->include || o->head) && !(o->fail && status >= 400) &&
+		    (ex = output_head(&out, h.r)) != EX_OK)
 			goto out;
-		if (loc == NULL || status < 300 || status > 399 ||
-		    status == 304)
+		if ((ex = follow(o, &rq, &h, x, t->url, &again)) != EX_OK ||
+		    !again)
 			break;
-		if ((next = url_resolve(rq.url, loc)) == NULL) {
-			ex = cli_fail(EX_NOMEM, "MemoryError", "out of memory");
-			goto out;
-		}
-		if (!o->location) {
-			free(x->redirect_url);
-			x->redirect_url = next;
-			break;
-		}
-		if (o->max_redirs >= 0 ? x->num_redirects >= o->max_redirs :
-		    x->num_redirects >= REDIRS_CAP) {
-			free(next);
-			ex = cli_fail(EX_REDIRECTS, "TooManyRedirects",
-			    "Maximum (%ld) redirects followed",
-			    o->max_redirs >= 0 ? o->max_redirs :
-			    (long)REDIRS_CAP);
-			goto out;
-		}
-		if ((ex = drain(o, &rq, &h, x)) != EX_OK) {
-			free(next);
-			goto out;
-		}
-		if (o->verbose) {
-			verbose_end(&h);
-			fprintf(stderr, "* Issue another request to this URL: "
-			    "'%s'\n", next);
-		}
-		hop_end(&h);
-		rq.other_host |= !url_same_origin(origin_url, next);
-		redirect_method(&rq, status);
-		if ((ex = set_url(&rq, next)) != EX_OK)
-			goto out;
-		x->num_redirects++;
-		x->t_redirect = cli_now(&x->start);
 	}
+	if (ex != EX_OK)
+		goto out;
 	if ((ex = output_body(&out, h.r, status, resume_at)) != EX_OK) {
 		if (ex == -1)
 			ex = hop_fail(o, &rq, &h, hpool_response_error(h.r),

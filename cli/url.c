@@ -14,6 +14,10 @@
 #define SCHEME_CHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 			"0123456789+-."
 
+static size_t scheme_len(const char *s);
+static void remove_dots(const char *in, size_t n, char *out);
+static void origin(const char *url, char *out, size_t len);
+
 /*
  * http://authority/path?query#fragment -> authority, "/path?query".
  * No scheme means http, as curl guesses; any other scheme is refused.
@@ -88,7 +92,8 @@ remove_dots(const char *in, size_t n, char *out)
 		if (i - seg == 1 && in[seg] == '.') {
 			if (i >= n)
 				out[o++] = '/';
-		} else if (i - seg == 2 && in[seg] == '.' && in[seg + 1] == '.') {
+		} else if (i - seg == 2 && in[seg] == '.' &&
+		    in[seg + 1] == '.') {
 			while (o > 0 && out[--o] != '/')
 				;
 			if (i >= n)

@@ -65,8 +65,15 @@ static const struct {
 	{ "urlnum", W_URLNUM, V_INT },
 };
 
+static const char *str_of(const struct xfer *x, enum vid id);
+static double num_of(const struct xfer *x, enum vid id);
+static void json_str(FILE *fp, const char *s);
+static void print_var(FILE *fp, const struct xfer *x, size_t i, int json);
+static void print_json(FILE *fp, const struct xfer *x);
+static const char *header_of(const struct xfer *x, const char *name, size_t n);
+
 void
-xfer_reset(struct xfer *x)
+writeout_reset(struct xfer *x)
 {
 	size_t i;
 
