@@ -27,6 +27,7 @@ from harness import Env, describe
 CURL = shutil.which("curl")
 ORIGINAL = b"The quick brown fox jumps over the lazy dog.\n" * 200
 BINARY = bytes(range(256)) * 4
+BOMB_SIZE = 256 << 20	# what the gzip bomb inflates to
 
 
 def brotli_compress(data):
@@ -111,6 +112,10 @@ class Scripted:
 			daemon_threads = True
 			allow_reuse_address = True
 
+		c = zlib.compressobj(9, zlib.DEFLATED, 31)
+		zeros = b"\0" * (1 << 20)
+		self.bomb = b"".join([c.compress(zeros) for _ in range(
+		    BOMB_SIZE >> 20)] + [c.flush()])
 		self.srv = S(("127.0.0.1", 0), H)
 		self.port = self.srv.server_address[1]
 		t = threading.Thread(target=self.srv.serve_forever,
@@ -198,6 +203,8 @@ class Scripted:
 				h.wfile.write(b"67890")
 			except OSError:
 				pass
+		elif what == "bomb":
+			h.send(200, self.bomb, [("Content-Encoding", "gzip")])
 		elif what == "bin":
 			h.send(200, BINARY)
 		elif what == "ctl":
@@ -260,6 +267,36 @@ TIME_RE = re.compile(rb"\d+\.\d{6}")
 def mask(b):
 	"""What may differ by design: the User-Agent's product, dates."""
 	return DATE_RE.sub(rb"\1: X", UA_RE.sub(rb"\1UA", b))
+
+
+def bomb_bounded(res, env, srv):
+	"""A gzip bomb (a few hundred KiB that inflate to BOMB_SIZE) is
+	decoded as it streams: all of it arrives, and hpool's peak memory
+	stays far below the body's size."""
+	e = dict(os.environ, HPOOL_SOCKET=env.socket)
+	p = harness.spawn([harness.HPOOL, "-sS", "--compressed",
+	    srv.url("/bomb")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+	    stdin=subprocess.DEVNULL, env=e)
+	n = 0
+	deadline = time.monotonic() + 120
+	while time.monotonic() < deadline:
+		chunk = p.stdout.read(1 << 20)
+		if not chunk:
+			break
+		if chunk.count(0) != len(chunk):
+			n = -1
+			break
+		n += len(chunk)
+	err = p.stderr.read()
+	_, status, ru = os.wait4(p.pid, 0)
+	p.returncode = os.waitstatus_to_exitcode(status)
+	if p in harness._children:
+		harness._children.remove(p)
+	peak = ru.ru_maxrss << 10
+	res.check("--compressed gzip bomb (%d KiB -> %d MiB): streamed, peak "
+	    "memory %d MiB" % (len(srv.bomb) >> 10, BOMB_SIZE >> 20, peak >> 20),
+	    p.returncode == 0 and n == BOMB_SIZE and peak < BOMB_SIZE // 4,
+	    "exit %s, %d bytes, peak %d, %r" % (p.returncode, n, peak, err))
 
 
 def body(res):
@@ -441,6 +478,7 @@ def body(res):
 		same("--compressed %s" % enc, Q + ["--compressed", s("/enc/" + enc)])
 		same("%s without --compressed" % enc, Q + [s("/enc/" + enc)])
 	same("--compressed request head", Q + ["--compressed", s("/method")])
+	bomb_bounded(res, env, srv)
 
 	# -- timeouts, retries
 	same("-m total timeout (28)", Q + ["-m", "1", s("/slow/3")],
