@@ -54,6 +54,7 @@ struct hop {
 	int			 use_proxy;
 	char			 dest[320];
 	enum stage		 stage;
+	double			 timeout;	/* each wait's, in hpoold */
 };
 
 static const char *user_header(const struct opts *o, const char *name,
@@ -444,11 +445,15 @@ hop_fail(const struct opts *o, const struct req *rq, struct hop *h,
     const struct hpool_error *e, struct xfer *x)
 {
 	char where[400];
+	double t = h->timeout;
 	int ex;
 
+	/* a wait cut short by -m is reported as -m's */
+	if (o->max_time > 0 && cli_now(&x->start) >= o->max_time - 0.01)
+		t = o->max_time;
 	cli_phase(e, h->stage, h->dest, h->c != NULL ?
-	    hpool_conn_socket_path(h->c) : o->socket_path,
-	    wait_timeout(o, x), where, sizeof(where));
+	    hpool_conn_socket_path(h->c) : o->socket_path, t, where,
+	    sizeof(where));
 	ex = cli_fail_err(e, where);
 	if (h->stage <= STAGE_HEAD)
 		cli_sent_note(e, no_replay_reason(o, rq));
@@ -480,7 +485,7 @@ exchange(const struct opts *o, struct req *rq, struct hop *h,
 	if ((ex = build_head(o, rq, resume_at)) != EX_OK)
 		return ex;
 	co.socket_path = o->socket_path;
-	co.timeout = wait_timeout(o, x);
+	co.timeout = h->timeout = wait_timeout(o, x);
 	if (rq->https) {
 		if ((ex = tls_context(o, &h->ctx)) != EX_OK)
 			return ex;

@@ -205,6 +205,9 @@ class Scripted:
 				pass
 		elif what == "bomb":
 			h.send(200, self.bomb, [("Content-Encoding", "gzip")])
+		elif what == "mute":
+			time.sleep(float(parts[1]))
+			h.send(200, b"late\n")
 		elif what == "bin":
 			h.send(200, BINARY)
 		elif what == "ctl":
@@ -483,6 +486,18 @@ def body(res):
 	# -- timeouts, retries
 	same("-m total timeout (28)", Q + ["-m", "1", s("/slow/3")],
 	    stdout=False)
+	same("-m while waiting for the head (28)", Q + ["-m", "1",
+	    s("/mute/3")], stdout=False)
+	cp = env.hpool(["-sS", "-m", "1", s("/mute/3")])
+	want = "waiting for the response head from 127.0.0.1:%d, timeout 1 s" % (
+	    srv.port)
+	res.check("-m: the error names the phase and the timeout",
+	    cp.returncode == 28 and harness.cli_phase(cp.stderr) == want and
+	    harness.cli_error(cp.stderr)[0] == "TimeoutError", describe(cp))
+	cp = env.hpool(["-sS", "-m", "1", s("/slow/3")])
+	res.check("-m while reading the body: TimeoutError, 28",
+	    cp.returncode == 28 and cp.stdout == b"12345" and
+	    harness.cli_error(cp.stderr)[0] == "TimeoutError", describe(cp))
 	same("--retry on 503 with Retry-After", Q + ["--retry", "2",
 	    s("/retry/%d/1" % os.getpid())], stdout=False)
 	(c, _), (h, _) = run.both(["-S", "-o", "out", "--retry", "3",
