@@ -86,7 +86,7 @@ struct opts {
 	const char	*agent;		/* -A; NULL: hpool/VERSION */
 	const char	*referer;	/* -e */
 	const char	*range;		/* -r */
-	int		 resume;	/* -C - */
+	int64_t		 resume;	/* -C: -1 for "-", else the offset */
 	int		 compressed;
 	int		 include;	/* -i */
 	int		 head;		/* -I */

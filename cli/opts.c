@@ -321,7 +321,7 @@ opts_parse(struct opts *o, int argc, char **argv, int *done)
 			if (strcmp(optarg, "-") == 0)
 				o->resume = -1;
 			else if ((ex = number(optarg, &n, 0, fl)) == EX_OK)
-				o->resume = n > 0 ? (int)n : 0;
+				o->resume = n;
 			break;
 		case OPT_COMPRESSED:
 			o->compressed = 1;

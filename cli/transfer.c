@@ -531,8 +531,11 @@ exchange(const struct opts *o, struct req *rq, struct hop *h,
 		    rq->h[i].value) != HPOOL_OK)
 			goto fail;
 	}
+	/* "METHOD PATH HTTP/1.1\r\n", the empty line, and (as curl counts
+	 * it) the body */
 	x->size_request += (int64_t)(strlen(rq->method) + strlen(rq->path) +
-	    13);
+	    14) + (int64_t)rq->body_len + (rq->fd != -1 && rq->fd_len > 0 ?
+	    rq->fd_len : 0);
 	h->stage = STAGE_SEND;
 	if (rq->fd != -1) {
 		if (lseek(rq->fd, 0, SEEK_CUR) != -1)

@@ -429,7 +429,8 @@ def body(res):
 	W = ("%{http_code} %{response_code} %{size_download} %{size_upload} "
 	    "%{num_redirects} %{url_effective} %{content_type} %{exitcode} "
 	    "%{method} %{http_version} %{num_headers} %{filename_effective} "
-	    "%{redirect_url} %header{content-length} %{url} %{urlnum}\\n\\t%%"
+	    "%{redirect_url} %header{content-length} %{url} %{urlnum} "
+	    "%{size_header} %{size_request}\\n\\t%%"
 	    " %{stderr}to stderr%{stdout}\\n")
 	same("-w variables", Q + ["-w", W, u("/files/hello.txt")])
 	same("-w variables, -d, -o", Q + ["-o", "f", "-d", "abc", "-w", W,
@@ -572,12 +573,19 @@ def body(res):
 
 	# -- -v: the heads as curl prints them, plus hpoold's facts
 	(c, _), (h, _) = run.both(["-s", "-v", "-H", "X-A: 1", u("/files/hello.txt")])
-	pick = lambda b: [l for l in mask(b).split(b"\r\n") if l[:2] in (
-	    b"> ", b"< ") or l in (b">", b"<")]
+	pick = lambda b: [l.rstrip(b"\r") for l in mask(b).split(b"\n") if
+	    l[:2] in (b"> ", b"< ")]
 	if pick(c.stderr) == pick(h.stderr) and pick(c.stderr):
 		res.ok("-v: > and < lines as curl's")
 	else:
 		res.fail("-v lines", "%r\n%r" % (pick(c.stderr), pick(h.stderr)))
+	(c, _), (h, _) = run.both(["-s", "-v", "-L", "-d", "x=1", "-u", "a:b",
+	    s("/redir/302/x?" + other)])
+	if pick(c.stderr) == pick(h.stderr) and len(pick(c.stderr)) > 10:
+		res.ok("-v -L: every hop's heads as curl's")
+	else:
+		res.fail("-v -L lines", "%r\n%r" % (pick(c.stderr),
+		    pick(h.stderr)))
 	h = env.hpool(["-v", u("/files/hello.txt")])
 	h2 = env.hpool(["-v", u("/files/hello.txt")])
 	if b"* hpoold route: direct" in h.stderr and re.search(
