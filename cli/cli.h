@@ -43,6 +43,7 @@ enum {
 	EX_SSL_CERTPROBLEM = 58,	/* --cert / --key unusable */
 	EX_SSL_VERIFY	= 60,	/* SSLCertVerificationError */
 	EX_BAD_ENCODING	= 61,	/* --compressed: undecodable body */
+	EX_REWIND	= 65,	/* -L 307/308: a -T pipe cannot be sent again */
 	EX_SSL_CACERT	= 77,	/* --cacert unusable */
 	/*
 	 * hpool's own, above curl's table (which ends at 101) and below

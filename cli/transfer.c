@@ -538,8 +538,6 @@ exchange(const struct opts *o, struct req *rq, struct hop *h,
 	    rq->fd_len : 0);
 	h->stage = STAGE_SEND;
 	if (rq->fd != -1) {
-		if (lseek(rq->fd, 0, SEEK_CUR) != -1)
-			lseek(rq->fd, 0, SEEK_SET);
 		b.kind = HPOOL_BODY_FD;
 		b.fd = rq->fd;
 		rc = hpool_conn_endheaders_body(h->c, &b, rq->fd_len < 0);
@@ -670,6 +668,12 @@ follow(const struct opts *o, struct req *rq, struct hop *h, struct xfer *x,
 	hop_end(h);
 	rq->other_host |= !url_same_origin(origin_url, next);
 	redirect_method(rq, status);
+	if (rq->fd != -1 && lseek(rq->fd, 0, SEEK_SET) == -1) {
+		/* the body goes again, and a pipe's is gone (curl: 65) */
+		free(next);
+		return cli_fail(EX_REWIND, "OSError", "necessary data rewind "
+		    "wasn't possible: -T reads a pipe");
+	}
 	if ((ex = set_url(rq, next)) != EX_OK)
 		return ex;
 	x->num_redirects++;

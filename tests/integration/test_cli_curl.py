@@ -23,6 +23,7 @@ import zlib
 
 import harness
 from harness import Env, describe
+from tlsenv import Certs, TlsNginx
 
 CURL = shutil.which("curl")
 ORIGINAL = b"The quick brown fox jumps over the lazy dog.\n" * 200
@@ -307,6 +308,35 @@ def bomb_bounded(res, env, srv):
 	    p.returncode, n, peak, err))
 
 
+def https_same(res, env, run, same):
+	"""The TLS flags against nginx with the test's certificates: the
+	same outcome and exit code through curl and hpool."""
+	certs = Certs(env.path("certs"))
+	ng = TlsNginx(env, certs)
+
+	def url(name, path="/index.html"):
+		return "https://localhost:%d%s" % (ng.ports[name], path)
+	CA = ["-s", "-S", "--cacert", certs.path("ca.pem")]
+	same("https GET", CA + [url("good")])
+	same("https -i", CA + ["-i", url("good")])
+	same("https -w", CA + ["-o", "x", "-w", "%{http_code} %{scheme} "
+	    "%{http_version} %{url_effective} %{size_download}", url("good",
+	    "/1m")])
+	same("https wrong host name (60)", CA + [url("wronghost")],
+	    stdout=False)
+	same("https expired (60)", CA + [url("expired")], stdout=False)
+	same("https self-signed (60)", CA + [url("selfsigned")], stdout=False)
+	same("https -k on a self-signed certificate", CA + ["-k",
+	    url("selfsigned")])
+	same("https client certificate", CA + ["--cert", certs.path(
+	    "client1.pem"), "--key", certs.path("client1.key"), url("mtls")])
+	same("https -L from http to https", CA + ["-L", "-w", "%{num_redirects}"
+	    " %{url_effective}", harness.ScriptedServer(lambda c, srv, i: (
+	    harness.read_request(c), harness.send_and_close(c, (
+	    "HTTP/1.1 301 Moved\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n"
+	    % url("good")).encode())), "to-https").url("/")])
+
+
 def body(res):
 	env = Env(files={"hello.txt": b"hello\n", "big.bin": 300000,
 	    "text.txt": ORIGINAL})
@@ -413,6 +443,10 @@ def body(res):
 	    s("/redir/302/method")])
 	same("-L PUT on 303 becomes GET", Q + ["-L", "-T", up,
 	    s("/redir/303/method")])
+	same("-L PUT on 302 stays PUT, the file sent again", Q + ["-L", "-T",
+	    up, s("/redir/302/method")])
+	same("-L -T - on 307: no rewind of a pipe (65)", Q + ["-L", "-T", "-",
+	    s("/redir/307/method")], input=b"piped body\n", stdout=False)
 	same("-L POST on 307 stays POST", Q + ["-L", "-d", "x=1",
 	    s("/redir/307/method")])
 	same("-L POST on 308 stays POST", Q + ["-L", "-d", "x=1",
@@ -575,6 +609,8 @@ def body(res):
 		res.ok("difference: hpoold unreachable is 121, not 7")
 	else:
 		res.fail("difference: hpoold unreachable is 121", describe(h))
+
+	https_same(res, env, run, same)
 
 	# -- -v: the heads as curl prints them, plus hpoold's facts
 	(c, _), (h, _) = run.both(["-s", "-v", "-H", "X-A: 1", u("/files/hello.txt")])
