@@ -77,21 +77,32 @@ run_url(const struct opts *o, size_t i, FILE **hdrfp)
 		snprintf(x.errormsg, sizeof(x.errormsg), "%s", ex != EX_OK ?
 		    cli_errmsg : "");
 		why = transient(ex, x.status);
-		if (why == NULL || left <= 0)
+		if (why == NULL || left <= 0 || (o->retry_max_time > 0 &&
+		    cli_now(&first) >= o->retry_max_time))
 			break;
-		delay = o->retry_delay > 0 ? o->retry_delay : retry_after(&x);
-		if (delay < 0)
-			delay = backoff;
-		if (o->retry_max_time > 0 && cli_now(&first) + delay >
-		    o->retry_max_time)
+		/* curl's order: Retry-After, else --retry-delay, else the
+		 * backoff */
+		if ((delay = retry_after(&x)) > 0 && o->retry_max_time > 0 &&
+		    o->retry_max_time - (double)(long)cli_now(&first) < delay) {
+			cli_warn("The Retry-After: time would make this command "
+			    "line exceed the maximum allowed time for "
+			    "retries.\n");
 			break;
+		}
+		if (delay <= 0)
+			delay = o->retry_delay > 0 ? o->retry_delay : backoff;
 		cli_warn("Problem %s. Will retry in %ld seconds. %ld retries "
 		    "left.\n", why, (long)delay, left);
+		/* the file is written afresh; curl says what it drops */
+		if (!cli_nowarn && x.filename != NULL && x.size_download > 0)
+			fprintf(stderr, "Throwing away %lld bytes\n",
+			    (long long)x.size_download);
 		ts.tv_sec = (time_t)delay;
 		ts.tv_nsec = (long)((delay - (double)ts.tv_sec) * 1e9);
 		nanosleep(&ts, NULL);
-		backoff = backoff * 2 > RETRY_DELAY_MAX ? RETRY_DELAY_MAX :
-		    backoff * 2;
+		if (o->retry_delay <= 0)
+			backoff = backoff * 2 > RETRY_DELAY_MAX ?
+			    RETRY_DELAY_MAX : backoff * 2;
 		left--;
 		writeout_reset(&x);
 	}

@@ -555,6 +555,17 @@ def body(res):
 	else:
 		res.fail("--retry warnings", "%s / %s" % (describe(c),
 		    describe(hc)))
+	(c, _), (h, _) = run.both(["-S", "-o", "out", "--retry", "3",
+	    "--retry-max-time", "1", s("/retry/k5-%d/9" % os.getpid())])
+	want = (b"Warning: Problem : HTTP error. Will retry in 1 seconds. 3 "
+	    b"retries left.\nThrowing away 7 bytes\n")
+	if want in c.stderr.replace(b"\r", b"\n").replace(b"\n\n", b"\n") \
+	    and h.stderr == want and c.returncode == h.returncode == 0 and \
+	    c.stderr.count(b"Will retry") == 1:
+		res.ok("--retry-max-time: curl's tries and warnings")
+	else:
+		res.fail("--retry-max-time", "%s / %s" % (describe(c),
+		    describe(h)))
 	same("--retry exhausted", Q + ["--retry", "1", "-w", "%{http_code}",
 	    s("/retry/k3-%d/5" % os.getpid())], stdout=False)
 	same("--limit-rate", Q + ["--limit-rate", "200k", "-o", "f",
