@@ -224,10 +224,12 @@ void	 proxy_basic_auth(const char *, char *, size_t);
 int	 tls_context(const struct opts *, hpool_ssl_context **);
 
 /* progress.c */
+enum { PROGRESS_OFF, PROGRESS_METER, PROGRESS_BAR };
 struct progress {
-	int		 on;
+	int		 on;		/* PROGRESS_* */
 	int64_t		 total;		/* -1: unknown */
 	uint64_t	 done;
+	struct timespec	 start;
 	struct timespec	 last;
 	int		 shown;
 };

@@ -6,6 +6,7 @@ its progress bar."""
 
 import os
 import pty
+import re
 import select
 import subprocess
 import time
@@ -18,16 +19,16 @@ EVIL_HEAD = (b"HTTP/1.1 200 OK\x1b[2J\r\nX-Evil: \x1b]0;pwned\x07red\r\n"
     b"Content-Length: 6\r\n\r\nplain\n")
 
 
-def on_tty(env, args, timeout=30):
-	"""Run hpool with stdout and stderr on one pseudo-terminal; returns
-	(exit code, all it wrote there)."""
+def on_tty(env, args, timeout=30, prog=None):
+	"""Run hpool (or prog) with stdout and stderr on one pseudo-terminal;
+	returns (exit code, all it wrote there)."""
 	master, slave = pty.openpty()
 	e = dict(os.environ)
 	for k in ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
 	    "ALL_PROXY", "no_proxy", "NO_PROXY"):
 		e.pop(k, None)
 	e["HPOOL_SOCKET"] = env.socket
-	p = harness.spawn([harness.HPOOL] + args, stdin=subprocess.DEVNULL,
+	p = harness.spawn([prog or harness.HPOOL] + args, stdin=subprocess.DEVNULL,
 	    stdout=slave, stderr=slave, env=e, cwd=env.tmp)
 	os.close(slave)
 	out = b""
@@ -49,6 +50,37 @@ def on_tty(env, args, timeout=30):
 	finally:
 		os.close(master)
 	return code, out
+
+
+def meter_rows(out):
+	"""(heading lines, the last row's columns but the two speeds) of a
+	progress meter on a terminal."""
+	lines = out.replace(b"\r\n", b"\n").split(b"\n")
+	head = [l for l in lines if b"% Total" in l or b"Dload  Upload" in l]
+	rows = [r for l in lines for r in l.split(b"\r") if re.match(
+	    rb"\s*\d+\s+\S+\s+\d+\s+\S+\s+\d+\s", r)]
+	if not rows:
+		return head, None
+	cols = rows[-1].split()
+	return head, cols[:6] + cols[7:11]
+
+
+def meter_like_curl(res, env):
+	"""-o FILE with stderr on a terminal: curl's meter, its headings to
+	the letter and its last row alike but for the speeds."""
+	for name, size in (("text.txt", 6), ("big.bin", 400000)):
+		got = {}
+		for prog in ("curl", harness.HPOOL):
+			path = env.path("meter-%s-%s" % (os.path.basename(prog),
+			    name))
+			code, out = on_tty(env, ["-o", path, env.url("/files/" +
+			    name)], prog=prog)
+			got[prog] = (code, meter_rows(out), os.path.getsize(path)
+			    if os.path.exists(path) else -1, out)
+		c, h = got["curl"], got[harness.HPOOL]
+		res.check("progress meter on a terminal as curl's (%d bytes)" %
+		    size, c[:3] == h[:3] and c[1][1] is not None and h[2] == size
+		    and len(c[1][0]) == 2, "curl %r\nhpool %r" % (c, h))
 
 
 def body(res):
@@ -106,6 +138,7 @@ def body(res):
 	res.check("-#: a progress bar that ends at 100%", code == 0 and
 	    b"#" * 20 in out and b"100.0%" in out and os.path.getsize(
 	    env.path("big.out")) == 400000, "exit %s, %r" % (code, out[-300:]))
+	meter_like_curl(res, env)
 	code, out = on_tty(env, ["-s", "-#", "-o", env.path("big2.out"),
 	    u("/files/big.bin")])
 	res.check("-s hides the bar", code == 0 and out == b"",
