@@ -5,81 +5,121 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-enum {
-	OPT_SOCKET = 256, OPT_TIMEOUT, OPT_DATA_BINARY, OPT_DATA_RAW,
-	OPT_DATA_ASCII, OPT_DATA_URLENCODE, OPT_JSON, OPT_CACERT, OPT_CERT,
-	OPT_KEY, OPT_PASS, OPT_PROXY_USER, OPT_NOPROXY, OPT_EXPLAIN,
-	OPT_MAX_REDIRS, OPT_URL, OPT_CONNECT_TIMEOUT, OPT_RETRY,
-	OPT_RETRY_DELAY, OPT_RETRY_MAX_TIME, OPT_LIMIT_RATE,
-	OPT_FAIL_WITH_BODY, OPT_COMPRESSED, OPT_REMOTE_NAME_ALL,
-};
-
-static const struct option longopts[] = {
-	{ "request", required_argument, NULL, 'X' },
-	{ "header", required_argument, NULL, 'H' },
-	{ "data", required_argument, NULL, 'd' },
-	{ "data-ascii", required_argument, NULL, OPT_DATA_ASCII },
-	{ "data-binary", required_argument, NULL, OPT_DATA_BINARY },
-	{ "data-raw", required_argument, NULL, OPT_DATA_RAW },
-	{ "data-urlencode", required_argument, NULL, OPT_DATA_URLENCODE },
-	{ "json", required_argument, NULL, OPT_JSON },
-	{ "form", required_argument, NULL, 'F' },
-	{ "get", no_argument, NULL, 'G' },
-	{ "upload-file", required_argument, NULL, 'T' },
-	{ "user", required_argument, NULL, 'u' },
-	{ "user-agent", required_argument, NULL, 'A' },
-	{ "referer", required_argument, NULL, 'e' },
-	{ "range", required_argument, NULL, 'r' },
-	{ "continue-at", required_argument, NULL, 'C' },
-	{ "compressed", no_argument, NULL, OPT_COMPRESSED },
-	{ "include", no_argument, NULL, 'i' },
-	{ "head", no_argument, NULL, 'I' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "location", no_argument, NULL, 'L' },
-	{ "max-redirs", required_argument, NULL, OPT_MAX_REDIRS },
-	{ "write-out", required_argument, NULL, 'w' },
-	{ "dump-header", required_argument, NULL, 'D' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "remote-name", no_argument, NULL, 'O' },
-	{ "remote-name-all", no_argument, NULL, OPT_REMOTE_NAME_ALL },
-	{ "remote-header-name", no_argument, NULL, 'J' },
-	{ "url", required_argument, NULL, OPT_URL },
-	{ "max-time", required_argument, NULL, 'm' },
-	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
-	{ "retry", required_argument, NULL, OPT_RETRY },
-	{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
-	{ "retry-max-time", required_argument, NULL, OPT_RETRY_MAX_TIME },
-	{ "limit-rate", required_argument, NULL, OPT_LIMIT_RATE },
-	{ "socket", required_argument, NULL, OPT_SOCKET },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "cacert", required_argument, NULL, OPT_CACERT },
-	{ "cert", required_argument, NULL, OPT_CERT },
-	{ "key", required_argument, NULL, OPT_KEY },
-	{ "pass", required_argument, NULL, OPT_PASS },
-	{ "insecure", no_argument, NULL, 'k' },
-	{ "proxy", required_argument, NULL, 'x' },
-	{ "proxy-user", required_argument, NULL, OPT_PROXY_USER },
-	{ "noproxy", required_argument, NULL, OPT_NOPROXY },
-	{ "explain", no_argument, NULL, OPT_EXPLAIN },
-	{ "fail", no_argument, NULL, 'f' },
-	{ "fail-with-body", no_argument, NULL, OPT_FAIL_WITH_BODY },
-	{ "silent", no_argument, NULL, 's' },
-	{ "show-error", no_argument, NULL, 'S' },
-	{ "progress-bar", no_argument, NULL, '#' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-#define SHORTOPTS	":X:H:d:F:GT:u:A:e:r:C:iIvLw:D:o:OJm:kx:fsS#Vh"
-
 /* The request kinds curl refuses to mix, with its names for them. */
 enum req { REQ_NONE, REQ_HEAD, REQ_FORM, REQ_POST, REQ_PUT };
+
+/* How a flag's value is taken. */
+enum kind {
+	K_STR,		/* a string field: the value */
+	K_ON,		/* an int field: 1 */
+	K_SECONDS,	/* a double field: seconds >= 0 */
+	K_LONG,		/* a long field: a number >= 0 */
+	K_FN,		/* the flag's own function */
+};
+
+struct parse {
+	struct opts	*o;
+	enum req	 req;		/* the method's flag so far */
+	int		 quit;		/* -h, -V: exit 0 now */
+};
+
+typedef int (*flag_fn)(struct parse *, const char *arg, const char *flag);
+
+static int	f_data(struct parse *, const char *, const char *);
+static int	f_data_binary(struct parse *, const char *, const char *);
+static int	f_data_raw(struct parse *, const char *, const char *);
+static int	f_json(struct parse *, const char *, const char *);
+static int	f_urlencode(struct parse *, const char *, const char *);
+static int	f_header(struct parse *, const char *, const char *);
+static int	f_form(struct parse *, const char *, const char *);
+static int	f_head(struct parse *, const char *, const char *);
+static int	f_continue(struct parse *, const char *, const char *);
+static int	f_redirs(struct parse *, const char *, const char *);
+static int	f_output(struct parse *, const char *, const char *);
+static int	f_remote(struct parse *, const char *, const char *);
+static int	f_url(struct parse *, const char *, const char *);
+static int	f_rate(struct parse *, const char *, const char *);
+static int	f_silent(struct parse *, const char *, const char *);
+static int	f_show_error(struct parse *, const char *, const char *);
+static int	f_version(struct parse *, const char *, const char *);
+static int	f_help(struct parse *, const char *, const char *);
+
+#define F(field)	offsetof(struct opts, field)
+
+/* Every flag: long name, short letter (0: none), whether it takes a
+ * value, and what it sets. */
+static const struct flag {
+	const char	*name;
+	char		 ch;
+	int		 arg;
+	enum kind	 kind;
+	size_t		 off;
+	flag_fn		 fn;
+} flags[] = {
+	{ "request", 'X', 1, K_STR, F(method), NULL },
+	{ "header", 'H', 1, K_FN, 0, f_header },
+	{ "data", 'd', 1, K_FN, 0, f_data },
+	{ "data-ascii", 0, 1, K_FN, 0, f_data },
+	{ "data-binary", 0, 1, K_FN, 0, f_data_binary },
+	{ "data-raw", 0, 1, K_FN, 0, f_data_raw },
+	{ "data-urlencode", 0, 1, K_FN, 0, f_urlencode },
+	{ "json", 0, 1, K_FN, 0, f_json },
+	{ "form", 'F', 1, K_FN, 0, f_form },
+	{ "get", 'G', 0, K_ON, F(get), NULL },
+	{ "upload-file", 'T', 1, K_STR, F(upload), NULL },
+	{ "user", 'u', 1, K_STR, F(user), NULL },
+	{ "user-agent", 'A', 1, K_STR, F(agent), NULL },
+	{ "referer", 'e', 1, K_STR, F(referer), NULL },
+	{ "range", 'r', 1, K_STR, F(range), NULL },
+	{ "continue-at", 'C', 1, K_FN, 0, f_continue },
+	{ "compressed", 0, 0, K_ON, F(compressed), NULL },
+	{ "include", 'i', 0, K_ON, F(include), NULL },
+	{ "head", 'I', 0, K_FN, 0, f_head },
+	{ "verbose", 'v', 0, K_ON, F(verbose), NULL },
+	{ "location", 'L', 0, K_ON, F(location), NULL },
+	{ "max-redirs", 0, 1, K_FN, 0, f_redirs },
+	{ "write-out", 'w', 1, K_STR, F(writeout), NULL },
+	{ "dump-header", 'D', 1, K_STR, F(dump_header), NULL },
+	{ "output", 'o', 1, K_FN, 0, f_output },
+	{ "remote-name", 'O', 0, K_FN, 0, f_remote },
+	{ "remote-name-all", 0, 0, K_ON, F(remote_name_all), NULL },
+	{ "remote-header-name", 'J', 0, K_ON, F(content_disposition), NULL },
+	{ "url", 0, 1, K_FN, 0, f_url },
+	{ "max-time", 'm', 1, K_SECONDS, F(max_time), NULL },
+	{ "connect-timeout", 0, 1, K_SECONDS, F(connect_timeout), NULL },
+	{ "retry", 0, 1, K_LONG, F(retry), NULL },
+	{ "retry-delay", 0, 1, K_SECONDS, F(retry_delay), NULL },
+	{ "retry-max-time", 0, 1, K_SECONDS, F(retry_max_time), NULL },
+	{ "limit-rate", 0, 1, K_FN, 0, f_rate },
+	{ "socket", 0, 1, K_STR, F(socket_path), NULL },
+	{ "timeout", 0, 1, K_SECONDS, F(timeout), NULL },
+	{ "cacert", 0, 1, K_STR, F(cacert), NULL },
+	{ "cert", 0, 1, K_STR, F(cert), NULL },
+	{ "key", 0, 1, K_STR, F(key), NULL },
+	{ "pass", 0, 1, K_STR, F(pass), NULL },
+	{ "insecure", 'k', 0, K_ON, F(insecure), NULL },
+	{ "proxy", 'x', 1, K_STR, F(proxy), NULL },
+	{ "proxy-user", 0, 1, K_STR, F(proxy_user), NULL },
+	{ "noproxy", 0, 1, K_STR, F(noproxy), NULL },
+	{ "explain", 0, 0, K_ON, F(explain), NULL },
+	{ "fail", 'f', 0, K_ON, F(fail), NULL },
+	{ "fail-with-body", 0, 0, K_ON, F(fail_with_body), NULL },
+	{ "silent", 's', 0, K_FN, 0, f_silent },
+	{ "show-error", 'S', 0, K_FN, 0, f_show_error },
+	{ "progress-bar", '#', 0, K_ON, F(progress_bar), NULL },
+	{ "version", 'V', 0, K_FN, 0, f_version },
+	{ "help", 'h', 0, K_FN, 0, f_help },
+};
+/* getopt_long's value of a flag without a letter: FLAG_BASE + index */
+#define FLAG_BASE	256
+
 static const char *const req_names[] = {
 	"", "HEAD (-I, --head)", "multipart formpost (-F, --form)",
 	"POST (-d, --data)", "PUT (-T, --upload-file)",
@@ -93,6 +133,9 @@ static int rate(const char *arg, int64_t *out, const char *flag);
 static int add_url(struct opts *o, const char *url);
 static int add_output(struct opts *o, const char *file, int remote);
 static const char *flag_name(char **argv, int ch);
+static int take(struct parse *p, const struct flag *f, const char *arg,
+	    const char *fl);
+static int check(struct parse *p, int *done);
 
 void
 opts_usage(FILE *fp)
@@ -234,18 +277,205 @@ add_output(struct opts *o, const char *file, int remote)
 	return EX_OK;
 }
 
-/* The flag as the user typed it, for messages. */
+/* The flag as the user typed it (its long name without "=value", or
+ * its letter), for messages. */
 static const char *
 flag_name(char **argv, int ch)
 {
-	static char s[3] = "-?";
+	static char s[64];
 	const char *a = argv[optind - 1];
 
-	if (ch != 0 && (a == NULL || strncmp(a, "--", 2) != 0)) {
-		s[1] = (char)ch;
+	if (ch >= FLAG_BASE && ch < FLAG_BASE + (int)NELEM(flags)) {
+		snprintf(s, sizeof(s), "--%s", flags[ch - FLAG_BASE].name);
 		return s;
 	}
-	return a;
+	if (optarg != NULL && a == optarg && optind >= 2)
+		a = argv[optind - 2];	/* the value was the next word */
+	if (strncmp(a, "--", 2) == 0)
+		snprintf(s, sizeof(s), "%.*s", (int)strcspn(a, "="), a);
+	else
+		snprintf(s, sizeof(s), "-%c", ch);
+	return s;
+}
+
+/*
+ * Fills o from argv; *done: exit now with the returned code (help,
+ * version, an error). Returns EX_OK or the exit code.
+ */
+static int
+f_data(struct parse *p, const char *arg, const char *fl)
+{
+	(void)fl;
+	return data_add(p->o, arg, DATA_ASCII);
+}
+
+static int
+f_data_binary(struct parse *p, const char *arg, const char *fl)
+{
+	(void)fl;
+	return data_add(p->o, arg, DATA_BINARY);
+}
+
+static int
+f_data_raw(struct parse *p, const char *arg, const char *fl)
+{
+	(void)fl;
+	return data_add(p->o, arg, DATA_RAW);
+}
+
+static int
+f_json(struct parse *p, const char *arg, const char *fl)
+{
+	(void)fl;
+	return data_add(p->o, arg, DATA_JSON);
+}
+
+static int
+f_urlencode(struct parse *p, const char *arg, const char *fl)
+{
+	(void)fl;
+	return data_urlencode(p->o, arg);
+}
+
+static int
+f_header(struct parse *p, const char *arg, const char *fl)
+{
+	(void)fl;
+	if (p->o->nheaders == MAX_HEADERS)
+		return cli_fail(EX_USAGE, "ValueError", "more than %d headers",
+		    MAX_HEADERS);
+	p->o->headers[p->o->nheaders++] = arg;
+	return EX_OK;
+}
+
+static int
+f_form(struct parse *p, const char *arg, const char *fl)
+{
+	int ex;
+
+	if ((ex = set_req(&p->req, REQ_FORM, fl)) != EX_OK)
+		return ex;
+	return multipart_add(p->o, arg);
+}
+
+static int
+f_head(struct parse *p, const char *arg, const char *fl)
+{
+	(void)arg;
+	p->o->head = 1;
+	return set_req(&p->req, REQ_HEAD, fl);
+}
+
+static int
+f_continue(struct parse *p, const char *arg, const char *fl)
+{
+	long n;
+	int ex;
+
+	if (strcmp(arg, "-") == 0) {
+		p->o->resume = -1;
+		return EX_OK;
+	}
+	if ((ex = number(arg, &n, 0, fl)) == EX_OK)
+		p->o->resume = n;
+	return ex;
+}
+
+static int
+f_redirs(struct parse *p, const char *arg, const char *fl)
+{
+	return number(arg, &p->o->max_redirs, -1, fl);
+}
+
+static int
+f_output(struct parse *p, const char *arg, const char *fl)
+{
+	(void)fl;
+	return add_output(p->o, arg, 0);
+}
+
+static int
+f_remote(struct parse *p, const char *arg, const char *fl)
+{
+	(void)arg;
+	(void)fl;
+	return add_output(p->o, NULL, 1);
+}
+
+static int
+f_url(struct parse *p, const char *arg, const char *fl)
+{
+	(void)fl;
+	return add_url(p->o, arg);
+}
+
+static int
+f_rate(struct parse *p, const char *arg, const char *fl)
+{
+	return rate(arg, &p->o->limit_rate, fl);
+}
+
+static int
+f_silent(struct parse *p, const char *arg, const char *fl)
+{
+	(void)arg;
+	(void)fl;
+	p->o->silent = 1;
+	cli_silent = !p->o->show_error;
+	cli_nowarn = 1;
+	return EX_OK;
+}
+
+static int
+f_show_error(struct parse *p, const char *arg, const char *fl)
+{
+	(void)arg;
+	(void)fl;
+	p->o->show_error = 1;
+	cli_silent = 0;
+	return EX_OK;
+}
+
+static int
+f_version(struct parse *p, const char *arg, const char *fl)
+{
+	(void)arg;
+	(void)fl;
+	printf("hpool %s\n", hpool_version());
+	p->quit = 1;
+	return EX_OK;
+}
+
+static int
+f_help(struct parse *p, const char *arg, const char *fl)
+{
+	(void)arg;
+	(void)fl;
+	opts_usage(stdout);
+	p->quit = 1;
+	return EX_OK;
+}
+
+/* One flag's value into its field. */
+static int
+take(struct parse *p, const struct flag *f, const char *arg, const char *fl)
+{
+	char *field = (char *)p->o + f->off;
+
+	switch (f->kind) {
+	case K_STR:
+		*(const char **)(void *)field = arg;
+		return EX_OK;
+	case K_ON:
+		*(int *)(void *)field = 1;
+		return EX_OK;
+	case K_SECONDS:
+		return seconds(arg, (double *)(void *)field, fl);
+	case K_LONG:
+		return number(arg, (long *)(void *)field, 0, fl);
+	default:
+		return f->fn(p, arg, fl);
+	}
 }
 
 /*
@@ -255,200 +485,58 @@ flag_name(char **argv, int ch)
 int
 opts_parse(struct opts *o, int argc, char **argv, int *done)
 {
-	enum req req = REQ_NONE;
+	static struct option longopts[NELEM(flags) + 1];
+	static char shortopts[2 + 2 * NELEM(flags) + 1];
+	struct parse p = { o, REQ_NONE, 0 };
 	const char *fl;
-	size_t i;
+	size_t i, n = 0;
 	int ch, ex = EX_OK;
-	long n;
 
 	*done = 1;
 	o->timeout = HPOOL_TIMEOUT_DEFAULT;
 	o->max_redirs = 50;
 	o->retry_delay = -1;
+	shortopts[n++] = ':';	/* a missing value is ':', not '?' */
+	for (i = 0; i < NELEM(flags); i++) {
+		longopts[i].name = flags[i].name;
+		longopts[i].has_arg = flags[i].arg ? required_argument :
+		    no_argument;
+		longopts[i].val = flags[i].ch != 0 ? flags[i].ch :
+		    FLAG_BASE + (int)i;
+		if (flags[i].ch != 0) {
+			shortopts[n++] = flags[i].ch;
+			if (flags[i].arg)
+				shortopts[n++] = ':';
+		}
+	}
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, SHORTOPTS, longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
 	    -1) {
 		fl = flag_name(argv, ch == '?' || ch == ':' ? optopt : ch);
-		switch (ch) {
-		case 'X':
-			o->method = optarg;
-			break;
-		case 'H':
-			if (o->nheaders == MAX_HEADERS)
-				return cli_fail(EX_USAGE, "ValueError",
-				    "more than %d headers", MAX_HEADERS);
-			o->headers[o->nheaders++] = optarg;
-			break;
-		case 'd':
-		case OPT_DATA_ASCII:
-			ex = data_add(o, optarg, DATA_ASCII);
-			break;
-		case OPT_DATA_BINARY:
-			ex = data_add(o, optarg, DATA_BINARY);
-			break;
-		case OPT_DATA_RAW:
-			ex = data_add(o, optarg, DATA_RAW);
-			break;
-		case OPT_JSON:
-			ex = data_add(o, optarg, DATA_JSON);
-			break;
-		case OPT_DATA_URLENCODE:
-			ex = data_urlencode(o, optarg);
-			break;
-		case 'F':
-			if ((ex = set_req(&req, REQ_FORM, fl)) == EX_OK)
-				ex = multipart_add(o, optarg);
-			break;
-		case 'G':
-			o->get = 1;
-			break;
-		case 'T':
-			o->upload = optarg;
-			break;
-		case 'u':
-			o->user = optarg;
-			break;
-		case 'A':
-			o->agent = optarg;
-			break;
-		case 'e':
-			o->referer = optarg;
-			break;
-		case 'r':
-			o->range = optarg;
-			break;
-		case 'C':
-			if (strcmp(optarg, "-") == 0)
-				o->resume = -1;
-			else if ((ex = number(optarg, &n, 0, fl)) == EX_OK)
-				o->resume = n;
-			break;
-		case OPT_COMPRESSED:
-			o->compressed = 1;
-			break;
-		case 'i':
-			o->include = 1;
-			break;
-		case 'I':
-			o->head = 1;
-			ex = set_req(&req, REQ_HEAD, fl);
-			break;
-		case 'v':
-			o->verbose = 1;
-			break;
-		case 'L':
-			o->location = 1;
-			break;
-		case OPT_MAX_REDIRS:
-			ex = number(optarg, &o->max_redirs, -1, fl);
-			break;
-		case 'w':
-			o->writeout = optarg;
-			break;
-		case 'D':
-			o->dump_header = optarg;
-			break;
-		case 'o':
-			ex = add_output(o, optarg, 0);
-			break;
-		case 'O':
-			ex = add_output(o, NULL, 1);
-			break;
-		case OPT_REMOTE_NAME_ALL:
-			o->remote_name_all = 1;
-			break;
-		case 'J':
-			o->content_disposition = 1;
-			break;
-		case OPT_URL:
-			ex = add_url(o, optarg);
-			break;
-		case 'm':
-			ex = seconds(optarg, &o->max_time, fl);
-			break;
-		case OPT_CONNECT_TIMEOUT:
-			ex = seconds(optarg, &o->connect_timeout, fl);
-			break;
-		case OPT_RETRY:
-			ex = number(optarg, &o->retry, 0, fl);
-			break;
-		case OPT_RETRY_DELAY:
-			ex = seconds(optarg, &o->retry_delay, fl);
-			break;
-		case OPT_RETRY_MAX_TIME:
-			ex = seconds(optarg, &o->retry_max_time, fl);
-			break;
-		case OPT_LIMIT_RATE:
-			ex = rate(optarg, &o->limit_rate, fl);
-			break;
-		case OPT_SOCKET:
-			o->socket_path = optarg;
-			break;
-		case OPT_TIMEOUT:
-			ex = seconds(optarg, &o->timeout, fl);
-			break;
-		case OPT_CACERT:
-			o->cacert = optarg;
-			break;
-		case OPT_CERT:
-			o->cert = optarg;
-			break;
-		case OPT_KEY:
-			o->key = optarg;
-			break;
-		case OPT_PASS:
-			o->pass = optarg;
-			break;
-		case 'k':
-			o->insecure = 1;
-			break;
-		case 'x':
-			o->proxy = optarg;
-			break;
-		case OPT_PROXY_USER:
-			o->proxy_user = optarg;
-			break;
-		case OPT_NOPROXY:
-			o->noproxy = optarg;
-			break;
-		case OPT_EXPLAIN:
-			o->explain = 1;
-			break;
-		case 'f':
-			o->fail = 1;
-			break;
-		case OPT_FAIL_WITH_BODY:
-			o->fail_with_body = 1;
-			break;
-		case 's':
-			o->silent = 1;
-			cli_silent = !o->show_error;
-			cli_nowarn = 1;
-			break;
-		case 'S':
-			o->show_error = 1;
-			cli_silent = 0;
-			break;
-		case '#':
-			o->progress_bar = 1;
-			break;
-		case 'V':
-			printf("hpool %s\n", hpool_version());
-			return EX_OK;
-		case 'h':
-			opts_usage(stdout);
-			return EX_OK;
-		case ':':
+		if (ch == ':')
 			return bad_flag(fl, "requires parameter");
-		default:
+		for (i = 0; i < NELEM(flags); i++)
+			if (longopts[i].val == ch)
+				break;
+		if (ch == '?' || i == NELEM(flags))
 			return bad_flag(fl, "is unknown");
-		}
-		if (ex != EX_OK)
+		if ((ex = take(&p, &flags[i], optarg, fl)) != EX_OK || p.quit)
 			return ex;
 	}
 	for (; optind < argc; optind++)
 		if ((ex = add_url(o, argv[optind])) != EX_OK)
 			return ex;
+	return check(&p, done);
+}
+
+/* What curl refuses once all flags are read. */
+static int
+check(struct parse *p, int *done)
+{
+	struct opts *o = p->o;
+	size_t i;
+	int ex;
+
 	if (o->ntargets == 0) {
 		if (!cli_silent)
 			fprintf(stderr, "hpool: no URL specified!\nhpool: try "
@@ -457,8 +545,8 @@ opts_parse(struct opts *o, int argc, char **argv, int *done)
 	}
 	/* as curl, -d and -T are weighed after the flags: -d, then -T */
 	if ((o->has_data && !o->get &&
-	    (ex = set_req(&req, REQ_POST, NULL)) != EX_OK) ||
-	    (o->upload != NULL && (ex = set_req(&req, REQ_PUT, NULL)) !=
+	    (ex = set_req(&p->req, REQ_POST, NULL)) != EX_OK) ||
+	    (o->upload != NULL && (ex = set_req(&p->req, REQ_PUT, NULL)) !=
 	    EX_OK))
 		return ex;
 	if (o->fail && o->fail_with_body) {
