@@ -79,6 +79,7 @@ decode_new(const char *ce, struct decoder **out)
 {
 	struct decoder *d;
 	size_t n;
+	int ok = 1;
 
 	*out = NULL;
 	while (*ce == ' ' || *ce == '\t')
@@ -118,33 +119,29 @@ decode_new(const char *ce, struct decoder **out)
 #ifdef HAVE_ZLIB
 	case C_GZIP:
 	case C_DEFLATE:
-		if (inflateInit2(&d->z, d->codec == C_GZIP ? 15 + 16 : 15) !=
-		    Z_OK) {
-			free(d);
-			return cli_fail(EX_NOMEM, "MemoryError", "zlib");
-		}
+		ok = inflateInit2(&d->z, d->codec == C_GZIP ? 15 + 16 : 15) ==
+		    Z_OK;
 		break;
 #endif
 #ifdef HAVE_BROTLI
 	case C_BR:
-		if ((d->br = BrotliDecoderCreateInstance(NULL, NULL, NULL)) ==
-		    NULL) {
-			free(d);
-			return cli_fail(EX_NOMEM, "MemoryError", "brotli");
-		}
+		ok = (d->br = BrotliDecoderCreateInstance(NULL, NULL, NULL)) !=
+		    NULL;
 		break;
 #endif
 #ifdef HAVE_ZSTD
 	case C_ZSTD:
-		if ((d->zs = ZSTD_createDStream()) == NULL) {
-			free(d);
-			return cli_fail(EX_NOMEM, "MemoryError", "zstd");
-		}
-		ZSTD_initDStream(d->zs);
+		if ((ok = (d->zs = ZSTD_createDStream()) != NULL))
+			ZSTD_initDStream(d->zs);
 		break;
 #endif
 	default:
 		break;
+	}
+	if (!ok) {
+		free(d);
+		return cli_fail(EX_NOMEM, "MemoryError", "cannot start the "
+		    "%.*s decoder", (int)n, ce);
 	}
 	*out = d;
 	return EX_OK;

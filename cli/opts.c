@@ -21,6 +21,7 @@ enum kind {
 	K_ON,		/* an int field: 1 */
 	K_SECONDS,	/* a double field: seconds >= 0 */
 	K_LONG,		/* a long field: a number >= 0 */
+	K_DATA,		/* request body: data_add() of the DATA_* in off */
 	K_FN,		/* the flag's own function */
 };
 
@@ -32,10 +33,6 @@ struct parse {
 
 typedef int (*flag_fn)(struct parse *, const char *arg, const char *flag);
 
-static int	f_data(struct parse *, const char *, const char *);
-static int	f_data_binary(struct parse *, const char *, const char *);
-static int	f_data_raw(struct parse *, const char *, const char *);
-static int	f_json(struct parse *, const char *, const char *);
 static int	f_urlencode(struct parse *, const char *, const char *);
 static int	f_header(struct parse *, const char *, const char *);
 static int	f_form(struct parse *, const char *, const char *);
@@ -65,12 +62,12 @@ static const struct flag {
 } flags[] = {
 	{ "request", 'X', 1, K_STR, F(method), NULL },
 	{ "header", 'H', 1, K_FN, 0, f_header },
-	{ "data", 'd', 1, K_FN, 0, f_data },
-	{ "data-ascii", 0, 1, K_FN, 0, f_data },
-	{ "data-binary", 0, 1, K_FN, 0, f_data_binary },
-	{ "data-raw", 0, 1, K_FN, 0, f_data_raw },
+	{ "data", 'd', 1, K_DATA, DATA_ASCII, NULL },
+	{ "data-ascii", 0, 1, K_DATA, DATA_ASCII, NULL },
+	{ "data-binary", 0, 1, K_DATA, DATA_BINARY, NULL },
+	{ "data-raw", 0, 1, K_DATA, DATA_RAW, NULL },
 	{ "data-urlencode", 0, 1, K_FN, 0, f_urlencode },
-	{ "json", 0, 1, K_FN, 0, f_json },
+	{ "json", 0, 1, K_DATA, DATA_JSON, NULL },
 	{ "form", 'F', 1, K_FN, 0, f_form },
 	{ "get", 'G', 0, K_ON, F(get), NULL },
 	{ "upload-file", 'T', 1, K_STR, F(upload), NULL },
@@ -298,37 +295,6 @@ flag_name(char **argv, int ch)
 	return s;
 }
 
-/*
- * Fills o from argv; *done: exit now with the returned code (help,
- * version, an error). Returns EX_OK or the exit code.
- */
-static int
-f_data(struct parse *p, const char *arg, const char *fl)
-{
-	(void)fl;
-	return data_add(p->o, arg, DATA_ASCII);
-}
-
-static int
-f_data_binary(struct parse *p, const char *arg, const char *fl)
-{
-	(void)fl;
-	return data_add(p->o, arg, DATA_BINARY);
-}
-
-static int
-f_data_raw(struct parse *p, const char *arg, const char *fl)
-{
-	(void)fl;
-	return data_add(p->o, arg, DATA_RAW);
-}
-
-static int
-f_json(struct parse *p, const char *arg, const char *fl)
-{
-	(void)fl;
-	return data_add(p->o, arg, DATA_JSON);
-}
 
 static int
 f_urlencode(struct parse *p, const char *arg, const char *fl)
@@ -473,6 +439,8 @@ take(struct parse *p, const struct flag *f, const char *arg, const char *fl)
 		return seconds(arg, (double *)(void *)field, fl);
 	case K_LONG:
 		return number(arg, (long *)(void *)field, 0, fl);
+	case K_DATA:
+		return data_add(p->o, arg, (int)f->off);
 	default:
 		return f->fn(p, arg, fl);
 	}
