@@ -195,6 +195,8 @@ char	*url_resolve(const char *base, const char *ref);
 void	 url_escape_append(char **buf, size_t *len, const char *s, size_t n,
 	    int plus);
 int	 url_same_origin(const char *a, const char *b);
+int	 url_userinfo(const char *url, char *out, size_t outlen);
+int	 url_pct_decode(const char *s, size_t n, char *out, size_t outlen);
 
 /* data.c */
 int	 data_add(struct opts *, const char *arg, int kind);

@@ -84,9 +84,9 @@ run_url(const struct opts *o, size_t i, FILE **hdrfp)
 		 * backoff */
 		if ((delay = retry_after(&x)) > 0 && o->retry_max_time > 0 &&
 		    o->retry_max_time - (double)(long)cli_now(&first) < delay) {
-			cli_warn("The Retry-After: time would make this command "
-			    "line exceed the maximum allowed time for "
-			    "retries.\n");
+			cli_warn("The Retry-After: time would make this "
+			    "command line exceed the maximum allowed time "
+			    "for retries.\n");
 			break;
 		}
 		if (delay <= 0)

@@ -52,7 +52,6 @@ static const struct {
 
 static const char *env_value(const char *name);
 static int	proxy_parse(const char *spec, struct proxy *);
-static int	pct_decode(const char *, size_t, char *, size_t);
 static int	noproxy_match(const char *list, const char *host);
 static int	noproxy_name(const char *tok, size_t tlen, const char *host,
 		    size_t hlen);
@@ -181,12 +180,12 @@ proxy_parse(const char *spec, struct proxy *px)
 	hp = p;
 	if (at != NULL) {
 		colon = memchr(p, ':', (size_t)(at - p));
-		if (pct_decode(p, (size_t)((colon ? colon : at) - p),
+		if (url_pct_decode(p, (size_t)((colon ? colon : at) - p),
 		    px->userpass, sizeof(px->userpass)) == -1 ||
-		    pct_decode(":", 1, px->userpass, sizeof(px->userpass)) ==
-		    -1 || (colon != NULL && pct_decode(colon + 1,
-		    (size_t)(at - colon - 1), px->userpass,
-		    sizeof(px->userpass)) == -1)) {
+		    url_pct_decode(":", 1, px->userpass,
+		    sizeof(px->userpass)) == -1 || (colon != NULL &&
+		    url_pct_decode(colon + 1, (size_t)(at - colon - 1),
+		    px->userpass, sizeof(px->userpass)) == -1)) {
 			explicit_bzero(px->userpass, sizeof(px->userpass));
 			return cli_fail(EX_USAGE, "ValueError", "the user and "
 			    "password of the proxy in %s are longer than %d "
@@ -240,39 +239,6 @@ proxy_parse(const char *spec, struct proxy *px)
 	return EX_OK;
 }
 
-/*
- * s (n bytes) percent-decoded onto the end of the string out (outlen
- * bytes with its NUL), as curl decodes a proxy's user and password: a '%'
- * without two hex digits after it stays. -1 if it does not fit or
- * decodes to a NUL.
- */
-static int
-pct_decode(const char *s, size_t n, char *out, size_t outlen)
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *h, *l;
-	size_t i, o = strlen(out);
-	int c;
-
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c == '%' && i + 2 < n && s[i + 1] != '\0' &&
-		    s[i + 2] != '\0' &&
-		    (h = strchr(hex, tolower((unsigned char)s[i + 1]))) !=
-		    NULL && (l = strchr(hex, tolower((unsigned char)s[i + 2])))
-		    != NULL) {
-			c = (int)((h - hex) << 4 | (l - hex));
-			if (c == 0)
-				return -1;
-			i += 2;
-		}
-		if (o + 1 >= outlen)
-			return -1;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return 0;
-}
 
 /*
  * Whether host is in a no_proxy list, read as curl 7.86 and later read

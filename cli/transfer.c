@@ -39,6 +39,7 @@ struct req {
 	int64_t		 fd_len;	/* -1: chunked (a pipe) */
 	const char	*ctype;		/* the body's Content-Type */
 	int		 other_host;	/* moved off the first origin */
+	char		 userinfo[PROXY_AUTH_MAX + 1];	/* URL's USER:PASS */
 	struct hpool_header h[MAX_REQ_HEADERS];
 	size_t		 nh;
 	char		 host[300], auth[1100], range[64], ua[128], clen[32];
@@ -181,7 +182,7 @@ host_value(const struct req *rq, char *out, size_t len)
 static int
 build_head(const struct opts *o, struct req *rq, int64_t resume_at)
 {
-	const char *name_end, *val;
+	const char *name_end, *val, *user;
 	char (*names)[128] = rq->names;
 	size_t i, nlen;
 	int body = rq->body != NULL || rq->fd != -1, given;
@@ -189,17 +190,19 @@ build_head(const struct opts *o, struct req *rq, int64_t resume_at)
 	rq->nh = 0;
 	host_value(rq, rq->host, sizeof(rq->host));
 	add_own(rq, o, "Host", rq->host);
-	if (o->user != NULL && !rq->other_host) {
-		if (strlen(o->user) > PROXY_AUTH_MAX)
+	user = o->user != NULL ? o->user : rq->userinfo[0] != '\0' ?
+	    rq->userinfo : NULL;
+	if (user != NULL && !rq->other_host) {
+		if (strlen(user) > PROXY_AUTH_MAX)
 			return cli_fail(EX_USAGE, "ValueError",
 			    "-u is longer than %d bytes", PROXY_AUTH_MAX);
-		if (strchr(o->user, ':') != NULL)
-			proxy_basic_auth(o->user, rq->auth, sizeof(rq->auth));
+		if (strchr(user, ':') != NULL)
+			proxy_basic_auth(user, rq->auth, sizeof(rq->auth));
 		else {
 			/* no password: an empty one (curl would prompt) */
 			char up[PROXY_AUTH_MAX + 2];
 
-			snprintf(up, sizeof(up), "%s:", o->user);
+			snprintf(up, sizeof(up), "%s:", user);
 			proxy_basic_auth(up, rq->auth, sizeof(rq->auth));
 			explicit_bzero(up, sizeof(up));
 		}
@@ -705,6 +708,12 @@ transfer(const struct opts *o, const struct target *t, struct xfer *x,
 	}
 	if ((ex = set_url(&rq, next)) != EX_OK)
 		goto out;
+	if (url_userinfo(t->url, rq.userinfo, sizeof(rq.userinfo)) == -1) {
+		ex = cli_fail(EX_URL, "InvalidURL", "the user and password in "
+		    "the URL are longer than %d bytes or hold %%00",
+		    PROXY_AUTH_MAX);
+		goto out;
+	}
 	rq.custom = o->method != NULL;
 	rq.method = o->method != NULL ? o->method : o->head ? "HEAD" :
 	    o->upload != NULL ? "PUT" : (o->has_data && !o->get) ||
@@ -760,6 +769,8 @@ out:
 	hop_end(&h);
 	if (rq.fd != -1 && rq.fd != STDIN_FILENO)
 		close(rq.fd);
+	explicit_bzero(rq.userinfo, sizeof(rq.userinfo));
+	explicit_bzero(rq.auth, sizeof(rq.auth));
 	free(rq.url);
 	free(rq.authority);
 	free(rq.path);

@@ -4,6 +4,7 @@
  * URLs have the same origin, and percent-encoding (curl_easy_escape's
  * set: all but letters, digits and -._~).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,9 +52,13 @@ url_split(const char *url, char **authority, char **path, int *https)
 	rest = url + alen;
 	if (alen == 0)
 		return cli_fail(EX_URL, "InvalidURL", "no host in URL");
-	if (memchr(url, '@', alen) != NULL)
-		return cli_fail(EX_URL, "InvalidURL",
-		    "user names and passwords in URLs are not supported");
+	/* USER:PASSWORD@ is taken by url_userinfo(), not sent */
+	for (p = url + alen; p > url && p[-1] != '@'; p--)
+		;
+	alen -= (size_t)(p - url);
+	url = p;
+	if (alen == 0)
+		return cli_fail(EX_URL, "InvalidURL", "no host in URL");
 	if ((*authority = strndup(url, alen)) == NULL)
 		return cli_fail(EX_NOMEM, "MemoryError", "out of memory");
 	/* The fragment stays here, as in a browser. */
@@ -185,7 +190,7 @@ url_resolve(const char *base, const char *ref)
 static void
 origin(const char *url, char *out, size_t len)
 {
-	const char *auth = url, *sep = strstr(url, "://");
+	const char *auth = url, *sep = strstr(url, "://"), *at;
 	int https = 0;
 	size_t alen, i;
 
@@ -194,8 +199,11 @@ origin(const char *url, char *out, size_t len)
 		auth = sep + 3;
 	}
 	alen = strcspn(auth, "/?#");
+	for (at = auth + alen; at > auth && at[-1] != '@'; at--)
+		;
+	alen -= (size_t)(at - auth);
 	snprintf(out, len, "%s://%.*s", https ? "https" : "http", (int)alen,
-	    auth);
+	    at);
 	for (i = 0; out[i] != '\0'; i++)
 		if (out[i] >= 'A' && out[i] <= 'Z')
 			out[i] = (char)(out[i] - 'A' + 'a');
@@ -251,4 +259,60 @@ url_escape_append(char **buf, size_t *len, const char *s, size_t n,
 		}
 	}
 	nb[*len] = '\0';
+}
+
+/*
+ * s (n bytes) percent-decoded onto the end of the string out (outlen
+ * bytes with its NUL), as curl decodes a proxy's user and password: a '%'
+ * without two hex digits after it stays. -1 if it does not fit or
+ * decodes to a NUL.
+ */
+int
+url_pct_decode(const char *s, size_t n, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *h, *l;
+	size_t i, o = strlen(out);
+	int c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c == '%' && i + 2 < n && s[i + 1] != '\0' &&
+		    s[i + 2] != '\0' &&
+		    (h = strchr(hex, tolower((unsigned char)s[i + 1]))) !=
+		    NULL && (l = strchr(hex, tolower((unsigned char)s[i + 2])))
+		    != NULL) {
+			c = (int)((h - hex) << 4 | (l - hex));
+			if (c == 0)
+				return -1;
+			i += 2;
+		}
+		if (o + 1 >= outlen)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/*
+ * The USER:PASSWORD@ of an http(s) URL, percent-decoded into out (as
+ * curl takes it for Basic authentication): 1 if there is one, 0 if not,
+ * -1 if it does not fit or holds %00.
+ */
+int
+url_userinfo(const char *url, char *out, size_t outlen)
+{
+	const char *sep = strstr(url, "://"), *at;
+	size_t alen;
+
+	url = sep != NULL ? sep + 3 : url;
+	alen = strcspn(url, "/?#");
+	for (at = url + alen; at > url && at[-1] != '@'; at--)
+		;
+	if (at == url)
+		return 0;
+	out[0] = '\0';
+	return url_pct_decode(url, (size_t)(at - 1 - url), out, outlen) ==
+	    -1 ? -1 : 1;
 }

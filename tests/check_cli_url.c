@@ -72,6 +72,23 @@ START_TEST(test_origin)
 	ck_assert(!url_same_origin("http://h:81/", "http://h/"));
 	ck_assert(!url_same_origin("http://127.0.0.1:8/", "http://localhost:8/"));
 	ck_assert(url_same_origin("http://[::1]/", "http://[::1]:80/"));
+	ck_assert(url_same_origin("http://u:p@h/", "http://h:80/x"));
+}
+END_TEST
+
+START_TEST(test_userinfo)
+{
+	char out[64];
+
+	ck_assert_int_eq(url_userinfo("http://h/a@b", out, sizeof(out)), 0);
+	ck_assert_int_eq(url_userinfo("http://u%40x:p%3A@h:1/", out,
+	    sizeof(out)), 1);
+	ck_assert_str_eq(out, "u@x:p:");
+	ck_assert_int_eq(url_userinfo("https://a:b@c@h/", out, sizeof(out)), 1);
+	ck_assert_str_eq(out, "a:b@c");
+	ck_assert_int_eq(url_userinfo("http://a%00:b@h/", out, sizeof(out)),
+	    -1);
+	ck_assert_int_eq(url_userinfo("http://aaaaaaaa:b@h/", out, 8), -1);
 }
 END_TEST
 
@@ -168,6 +185,7 @@ suite(void)
 	    (int)(sizeof(resolve_cases) / sizeof(resolve_cases[0])));
 	tcase_add_test(tc, test_resolve_no_path);
 	tcase_add_test(tc, test_origin);
+	tcase_add_test(tc, test_userinfo);
 	tcase_add_test(tc, test_escape);
 	tcase_add_test(tc, test_writeout);
 	tcase_add_test(tc, test_termsafe);

@@ -393,6 +393,12 @@ def body(res):
 
 	# -- request heads (the echo backend reports what it got)
 	same("-u", Q + ["-u", "user:pass word", u("/sum")])
+	same("USER:PASSWORD@ in the URL", Q + [u("/sum").replace("//",
+	    "//us%40er:p%3Ass@")])
+	same("-u wins over the URL's USER:PASSWORD@", Q + ["-u", "a:b",
+	    u("/sum").replace("//", "//x:y@")])
+	same("-L keeps the URL's credentials on the same host", Q + ["-L",
+	    s("/redir/302/method").replace("//", "//x:y@")])
 	same("-A", Q + ["-A", "agent/9", u("/sum")])
 	same("-A '' removes the header", Q + ["-A", "", u("/sum")])
 	same("-e", Q + ["-e", "http://ref.example/", u("/sum")])
