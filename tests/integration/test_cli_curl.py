@@ -576,6 +576,13 @@ def body(res):
 	    s("/retry/k3-%d/5" % os.getpid())], stdout=False)
 	same("--limit-rate", Q + ["--limit-rate", "200k", "-o", "f",
 	    u("/files/big.bin")])
+	t0 = time.monotonic()
+	cp = env.hpool(["-sS", "--limit-rate", "100k", "-o", env.path("slow"),
+	    u("/files/big.bin")])
+	took = time.monotonic() - t0
+	# 300000 bytes at 102400 B/s: 2.9 s, less the first piece's share
+	res.check("--limit-rate 100k paces 300000 bytes (%.1f s)" % took,
+	    cp.returncode == 0 and 2.0 <= took < 30, describe(cp))
 
 	# -- -O -J: the server's name without its path
 	same("-O -J", Q + ["-O", "-J", s("/cd/evil.txt")])
