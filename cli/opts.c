@@ -522,6 +522,8 @@ check(struct parse *p, int *done)
 		    "not both.\n");
 		return EX_USAGE;
 	}
+	if (o->noutputs > o->ntargets)
+		cli_warn("Got more output options than URLs\n");
 	for (i = 0; o->remote_name_all && i < o->ntargets; i++)
 		if (i >= o->noutputs)
 			o->targets[i].remote_name = 1;

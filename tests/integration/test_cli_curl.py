@@ -386,6 +386,12 @@ def body(res):
 	    "/files/hello.txt"), "-o", "two", u("/files/text.txt"),
 	    u("/files/hello.txt")])
 	same("--url", Q + ["--url", u("/files/hello.txt")])
+	(c, cf), (h, hf) = run.both(["-S", "-o", "a", "-o", "b",
+	    u("/files/hello.txt")])
+	warn = b"Warning: Got more output options than URLs\n"
+	res.check("more -o than URLs: curl's warning, the first one written",
+	    warn in c.stderr and h.stderr == warn and cf == hf == {"a":
+	    b"hello\n"}, "%s / %s" % (describe(c), describe(h)))
 	same("last URL's exit code", Q + [s("/status/200"),
 	    "http://127.0.0.1:%d/" % harness.closed_port()], stdout=True)
 	same("empty body still makes its file", Q + ["-o", "empty",
