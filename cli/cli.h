@@ -162,6 +162,7 @@ struct xfer {
 	struct hpool_header *hdrs;	/* last response's, copied */
 	size_t		 nhdrs;
 	int		 urlnum;
+	int		 attempt;	/* 0, then 1.. for --retry's tries */
 };
 
 /* exitcode.c: the one error space */

@@ -72,6 +72,7 @@ run_url(const struct opts *o, size_t i, FILE **hdrfp)
 	for (;;) {
 		cli_errmsg[0] = '\0';
 		x.urlnum = (int)i;
+		x.attempt = (int)(o->retry - left);
 		ex = transfer(o, &o->targets[i], &x, hdrfp);
 		x.exitcode = ex;
 		snprintf(x.errormsg, sizeof(x.errormsg), "%s", ex != EX_OK ?

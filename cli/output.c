@@ -148,7 +148,8 @@ open_output(struct output *out)
 		return EX_OK;
 	}
 	flags |= out->o->resume != 0 ? O_APPEND : O_TRUNC;
-	if (out->o->content_disposition)
+	/* -J never overwrites a file, but its own of a try --retry repeats */
+	if (out->o->content_disposition && out->x->attempt == 0)
 		flags |= O_EXCL;
 	if ((fd = open(out->name, flags, 0666)) == -1 ||
 	    (out->fp = fdopen(fd, "ab")) == NULL) {

@@ -190,6 +190,12 @@ class Scripted:
 				h.send(503, b"busy %d\n" % n, [("Retry-After", "1")])
 			else:
 				h.send(200, b"done after %d\n" % n)
+		elif what == "cdretry":
+			# /cdretry/KEY/N: as /retry, each answer naming a file
+			n = self.count(parts[1])
+			cd = [("Content-Disposition", 'attachment; filename="got"'),
+			    ("Retry-After", "1")]
+			h.send(503 if n <= int(parts[2]) else 200, b"try %d\n" % n, cd)
 		elif what == "cd":
 			h.send(200, b"disposition body\n", [("Content-Disposition",
 			    'attachment; filename="../../%s"' % parts[1])])
@@ -592,6 +598,15 @@ def body(res):
 
 	# -- -O -J: the server's name without its path
 	same("-O -J", Q + ["-O", "-J", s("/cd/evil.txt")])
+	cp, files = run.one("hpool", Q + ["-O", "-J", "--retry", "2",
+	    s("/cdretry/cd-%d/1" % os.getpid())])
+	res.check("-O -J --retry: the second try rewrites its own file",
+	    cp.returncode == 0 and files == {"got": b"try 2\n"},
+	    "%s, %r" % (describe(cp), files))
+	cp, files = run.one("hpool", Q + ["-O", "-J", s("/cd/taken")],
+	    setup={"taken": b"mine"})
+	res.check("-O -J does not overwrite a file (23)", cp.returncode == 23
+	    and files == {"taken": b"mine"}, "%s, %r" % (describe(cp), files))
 
 	# -- exit codes and flag errors
 	cport = harness.closed_port()
