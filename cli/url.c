@@ -61,7 +61,7 @@ url_split(const char *url, char **authority, char **path, int *https)
 		return cli_fail(EX_URL, "InvalidURL", "no host in URL");
 	if ((*authority = strndup(url, alen)) == NULL)
 		return cli_fail(EX_NOMEM, "MemoryError", "out of memory");
-	/* The fragment stays here, as in a browser. */
+	/* the fragment is not sent (a browser keeps it to itself) */
 	alen = strcspn(rest, "#");
 	if ((*path = malloc(alen + 2)) == NULL)
 		return cli_fail(EX_NOMEM, "MemoryError", "out of memory");
