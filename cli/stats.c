@@ -14,7 +14,7 @@
 
 #define EX_USAGE	2
 #define EX_DAEMON	7	/* as curl's "could not connect" */
-#define EX_PERMISSION	121	/* beside 120 (policy), above curl's */
+#define EX_PERMISSION	122	/* beside 120 (policy) and 121 (no hpoold) */
 #define EX_GENERIC	1
 
 static void

@@ -123,6 +123,7 @@ struct hpool_response {
 					 * open, isclosed() false, until a
 					 * read of another kind or close() */
 	int		 ended;		/* RESP_END or ERROR consumed */
+	int		 end_flags;	/* RESP_END's flags, -1 before it */
 	uint64_t	 received;	/* body bytes received */
 	/* Unconsumed part of the current RESP_BODY frame. */
 	uint8_t		*chunk;

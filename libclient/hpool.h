@@ -474,6 +474,14 @@ int64_t	 hpool_response_length(const hpool_response *resp);
 /* resp.chunked, resp.will_close */
 int	 hpool_response_chunked(const hpool_response *resp);
 int	 hpool_response_will_close(const hpool_response *resp);
+/*
+ * After the body was read to its end: 1 if the request ran on an
+ * upstream connection hpoold took from its pool (reused), 0 if on a new
+ * one; hpool_response_pooled: 1 if that connection went back to the
+ * pool. -1 before the end, or when the response ended in an error.
+ */
+int	 hpool_response_reused(const hpool_response *resp);
+int	 hpool_response_pooled(const hpool_response *resp);
 /* resp.debuglevel (the connection's at getresponse()) */
 int	 hpool_response_debuglevel(const hpool_response *resp);
 void	 hpool_response_set_debuglevel(hpool_response *resp, int level);

@@ -89,6 +89,7 @@ resp_new(hpool_conn *conn, struct link *l, int owns_link, int head_method,
 	r->status = rh->status;
 	r->version = rh->version;
 	r->will_close = (rh->flags & PROTO_RESP_WILL_CLOSE) != 0;
+	r->end_flags = -1;
 	r->head_method = head_method;
 	/* HTTPResponse.begin(): no body for these, whatever the headers. */
 	if (rh->flags & PROTO_RESP_CHUNKED)
@@ -180,6 +181,7 @@ resp_on_end(hpool_response *r, const uint8_t *p, size_t len)
 		resp_release(r);
 		return resp_fail_err(r, &r->err);
 	}
+	r->end_flags = flags;
 	r->link->inflight--;
 	resp_release(r);
 	if (r->left > 0)
@@ -720,6 +722,18 @@ int
 hpool_response_will_close(const hpool_response *r)
 {
 	return r->will_close;
+}
+
+int
+hpool_response_reused(const hpool_response *r)
+{
+	return r->end_flags < 0 ? -1 : (r->end_flags & PROTO_END_REUSED) != 0;
+}
+
+int
+hpool_response_pooled(const hpool_response *r)
+{
+	return r->end_flags < 0 ? -1 : (r->end_flags & PROTO_END_POOLED) != 0;
 }
 
 int

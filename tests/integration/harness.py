@@ -767,18 +767,42 @@ SENT_NOTE_RE = re.compile(rb"\nhpool: (the request (?:was not sent|may have "
     rb"been processed)[^\n]*)\n?\Z")
 
 
-def cli_error(stderr):
-	"""(name, message) of the last `hpool: Name: message` line, or None.
-	A message that spans lines (BadStatusLine's raw line) keeps its text
-	up to the end of stderr, but for the line saying whether the request
-	was sent (cli_sent_note)."""
+# What hpool adds after the exception's message: the destination and the
+# phase (hpool(1), DIAGNOSTICS); cli_phase() gives it.
+PHASE_RE = re.compile(rb" \(((?:connecting to|sending the request to|"
+    rb"waiting for the response head from|reading the body from) "
+    rb"[^()\n]*)\)(\n?)\Z")
+
+
+def _cli_last_error(stderr):
+	"""(name, message with the phase) of the last error line, or None;
+	the line saying whether the request was sent is left out."""
 	last = None
 	for m in ERROR_RE.finditer(stderr):
 		last = m
 	if last is None:
 		return None
-	msg = SENT_NOTE_RE.sub(b"\n", stderr[last.start(2):])
-	return last.group(1).decode("latin-1"), msg.decode("latin-1")
+	return last.group(1), SENT_NOTE_RE.sub(b"\n", stderr[last.start(2):])
+
+
+def cli_error(stderr):
+	"""(name, message) of the last `hpool: Name: message` line, or None.
+	A message that spans lines (BadStatusLine's raw line) keeps its text
+	up to the end of stderr, but for the line saying whether the request
+	was sent (cli_sent_note) and the phase hpool appends (cli_phase)."""
+	last = _cli_last_error(stderr)
+	if last is None:
+		return None
+	return last[0].decode("latin-1"), PHASE_RE.sub(rb"\2", last[1]).decode(
+	    "latin-1")
+
+
+def cli_phase(stderr):
+	"""The phase hpool named after its last error ("connecting to
+	HOST:PORT", ...), or None."""
+	last = _cli_last_error(stderr)
+	m = PHASE_RE.search(last[1]) if last is not None else None
+	return m.group(1).decode("latin-1") if m else None
 
 
 def cli_sent_note(stderr):

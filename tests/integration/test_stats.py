@@ -14,7 +14,7 @@
 - a worker stopped (SIGSTOP) during a round: the answer comes within the
   round's wait and names the worker missing;
 - who may read: uid 0; `nobody` is refused with PermissionError naming
-  the rule (exit 121); `nobody` with stats_group as its gid or one of its
+  the rule (exit 122); `nobody` with stats_group as its gid or one of its
   supplementary groups (SO_PEERGROUPS) may;
 - TLS and a proxy's route: 3 https requests on new connections (the
   first handshake full, the next two resumed) and 2 through a proxy of
@@ -335,9 +335,9 @@ def permission(res, env):
 	nobody = ["--reuid", "nobody", "--regid", "nogroup"]
 	cp = stats(env, sock, run_as=nobody + ["--clear-groups"])
 	err = cp.stderr.decode()
-	res.check("nobody (gid nogroup, no groups): exit 121, PermissionError "
+	res.check("nobody (gid nogroup, no groups): exit 122, PermissionError "
 	    "naming the rule (uid 0, hpoold's uid, group 'users')",
-	    cp.returncode == 121 and "PermissionError" in err and
+	    cp.returncode == 122 and "PermissionError" in err and
 	    "group 'users' (gid 100)" in err and "uid 0" in err, h.describe(cp))
 	cp = stats(env, sock, "--json", run_as=nobody + ["--groups",
 	    str(users)])
