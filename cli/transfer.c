@@ -454,9 +454,15 @@ hop_fail(const struct opts *o, const struct req *rq, struct hop *h,
 	/* a wait cut short by -m is reported as -m's */
 	if (o->max_time > 0 && cli_now(&x->start) >= o->max_time - 0.01)
 		t = o->max_time;
-	cli_phase(e, h->stage, h->dest, h->c != NULL ?
-	    hpool_conn_socket_path(h->c) : o->socket_path, t, where,
-	    sizeof(where));
+	/* hpoold's own word on where it failed, else what we know */
+	if (h->c != NULL && hpool_conn_error_detail(h->c)[0] != '\0' &&
+	    !(o->max_time > 0 && t == o->max_time))
+		snprintf(where, sizeof(where), " (%s)",
+		    hpool_conn_error_detail(h->c));
+	else
+		cli_phase(e, h->stage, h->dest, h->c != NULL ?
+		    hpool_conn_socket_path(h->c) : o->socket_path, t, where,
+		    sizeof(where));
 	ex = cli_fail_err(e, where);
 	if (h->stage <= STAGE_HEAD)
 		cli_sent_note(e, no_replay_reason(o, rq));

@@ -678,7 +678,7 @@ pool_dispatch(struct pool *p)
 			quota_dest_put(p->dest_key);
 			pool_dequeue(p, s);
 			sess_upstream_error(s, HPOOL_E_POLICY, why, 0, -1,
-			    PROTO_SENT_NO);
+			    PROTO_SENT_NO, "opening a connection");
 			continue;
 		}
 		if ((c = up_new(p)) == NULL) {
@@ -687,7 +687,7 @@ pool_dispatch(struct pool *p)
 			pool_dequeue(p, s);
 			sess_upstream_error(s, HPOOL_E_MEMORY,
 			    "hpoold: out of memory opening a connection", 0,
-			    -1, PROTO_SENT_NO);
+			    -1, PROTO_SENT_NO, NULL);
 			continue;
 		}
 		c->charged = 1;
@@ -754,7 +754,8 @@ pool_conn_ready(struct pool *p, struct upconn *c)
 /* A connect failed: the first waiter gets the error, as its own connect
  * would have raised it in http.client. */
 void
-pool_conn_failed(struct pool *p, struct upconn *c, int code, const char *msg)
+pool_conn_failed(struct pool *p, struct upconn *c, int code, const char *msg,
+    const char *detail)
 {
 	struct session *s;
 
@@ -767,7 +768,7 @@ pool_conn_failed(struct pool *p, struct upconn *c, int code, const char *msg)
 		/* a refusal of the policy is no failure a retry mends */
 		sess_upstream_error(s, code, msg, 0, -1,
 		    code == HPOOL_E_PERMISSION ? PROTO_SENT_UNKNOWN :
-		    PROTO_SENT_NO);
+		    PROTO_SENT_NO, detail);
 	}
 	pool_dispatch(p);
 }

@@ -140,7 +140,7 @@ void		 pool_dequeue(struct pool *, struct session *);
 /* Called by upstream.c when a connection changes state. */
 void		 pool_conn_ready(struct pool *, struct upconn *);
 void		 pool_conn_failed(struct pool *, struct upconn *, int code,
-		    const char *msg);
+		    const char *msg, const char *detail);
 /* A finished exchange: reusable conns go idle, others are closed. */
 void		 pool_release(struct upconn *, int reusable);
 void		 pool_conn_gone(struct upconn *);

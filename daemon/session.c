@@ -79,6 +79,8 @@ static int	on_req_body(struct session *, const uint8_t *, size_t);
 static int	on_req_end(struct session *);
 static void	send_error(struct session *, int, const char *, uint64_t,
 		    int64_t, int);
+static void	send_error_at(struct session *, int, const char *, uint64_t,
+		    int64_t, int, const char *);
 static void	refuse_at_accept(int, const char *);
 static void	log_refusal(struct server *, const char *, pid_t);
 static void	protocol_error(struct session *, const char *, ...)
@@ -212,6 +214,7 @@ wait_cb(evutil_socket_t fd, short what, void *arg)
 	struct session *w;
 	unsigned ahead = 0;
 	struct timeval again = { 0, 100 * 1000 };
+	char detail[PROTO_DETAIL_MAX];
 
 	(void)fd;
 	(void)what;
@@ -236,8 +239,13 @@ wait_cb(evutil_socket_t fd, short what, void *arg)
 	    sess_connect_timeout(s), p->name, s->srv->cfg.max_per_host,
 	    p->nidle + p->nactive, p->nconnecting, p->nwaiters);
 	pool_dequeue(p, s);
+	snprintf(detail, sizeof(detail), "waiting for a connection to %s, "
+	    "max_per_host %u with %u open, %s connect timeout %g s", s->dest,
+	    s->srv->cfg.max_per_host, p->nidle + p->nactive,
+	    sess_connect_timeout(s) < s->srv->cfg.connect_timeout_ms ?
+	    "the caller's" : "hpoold's", sess_connect_timeout(s) / 1000.0);
 	sess_upstream_error(s, HPOOL_E_TIMEOUT, "timed out", 0, -1,
-	    PROTO_SENT_NO);
+	    PROTO_SENT_NO, detail);
 }
 
 static void
@@ -817,14 +825,17 @@ on_req_head(struct session *s, const uint8_t *p, size_t len)
 	}
 	set_state(s, SESS_WAITING);
 	if (pool_enqueue(s->pool, s, 0) == -1) {
-		char msg[700];
+		char msg[700], detail[PROTO_DETAIL_MAX];
 
 		snprintf(msg, sizeof(msg), "hpoold: too many requests waiting "
 		    "for a connection to %s (max_queue %u reached, with "
 		    "max_per_host %u busy)", s->pool->name,
 		    s->srv->cfg.max_queue, s->srv->cfg.max_per_host);
+		snprintf(detail, sizeof(detail), "waiting for a connection "
+		    "to %s, max_queue %u", s->dest, s->srv->cfg.max_queue);
 		set_state(s, SESS_DRAIN);
-		send_error(s, HPOOL_E_POLICY, msg, 0, -1, PROTO_SENT_NO);
+		send_error_at(s, HPOOL_E_POLICY, msg, 0, -1, PROTO_SENT_NO,
+		    detail);
 		s->resp_end = 1;
 	}
 	return 0;
@@ -875,9 +886,9 @@ op_resp_end(void *o, uint8_t flags)
 
 static void
 op_error(void *o, int code, const char *msg, uint64_t partial,
-    int64_t expected, int sent)
+    int64_t expected, int sent, const char *detail)
 {
-	sess_upstream_error(o, code, msg, partial, expected, sent);
+	sess_upstream_error(o, code, msg, partial, expected, sent, detail);
 }
 
 static const struct up_owner_ops owner_ops = {
@@ -1131,13 +1142,13 @@ sess_resp_end(struct session *s, uint8_t flags)
 
 void
 sess_upstream_error(struct session *s, int code, const char *msg,
-    uint64_t partial, int64_t expected, int sent)
+    uint64_t partial, int64_t expected, int sent, const char *detail)
 {
 	s->conn = NULL;
 	s->resp_end = 1;
 	if (s->st == NULL)
 		return;
-	send_error(s, code, msg, partial, expected, sent);
+	send_error_at(s, code, msg, partial, expected, sent, detail);
 	set_state(s, s->req_end ? SESS_IDLE : SESS_DRAIN);
 	schedule(s);
 }
@@ -1145,6 +1156,14 @@ sess_upstream_error(struct session *s, int code, const char *msg,
 static void
 send_error(struct session *s, int code, const char *msg, uint64_t partial,
     int64_t expected, int sent)
+{
+	send_error_at(s, code, msg, partial, expected, sent, NULL);
+}
+
+/* detail: where it failed (ERROR's, version 4), or NULL. */
+static void
+send_error_at(struct session *s, int code, const char *msg, uint64_t partial,
+    int64_t expected, int sent, const char *detail)
 {
 	struct proto_wbuf *w = &s->srv->wbuf;
 	struct proto_error e;
@@ -1162,6 +1181,10 @@ send_error(struct session *s, int code, const char *msg, uint64_t partial,
 	e.partial = partial;
 	e.expected = expected;
 	e.sent = (uint8_t)sent;
+	if (detail != NULL) {
+		e.detail.p = detail;
+		e.detail.len = strnlen(detail, PROTO_DETAIL_MAX);
+	}
 	proto_wbuf_reset(w);
 	proto_enc_error(w, &e, s->version ? s->version : 1);
 	evbuffer_add(stream_output(s->st), w->data, w->len);

@@ -116,7 +116,7 @@ void	 sess_free_all(struct server *);
 void	 sess_attach(struct session *, struct upconn *);
 /* sent: PROTO_SENT_* (did the request reach the server?) */
 void	 sess_upstream_error(struct session *, int code, const char *msg,
-	    uint64_t partial, int64_t expected, int sent);
+	    uint64_t partial, int64_t expected, int sent, const char *detail);
 /* The supervisor's answer to the GATHER seq: to the session that waits
  * for it (if still there) as STATS_OK, then the session ends. */
 void	 sess_stats_answer(struct server *, uint64_t seq, const char *text);

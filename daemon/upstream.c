@@ -419,10 +419,102 @@ race_addrs(struct upconn *c)
 	}
 }
 
+/* host:port as a URL writes it (an IPv6 address in brackets). */
+static void
+hostport(char *buf, size_t len, const char *host, unsigned port)
+{
+	snprintf(buf, len, strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u",
+	    host, port);
+}
+
+/*
+ * ERROR's detail: where c failed (its stage), the destination, the proxy
+ * on the way, and for a timeout which one fired and its value. It never
+ * holds a path or a credential.
+ */
+static void
+detail_text(const struct upconn *c, int code, char *buf, size_t len)
+{
+	const struct pool *p = c->pool;
+	const struct config *cfg = &p->srv->cfg;
+	char hop[300], origin[300], via[512] = "", tmo[96] = "";
+	const char *what;
+	unsigned ms, own;
+
+	hostport(hop, sizeof(hop), p->key.host, p->key.port);
+	if (p->key.tunnel_host[0] != '\0') {
+		hostport(origin, sizeof(origin), p->key.tunnel_host,
+		    p->key.tunnel_port);
+		snprintf(via, sizeof(via), " through %s%s%s at %.*s",
+		    p->key.tunnel_kind == POOL_TUNNEL_SOCKS5 ? "SOCKS5 " : "",
+		    p->proxy_daemon ? "proxy " : "the proxy",
+		    p->proxy_daemon ? p->proxy_name : "", 300, hop);
+	} else
+		snprintf(origin, sizeof(origin), "%s", hop);
+	switch (c->stage) {
+	case UP_STG_RESOLVING:
+		what = "resolving";
+		snprintf(origin, sizeof(origin), "%s", p->key.host);
+		break;
+	case UP_STG_CONNECTING:
+		if (via[0] != '\0' && p->proxy_daemon)
+			what = "connecting to proxy";
+		else if (via[0] != '\0')
+			what = "connecting to the proxy at";
+		else
+			what = "connecting to";
+		if (via[0] != '\0' && p->proxy_daemon)
+			snprintf(origin, sizeof(origin), "%s at %.*s",
+			    p->proxy_name, 230, hop);
+		else
+			snprintf(origin, sizeof(origin), "%s", hop);
+		via[0] = '\0';
+		break;
+	case UP_STG_PROXY_TLS:
+		what = "the TLS handshake with the proxy at";
+		snprintf(origin, sizeof(origin), "%s", hop);
+		via[0] = '\0';
+		break;
+	case UP_STG_CONNECT_SENT:
+	case UP_STG_SOCKS_METHOD:
+	case UP_STG_SOCKS_AUTH:
+	case UP_STG_SOCKS_REPLY:
+		what = "opening a tunnel to";
+		break;
+	case UP_STG_TLS:
+		what = "the TLS handshake with";
+		break;
+	case UP_STG_HEAD:
+		what = c->req_done ? "waiting for the response head from" :
+		    "sending the request to";
+		break;
+	case UP_STG_BODY:
+		what = "reading the response body from";
+		break;
+	default:
+		buf[0] = '\0';
+		return;
+	}
+	if (code == HPOOL_E_TIMEOUT) {
+		if (c->stage < UP_STG_READY) {
+			ms = connect_timeout(c);
+			own = cfg->connect_timeout_ms;
+		} else {
+			ms = c->owner != NULL ? c->ops->io_timeout(c->owner) :
+			    cfg->io_timeout_ms;
+			own = cfg->io_timeout_ms;
+		}
+		snprintf(tmo, sizeof(tmo), ", %s %s timeout %g s",
+		    ms < own ? "the caller's" : "hpoold's",
+		    c->stage < UP_STG_READY ? "connect" : "read", ms / 1000.0);
+	}
+	snprintf(buf, len, "%s %s%s%s", what, origin, via, tmo);
+}
+
 static void
 connect_failed(struct upconn *c, int code, const char *msg)
 {
-	char named[400];
+	char named[400], detail[PROTO_DETAIL_MAX];
 
 	/* Not through to a proxy of the daemon's (down, refused, timed
 	 * out, unresolved): as a failed tunnel, naming it; the error's
@@ -436,9 +528,10 @@ connect_failed(struct upconn *c, int code, const char *msg)
 		    "(proxy %s)", msg, c->pool->proxy_name);
 		msg = named;
 	}
-	log_info("pool %s: connect failed: %s: %s", c->pool->name,
-	    hpool_error_name(code), msg);
-	pool_conn_failed(c->pool, c, code, msg);
+	detail_text(c, code, detail, sizeof(detail));
+	log_info("pool %s: connect failed: %s: %s (%s)", c->pool->name,
+	    hpool_error_name(code), msg, detail);
+	pool_conn_failed(c->pool, c, code, msg, detail);
 }
 
 /* Python's str(OSError): "[Errno 111] Connection refused". */
@@ -1294,7 +1387,10 @@ exchange_error(struct upconn *c, int code, const char *msg,
 	void *owner = c->owner;
 	const struct up_owner_ops *ops = c->ops;
 	int sent = up_request_sent(c);
+	char detail[PROTO_DETAIL_MAX];
 
+	detail_text(c, code == -1 ? HPOOL_E_REMOTE_DISCONNECTED : code,
+	    detail, sizeof(detail));
 	c->owner = NULL;
 	c->tls_clean = c->proxy_tls_clean = 0;
 	pool_release(c, 0);
@@ -1306,7 +1402,7 @@ exchange_error(struct upconn *c, int code, const char *msg,
 		code = HPOOL_E_REMOTE_DISCONNECTED;
 		msg = "Remote end closed connection without response";
 	}
-	ops->error(owner, code, msg, partial, expected, sent);
+	ops->error(owner, code, msg, partial, expected, sent, detail);
 }
 
 static void

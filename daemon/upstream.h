@@ -69,7 +69,8 @@ struct up_owner_ops {
 	int	 (*retry)(void *owner, int sent); /* 1: it sends it again */
 	void	 (*resp_end)(void *owner, uint8_t flags);
 	void	 (*error)(void *owner, int code, const char *msg,
-		    uint64_t partial, int64_t expected, int sent);
+		    uint64_t partial, int64_t expected, int sent,
+		    const char *detail);
 };
 
 /* up_begin flags: what the request means for the connection */

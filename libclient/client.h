@@ -93,6 +93,9 @@ struct hpool_conn {
 	int		 encode_chunked; /* debug output frames body chunks */
 
 	struct hpool_error err;
+	char		 err_detail[PROTO_DETAIL_MAX + 1];	/* hpoold's
+					 * word on where the last request
+					 * or response failed; "" none */
 };
 
 struct hpool_response {
@@ -147,6 +150,8 @@ void	errfmt_repr(char *out, size_t outlen, const char *s, size_t len,
 	    int as_bytes);
 /* Fill err from a decoded ERROR frame. */
 void	errfmt_from_frame(struct hpool_error *, const struct proto_error *);
+/* ERROR's detail (version 4), cut to fit and control bytes replaced. */
+void	errfmt_detail(char *out, size_t outlen, const struct proto_error *);
 
 /* sslctx.c */
 /* The whole of a file (at most PROTO_MAX_STR bytes), read with our own

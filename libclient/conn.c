@@ -365,6 +365,12 @@ hpool_conn_ssl_context(const hpool_conn *c)
 }
 
 const char *
+hpool_conn_error_detail(const hpool_conn *c)
+{
+	return c->err_detail;
+}
+
+const char *
 hpool_conn_socket_path(const hpool_conn *c)
 {
 	return c->socket_path;
@@ -609,6 +615,7 @@ hpool_conn_putrequest(hpool_conn *c, const char *method, const char *url,
 	int rc;
 
 	errfmt_clear(&c->err);
+	c->err_detail[0] = '\0';
 	/* A prior response that is complete is forgotten. */
 	if (c->cur != NULL && c->cur->closed)
 		c->cur = NULL;
@@ -1000,6 +1007,7 @@ hpool_conn_getresponse(hpool_conn *c, hpool_response **out)
 			goto fail;
 		}
 		errfmt_from_frame(&c->err, &pe);
+		errfmt_detail(c->err_detail, sizeof(c->err_detail), &pe);
 		rc = c->err.code;
 		l->inflight--;
 		c->answered = 1;

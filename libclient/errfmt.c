@@ -142,3 +142,17 @@ errfmt_from_frame(struct hpool_error *e, const struct proto_error *pe)
 	e->expected = pe->expected;
 	e->request_sent = pe->sent;
 }
+
+void
+errfmt_detail(char *out, size_t outlen, const struct proto_error *pe)
+{
+	size_t i, n = pe->detail.len < outlen - 1 ? pe->detail.len :
+	    outlen - 1;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)pe->detail.p[i];
+
+		out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	out[n] = '\0';
+}

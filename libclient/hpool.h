@@ -293,6 +293,16 @@ const struct hpool_error *hpool_conn_error(const hpool_conn *conn);
 /* conn.host / conn.port after parsing. */
 const char *hpool_conn_host(const hpool_conn *conn);
 int	 hpool_conn_port(const hpool_conn *conn);
+/*
+ * Where the last request or response of this connection failed, as
+ * hpoold says it: the phase (resolving, connecting, the TLS handshake,
+ * opening a tunnel, sending the request, waiting for the response head,
+ * reading the body), the destination and the proxy on the way, and for
+ * a timeout which one fired and its value. "" when hpoold said nothing
+ * (an older hpoold, or an error of the library's own). An hpool
+ * extension: Python's exception and message stay as they are.
+ */
+const char *hpool_conn_error_detail(const hpool_conn *conn);
 /* The socket path this connection uses (after the search). */
 const char *hpool_conn_socket_path(const hpool_conn *conn);
 /*

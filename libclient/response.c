@@ -204,6 +204,9 @@ resp_on_error(hpool_response *r, const uint8_t *p, size_t len)
 		return resp_fail_err(r, &r->err);
 	}
 	errfmt_from_frame(&r->err, &pe);
+	if (r->conn != NULL)
+		errfmt_detail(r->conn->err_detail,
+		    sizeof(r->conn->err_detail), &pe);
 	r->link->inflight--;
 	if (r->err.code == HPOOL_E_PROTOCOL)
 		link_close(r->link);	/* the daemon ends the session too */

@@ -718,6 +718,8 @@ proto_enc_error(struct proto_wbuf *w, const struct proto_error *e,
 	proto_put_str(w, e->line.p, e->line.len);
 	if (version >= 2)
 		proto_put_u8(w, e->sent);
+	if (version >= 4)
+		proto_put_str(w, e->detail.p, e->detail.len);
 	return proto_end(w);
 }
 
@@ -736,8 +738,12 @@ proto_dec_error(const uint8_t *p, size_t len, struct proto_error *e,
 	proto_get_u64(&r, &expected);
 	proto_get_str(&r, &e->line);
 	e->sent = PROTO_SENT_UNKNOWN;
+	e->detail.p = NULL;
+	e->detail.len = 0;
 	if (version >= 2)
 		proto_get_u8(&r, &e->sent);
+	if (version >= 4)
+		proto_get_str(&r, &e->detail);
 	if (proto_get_end(&r) == -1)
 		return -1;
 	e->expected = (int64_t)expected;

@@ -184,7 +184,13 @@ struct proto_error {
 	int64_t		 expected;	/* IncompleteRead: bytes missing, -1 None */
 	struct proto_str line;		/* BadStatusLine / LineTooLong subject */
 	uint8_t		 sent;		/* PROTO_SENT_*; version 2 and up */
+	struct proto_str detail;	/* version 4: where it failed (the
+					 * phase, destination and timeout);
+					 * len 0: not said */
 };
+
+/* ERROR's detail, as hpoold writes it: at most this many bytes. */
+#define PROTO_DETAIL_MAX	512
 
 /* ERROR's `sent` (version 2): did the failed request reach the server? */
 #define PROTO_SENT_UNKNOWN	0	/* not said, or no request involved */

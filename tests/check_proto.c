@@ -483,7 +483,24 @@ START_TEST(error_round_trip)
 	p = frame_at(0, PROTO_ERROR, &n);
 	ck_assert_int_eq(proto_dec_error(p, n, &d, 2), 0);
 	ck_assert_uint_eq(d.sent, PROTO_SENT_MAYBE);
+	ck_assert_uint_eq(d.detail.len, 0);
 	ck_assert_int_eq(proto_dec_error(p, n, &d, 1), -1);
+	/* version 4 adds the detail; version 2 and 3 frames have none */
+	e.detail = S("reading the response body from example.com:443");
+	proto_wbuf_reset(&w);
+	ck_assert_int_eq(proto_enc_error(&w, &e, 4), 0);
+	p = frame_at(0, PROTO_ERROR, &n);
+	ck_assert_int_eq(proto_dec_error(p, n, &d, 4), 0);
+	ck_assert(proto_str_eq(&d.detail,
+	    "reading the response body from example.com:443"));
+	ck_assert_int_eq(proto_dec_error(p, n, &d, 3), -1);
+	proto_wbuf_reset(&w);
+	ck_assert_int_eq(proto_enc_error(&w, &e, 3), 0);
+	p = frame_at(0, PROTO_ERROR, &n);
+	ck_assert_int_eq(proto_dec_error(p, n, &d, 3), 0);
+	ck_assert_uint_eq(d.detail.len, 0);
+	ck_assert_int_eq(proto_dec_error(p, n, &d, 4), -1);
+	e.detail = S("");
 	/* an out-of-range `sent` is refused */
 	e.sent = 3;
 	proto_wbuf_reset(&w);

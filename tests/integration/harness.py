@@ -769,9 +769,12 @@ SENT_NOTE_RE = re.compile(rb"\nhpool: (the request (?:was not sent|may have "
 
 # What hpool adds after the exception's message: the destination and the
 # phase (hpool(1), DIAGNOSTICS); cli_phase() gives it.
-PHASE_RE = re.compile(rb" \(((?:connecting to|sending the request to|"
-    rb"waiting for the response head from|reading the body from) "
-    rb"[^()\n]*)\)(\n?)\Z")
+# The phase after an error line: hpoold's (ERROR's detail, version 4) or
+# the one hpool works out itself.
+PHASE_RE = re.compile(rb" \(((?:resolving|connecting to|the TLS handshake "
+    rb"with|opening a tunnel to|sending the request to|waiting for the "
+    rb"response head from|waiting for a connection to|reading the "
+    rb"(?:response )?body from) [^()\n]*)\)(\n?)\Z")
 
 
 def _cli_last_error(stderr):

@@ -173,8 +173,9 @@ def open_src(host, port, source_host=None, source_port=None, scheme="http",
 
 def decode_error(p, version=1):
 	"""An ERROR payload as a dict: code, name, message, partial, expected,
-	line, and sent (the u8 after `line`, version 2 and up; None when the
-	payload ends after `line`). Raises ValueError if the payload is not
+	line, sent (the u8 after `line`, version 2 and up; None when the
+	payload ends after `line`) and detail (the string after it, version 4
+	and up; None before). Raises ValueError if the payload is not
 	laid out as `version` says (a short field, bytes left over)."""
 	try:
 		code, n = struct.unpack(">HI", p[:6])
@@ -191,7 +192,20 @@ def decode_error(p, version=1):
 	if len(name) != n or len(msg) != m or len(line) != k:
 		raise ValueError("short ERROR payload %r" % p[:64])
 	sent = None
-	if version >= 2 and off == len(p) - 1:
+	detail = None
+	if version >= 4:
+		try:
+			sent = p[off]
+			d = struct.unpack(">I", p[off + 1:off + 5])[0]
+			detail = p[off + 5:off + 5 + d]
+			off += 5 + d
+		except (IndexError, struct.error) as e:
+			raise ValueError("short ERROR payload %r: %s" % (p[:64],
+			    e))
+		if len(detail) != d:
+			raise ValueError("short ERROR detail %r" % p[:64])
+		detail = detail.decode("utf-8", "replace")
+	elif version >= 2 and off == len(p) - 1:
 		sent = p[off]
 		off += 1
 	if off != len(p):
@@ -199,7 +213,8 @@ def decode_error(p, version=1):
 		    "over: %r" % (version, len(p) - off, p[off:off + 16]))
 	return {"code": code, "name": name.decode("latin-1"),
 	    "message": msg.decode("utf-8", "replace"), "partial": partial,
-	    "expected": expected, "line": line, "sent": sent}
+	    "expected": expected, "line": line, "sent": sent,
+	    "detail": detail}
 
 
 def decode_resp_head(p):

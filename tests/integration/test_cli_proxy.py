@@ -149,9 +149,10 @@ def real(res, env):
 	res.check("...a wrong password: the tunnel error http.client gives "
 	    "(%s), then 'not sent'; the password in no message" % want,
 	    cp.returncode != 0 and want is not None and
-	    cp.stderr.decode() == "hpool: %s (connecting to 127.0.0.1:%d "
-	    "through the proxy 127.0.0.1:%d)\nhpool: the request was not "
-	    "sent (safe to retry)\n" % (want, env.nginx_port, pxa.port) and
+	    cp.stderr.decode() == "hpool: %s (opening a tunnel to "
+	    "127.0.0.1:%d through the proxy at 127.0.0.1:%d)\nhpool: the "
+	    "request was not sent (safe to retry)\n" % (want, env.nginx_port,
+	    pxa.port) and
 	    b"wr0ng" not in cp.stderr,
 	    (want, h.describe(cp)))
 	cp, port = get(["-x", pxa.url("hpool:wr0ng@"), "--proxy-user",
@@ -162,7 +163,8 @@ def real(res, env):
 	    "--proxy-user", "hpool:wr0ng"])
 	res.check("...both ways: a wrong --proxy-user fails though the URL's "
 	    "are right", cp.returncode != 0 and want is not None and
-	    cp.stderr.decode().startswith("hpool: %s (connecting to " % want),
+	    cp.stderr.decode().startswith("hpool: %s (opening a tunnel to " %
+	    want),
 	    (want, h.describe(cp)))
 
 	cp, port = get([], {"http_proxy": px.url()})

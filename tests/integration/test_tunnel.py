@@ -147,8 +147,9 @@ def body(res):
 	res.check("hpool -x without --proxy-user: python's OSError, then 'the "
 	    "request was not sent'",
 	    cp.returncode != 0 and cp.stderr.decode() ==
-	    "hpool: %s: %s (connecting to 127.0.0.1:%d through the proxy "
-	    "127.0.0.1:%d)\nhpool: the request was not sent (safe to retry)\n" %
+	    "hpool: %s: %s (opening a tunnel to 127.0.0.1:%d through the "
+	    "proxy at 127.0.0.1:%d)\nhpool: the request was not sent (safe to "
+	    "retry)\n" %
 	    (want + (env.nginx_port, pxa.port)), (want, harness.describe(cp)))
 	cp = env.hpool(["-s", "-x", "127.0.0.1:%d" % pxa.port, "--proxy-user",
 	    "%s:%s" % (USER, PASSWORD), env.url("/files/small.txt")])
