@@ -27,13 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/dns.h>
 #include <event2/util.h>
 
 #include "dns.h"
+#include "janitor.h"
 #include "log.h"
 
 #define NBUCKETS	256		/* power of two */
@@ -91,15 +91,6 @@ struct dns {
 	size_t			 hosts_len;
 	struct dns_counts	 counts;
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static unsigned
 name_hash(const char *s)
@@ -299,7 +290,7 @@ finish(struct entry *e)
 			ttl = DNS_MAX_TTL;
 		e->ans = ans;
 		e->have = 1;
-		e->expires = now_ms() + (uint64_t)ttl * 1000;
+		e->expires = jan_now_ms() + (uint64_t)ttl * 1000;
 		log_debug("dns: %s: %u address%s for %d s", e->name, ans.n,
 		    ans.n == 1 ? "" : "es", ttl);
 	} else {
@@ -307,7 +298,7 @@ finish(struct entry *e)
 		log_debug("dns: %s: no address (%s)", e->name,
 		    evutil_gai_strerror(err));
 		if (e->have)	/* a refresh: keep the old answer a while */
-			e->expires = now_ms() + RETRY_MS;
+			e->expires = jan_now_ms() + RETRY_MS;
 	}
 	e->delivering = 1;
 	while ((q = TAILQ_FIRST(&e->waiters)) != NULL) {
@@ -475,7 +466,7 @@ dns_lookup(struct dns *d, const char *name, struct dns_answer *out,
 	}
 	if ((e = find(d, name)) != NULL) {
 		touch(d, e);
-		if (e->have && e->out == 0 && now_ms() < e->expires) {
+		if (e->have && e->out == 0 && jan_now_ms() < e->expires) {
 			*out = e->ans;
 			d->counts.hits++;
 			return DNS_ANSWERED;
@@ -538,7 +529,7 @@ dns_still_current(struct dns *d, const char *name,
 
 	if ((e = find(d, name)) == NULL || !e->have)
 		return 1;
-	if (e->out == 0 && now_ms() >= e->expires)
+	if (e->out == 0 && jan_now_ms() >= e->expires)
 		(void)ask(d, e);	/* in the background; no waiter */
 	for (i = 0; i < e->ans.n; i++)
 		if (same_addr(&e->ans.addr[i], addr))

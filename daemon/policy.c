@@ -683,15 +683,7 @@ policy_proxy_at(const struct policy *p, size_t i)
 static struct policy_proxy *
 proxy_nth(struct policy *p, size_t i)
 {
-	size_t k;
-
-	if (i < p->nproxies)
-		return &p->proxies[i].px;
-	i -= p->nproxies;
-	for (k = 0; k < SIMPLE_COUNT; k++)
-		if (p->simple[k].has_url && i-- == 0)
-			return &p->simple[k].px;
-	return NULL;
+	return (struct policy_proxy *)policy_proxy_at(p, i);
 }
 
 int

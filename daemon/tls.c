@@ -305,20 +305,22 @@ is_ip_literal(const char *host)
 	    inet_pton(AF_INET6, host, buf) == 1;
 }
 
-SSL *
-tls_ssl_new(struct pool *p, void *conn)
+/* An SSL of ctx for conn, to name: SNI for a name, not an address (as
+ * Python and curl send it); the name or address checked when check;
+ * session resumed when there is one. */
+static SSL *
+ssl_for(SSL_CTX *ctx, void *conn, const char *name, int check,
+    SSL_SESSION *session)
 {
-	const char *name = pool_tls_name(p);
 	SSL *ssl;
 	X509_VERIFY_PARAM *param;
 
-	if ((ssl = SSL_new(p->tls_ctx)) == NULL)
+	if ((ssl = SSL_new(ctx)) == NULL)
 		return NULL;
 	SSL_set_app_data(ssl, conn);
-	/* Python sends no SNI for an IP address, and checks it as an IP. */
 	if (!is_ip_literal(name))
 		SSL_set_tlsext_host_name(ssl, name);
-	if (p->tls_check_hostname) {
+	if (check) {
 		param = SSL_get0_param(ssl);
 		X509_VERIFY_PARAM_set_hostflags(param,
 		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -328,12 +330,19 @@ tls_ssl_new(struct pool *p, void *conn)
 		} else if (SSL_set1_host(ssl, name) != 1)
 			goto fail;
 	}
-	if (p->tls_session != NULL)
-		SSL_set_session(ssl, p->tls_session);
+	if (session != NULL)
+		SSL_set_session(ssl, session);
 	return ssl;
 fail:
 	SSL_free(ssl);
 	return NULL;
+}
+
+SSL *
+tls_ssl_new(struct pool *p, void *conn)
+{
+	return ssl_for(p->tls_ctx, conn, pool_tls_name(p),
+	    p->tls_check_hostname, p->tls_session);
 }
 
 /* A failed verification (vr) of a certificate for name, worded as
@@ -449,32 +458,11 @@ proxy_session_cb(SSL *ssl, SSL_SESSION *sess)
 SSL *
 tls_proxy_ssl_new(struct pool *p, void *conn)
 {
-	const char *name = p->key.host;
-	SSL *ssl;
-	X509_VERIFY_PARAM *param;
-
-	if ((ssl = SSL_new(p->proxy_tls_ctx)) == NULL)
-		return NULL;
-	SSL_set_app_data(ssl, conn);
-	if (!is_ip_literal(name))
-		SSL_set_tlsext_host_name(ssl, name);
-	if (SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE) {
-		/* the proxy's name, as curl checks it */
-		param = SSL_get0_param(ssl);
-		X509_VERIFY_PARAM_set_hostflags(param,
-		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-		if (is_ip_literal(name)) {
-			if (X509_VERIFY_PARAM_set1_ip_asc(param, name) != 1)
-				goto fail;
-		} else if (SSL_set1_host(ssl, name) != 1)
-			goto fail;
-	}
-	if (p->proxy_tls_session != NULL)
-		SSL_set_session(ssl, p->proxy_tls_session);
-	return ssl;
-fail:
-	SSL_free(ssl);
-	return NULL;
+	/* the proxy's name, as curl checks it, unless --proxy-insecure's
+	 * context verifies nothing */
+	return ssl_for(p->proxy_tls_ctx, conn, p->key.host,
+	    SSL_CTX_get_verify_mode(p->proxy_tls_ctx) != SSL_VERIFY_NONE,
+	    p->proxy_tls_session);
 }
 
 int

@@ -106,6 +106,7 @@ static void	connected(struct upconn *);
 static void	tcp_up(struct upconn *);
 static void	tunnel_input(struct upconn *, int eof);
 static void	stage_enter(struct upconn *, enum up_stage);
+static void	tls_begin(struct upconn *, SSL *, enum up_stage);
 static void	tunnel_through(struct upconn *);
 static int	socks_stage(const struct upconn *);
 static int	socks_reply(enum up_stage, int, const unsigned char *, size_t,
@@ -1138,12 +1139,20 @@ start_tls(struct upconn *c)
 	/* Servers often close without close_notify: the stream reports that
 	 * as EOF, as Python's suppress_ragged_eofs does. Through an
 	 * https:// proxy this TLS runs inside the proxy's. */
+	tls_begin(c, ssl, UP_STG_TLS);
+}
+
+/* ssl over the stream (over its TLS, if it has one already), its
+ * handshake the connection's stage st. */
+static void
+tls_begin(struct upconn *c, SSL *ssl, enum up_stage st)
+{
 	if (stream_start_tls(c->st, ssl) == -1) {
 		SSL_free(ssl);
 		connect_failed(c, HPOOL_E_MEMORY, "hpoold: out of memory");
 		return;
 	}
-	stage_enter(c, UP_STG_TLS);
+	stage_enter(c, st);
 }
 
 /* TCP to an https:// proxy is up: TLS to the proxy on the socket. */
@@ -1159,12 +1168,7 @@ start_proxy_tls(struct upconn *c)
 		connect_failed(c, HPOOL_E_SSL_ERROR, msg);
 		return;
 	}
-	if (stream_start_tls(c->st, ssl) == -1) {
-		SSL_free(ssl);
-		connect_failed(c, HPOOL_E_MEMORY, "hpoold: out of memory");
-		return;
-	}
-	stage_enter(c, UP_STG_PROXY_TLS);
+	tls_begin(c, ssl, UP_STG_PROXY_TLS);
 }
 
 static void

@@ -808,6 +808,22 @@ def cli_phase(stderr):
 	return m.group(1).decode("latin-1") if m else None
 
 
+def hpool_at(sock, args, timeout=30):
+	"""$HPOOL args against the hpoold at sock, with no proxy variable of
+	the environment (hpool reads them as curl does)."""
+	e = dict(os.environ, HPOOL_SOCKET=sock)
+	for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+	    "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+		e.pop(k, None)
+	return run_capture([HPOOL] + list(args), timeout=timeout, env=e)
+
+
+def cli_error_text(cp):
+	"""The last error line as "Name: message" (phase left out), or ""."""
+	e = cli_error(cp.stderr)
+	return ("%s: %s" % e).strip() if e else ""
+
+
 def cli_sent_note(stderr):
 	"""The text of the last line of stderr when it says whether the
 	request reached the server ("the request was not sent ..."), or

@@ -31,16 +31,10 @@ PAGE = "page.txt"
 
 
 def hpool(env, sock, args):
-	e = dict(os.environ, HPOOL_SOCKET=sock)
-	for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
-	    "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
-		e.pop(k, None)
-	return h.run_capture([h.HPOOL] + list(args), timeout=30, env=e)
+	return h.hpool_at(sock, args)
 
 
-def err_of(cp):
-	e = h.cli_error(cp.stderr)
-	return ("%s: %s" % e).strip() if e else ""
+err_of = h.cli_error_text
 
 
 def connects(tp):

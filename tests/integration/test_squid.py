@@ -27,17 +27,8 @@ PAGE = "page.txt"
 HELLO = b"hello over tls\n"
 
 
-def hpool(sock, args):
-	e = dict(os.environ, HPOOL_SOCKET=sock)
-	for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
-	    "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
-		e.pop(k, None)
-	return h.run_capture([h.HPOOL] + list(args), timeout=30, env=e)
-
-
-def err_of(cp):
-	e = h.cli_error(cp.stderr)
-	return ("%s: %s" % e).strip() if e else ""
+hpool = h.hpool_at
+err_of = h.cli_error_text
 
 
 def logged(sq, method, n0, want, timeout=10.0):
