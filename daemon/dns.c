@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <event2/dns.h>
+#include <event2/event.h>
 #include <event2/util.h>
 
 #include "dns.h"
@@ -41,6 +42,7 @@
 #define HOSTS_MAX	(256 * 1024)	/* bytes of /etc/hosts read */
 #define PER_FAMILY	(DNS_MAX_ADDRS / 2)
 #define RETRY_MS	1000		/* a failed refresh asks again after */
+#define RESOLUTION_DELAY_MS 50		/* RFC 8305 3: A in, AAAA not yet */
 
 struct entry;
 
@@ -74,7 +76,8 @@ struct entry {
 	uint64_t		 expires;	/* monotonic ms */
 	struct half		 half[2];	/* [0] AAAA, [1] A */
 	int			 out;		/* queries not yet answered */
-	int			 delivering;	/* in finish(): keep */
+	int			 delivering;	/* in deliver(): keep */
+	struct event		*delay;		/* RFC 8305's resolution delay */
 	struct query_list	 waiters;
 };
 
@@ -161,6 +164,8 @@ entry_free(struct entry *e)
 	LIST_REMOVE(e, bucket);
 	TAILQ_REMOVE(&d->lru, e, lru);
 	d->nnames--;
+	if (e->delay != NULL)
+		event_free(e->delay);
 	free(e->name);
 	free(e);
 }
@@ -262,25 +267,80 @@ answer_error(const struct entry *e)
 	return fail ? EVUTIL_EAI_FAIL : EVUTIL_EAI_AGAIN;
 }
 
+/* The addresses the families have given so far, alternated, IPv6 first
+ * (RFC 8305 section 4). */
+static void
+merge(const struct entry *e, struct dns_answer *ans)
+{
+	const struct half *h6 = &e->half[0], *h4 = &e->half[1];
+	unsigned i;
+
+	memset(ans, 0, sizeof(*ans));
+	for (i = 0; i < PER_FAMILY; i++) {
+		if (i < h6->n)
+			ans->addr[ans->n++] = h6->addr[i];
+		if (i < h4->n)
+			ans->addr[ans->n++] = h4->addr[i];
+	}
+}
+
+/* Tell every waiter: ans (n > 0), or err. */
+static void
+deliver(struct entry *e, const struct dns_answer *ans, int err)
+{
+	struct dns_query *q;
+
+	e->delivering = 1;
+	while ((q = TAILQ_FIRST(&e->waiters)) != NULL) {
+		TAILQ_REMOVE(&e->waiters, q, link);
+		if (ans != NULL)
+			q->cb(0, ans, q->arg);
+		else
+			q->cb(err, NULL, q->arg);
+		free(q);
+	}
+	e->delivering = 0;
+}
+
+/* One family has answered with addresses and the other is still out:
+ * the waiters connect now with what there is (RFC 8305 section 3); the
+ * whole answer is kept when the other comes. */
+static void
+deliver_early(struct entry *e)
+{
+	struct dns_answer ans;
+
+	merge(e, &ans);
+	if (ans.n == 0 || TAILQ_EMPTY(&e->waiters))
+		return;
+	log_debug("dns: %s: going on with %u address%s, the other family "
+	    "not in yet", e->name, ans.n, ans.n == 1 ? "" : "es");
+	deliver(e, &ans, 0);
+}
+
+static void
+delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct entry *e = arg;
+
+	(void)fd;
+	(void)what;
+	if (e->out > 0)
+		deliver_early(e);
+}
+
 /* Both families have answered: keep what came and tell the waiters. */
 static void
 finish(struct entry *e)
 {
 	struct dns *d = e->dns;
-	struct dns_query *q;
 	struct half *h6 = &e->half[0], *h4 = &e->half[1];
 	struct dns_answer ans;
-	unsigned i;
 	int ttl = -1, err = 0;
 
-	memset(&ans, 0, sizeof(ans));
-	/* RFC 8305 section 4: alternate the families, IPv6 first. */
-	for (i = 0; i < PER_FAMILY; i++) {
-		if (i < h6->n)
-			ans.addr[ans.n++] = h6->addr[i];
-		if (i < h4->n)
-			ans.addr[ans.n++] = h4->addr[i];
-	}
+	if (e->delay != NULL)
+		evtimer_del(e->delay);
+	merge(e, &ans);
 	if (h6->n > 0)
 		ttl = h6->ttl;
 	if (h4->n > 0 && (ttl < 0 || h4->ttl < ttl))
@@ -300,16 +360,7 @@ finish(struct entry *e)
 		if (e->have)	/* a refresh: keep the old answer a while */
 			e->expires = jan_now_ms() + RETRY_MS;
 	}
-	e->delivering = 1;
-	while ((q = TAILQ_FIRST(&e->waiters)) != NULL) {
-		TAILQ_REMOVE(&e->waiters, q, link);
-		if (ans.n > 0)
-			q->cb(0, &ans, q->arg);
-		else
-			q->cb(err, NULL, q->arg);
-		free(q);
-	}
-	e->delivering = 0;
+	deliver(e, ans.n > 0 ? &ans : NULL, err);
 	if (!e->have && e->out == 0 && TAILQ_EMPTY(&e->waiters))
 		entry_free(e);	/* failures are not kept */
 	(void)d;
@@ -321,6 +372,7 @@ answered(int result, char type, int count, int ttl, void *addresses,
 {
 	struct half *h = arg;
 	struct entry *e;
+	struct timeval delay = { 0, RESOLUTION_DELAY_MS * 1000 };
 	int i;
 
 	(void)type;
@@ -349,8 +401,21 @@ answered(int result, char type, int count, int ttl, void *addresses,
 			    16);
 		}
 	}
-	if (--e->out == 0)
+	if (--e->out == 0) {
 		finish(e);
+		return;
+	}
+	/* The other family is still out: what came goes after the
+	 * resolution delay (RFC 8305 section 3) if the other is not in by
+	 * then. (The RFC starts at once on IPv6 addresses; but the race
+	 * takes the addresses it starts with, and an A answer a moment
+	 * later would then be lost to it.) */
+	if (h->n == 0 || TAILQ_EMPTY(&e->waiters))
+		return;
+	if (e->delay == NULL && (e->delay = evtimer_new(e->dns->base,
+	    delay_cb, e)) == NULL)
+		return;		/* then the whole answer is waited for */
+	evtimer_add(e->delay, &delay);
 }
 
 /* Send both queries of e; -1 if evdns would not take them. */

@@ -17,12 +17,14 @@ class DnsServer:
 	"""records: {name: {"A": [addr, ...], "AAAA": [...], "ttl": N}}.
 	A name not in records gets NXDOMAIN; a name with no address of the
 	asked type gets an empty answer (NODATA); a name in `silent` gets no
-	answer at all; one in `servfail` gets SERVFAIL."""
+	answer at all, one in `silent_aaaa` none to AAAA (a resolver that
+	drops them); one in `servfail` gets SERVFAIL."""
 
 	def __init__(self):
 		self.lock = threading.Lock()
 		self.records = {}
 		self.silent = set()
+		self.silent_aaaa = set()	# names whose AAAA gets no answer
 		self.servfail = set()
 		self.asked = {}		# (name, "A"|"AAAA") -> count
 		self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -84,7 +86,8 @@ class DnsServer:
 			self.asked[(name, tname)] = self.asked.get((name, tname),
 			    0) + 1
 			rec = self.records.get(name)
-			silent = name in self.silent
+			silent = name in self.silent or (tname == "AAAA" and
+			    name in self.silent_aaaa)
 			servfail = name in self.servfail
 		if silent:
 			return None

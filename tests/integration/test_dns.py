@@ -188,6 +188,18 @@ def cases(res):
 	    "after the attempt delay, within the connect timeout",
 	    ok(cp, b"two") and took < 2.5, (h.describe(cp), took))
 
+	# 6c. A resolver that never answers AAAA: the A answer goes on after
+	# the resolution delay (50 ms, RFC 8305), not after the lookup's
+	# timeout (the connect timeout, 3 s here, would end it first).
+	dns.set("noaaaa.test", a=["127.0.0.2"], ttl=60)
+	dns.silent_aaaa.add("noaaaa.test")
+	t0 = time.monotonic()
+	cp = get("http://noaaaa.test:%d/" % port)
+	took = time.monotonic() - t0
+	res.check("AAAA never answered: connected with the A answer after "
+	    "the resolution delay", ok(cp, b"two") and took < 2.5,
+	    (h.describe(cp), took))
+
 	# 7. Names that do not resolve: socket.gaierror's words.
 	cp = get("http://nosuch.test:%d/" % port)
 	err = h.cli_error(cp.stderr)
