@@ -1,15 +1,16 @@
 """A scriptable HTTP/1.1 origin on raw sockets, for the pool's lifecycle
-tests: it can announce `Keep-Alive: timeout=T, max=M` and enforce it as
+tests. It can announce `Keep-Alive: timeout=T, max=M` and enforce it as
 Apache does (max counted down in each response, the connection closed
-after the last one, an idle connection closed after T seconds), close
-idle connections after N ms without saying so, accept and never answer,
-reset after N bytes, or answer after a delay; or,
-under `chaos`, draw one of these per connection at random. It answers each request
-with a body naming the request (its X-Req header and the connection's number) and records what
-a test asserts on: connections, requests per connection, and "late"
-requests, those that arrived on a connection the server had already
-given up (after its max, or after its idle timeout). Loopback only;
-every wait is bounded."""
+after the last one, an idle connection closed after T seconds); close
+idle connections after N ms without saying so; accept and never answer;
+reset after N bytes; answer after a delay; refuse every connection; or,
+under `chaos`, draw one of these per connection at random. It listens on
+any loopback address it is given. It answers each request with a body
+naming the request (its X-Req header and the connection's number), and
+records what a test asserts on: connections, requests per connection,
+and "late" requests, those that arrived on a connection the server had
+already given up (after its max, or after its idle timeout). Loopback
+only; every wait is bounded."""
 
 import random
 import socket
@@ -23,7 +24,7 @@ GRACE = 0.3		# seconds a given-up connection is watched for late bytes
 class FaultServer:
 	def __init__(self, addr="127.0.0.1", port=0, ka_timeout=None,
 	    ka_max=None, announce=True, close_idle_ms=None, silent=False,
-	    reset_after=None, delay=0, chaos=None):
+	    reset_after=None, delay=0, chaos=None, refuse=False):
 		self.ka_timeout = ka_timeout
 		self.ka_max = ka_max
 		self.announce = announce
@@ -41,16 +42,20 @@ class FaultServer:
 		self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 		self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 		self.sock.bind((addr, port))
-		self.sock.listen(64)
-		self.sock.settimeout(0.2)
 		self.port = self.sock.getsockname()[1]
 		self._stop = False
+		self.thread = None
+		if refuse:	# bound, never listening: connects are refused
+			return
+		self.sock.listen(64)
+		self.sock.settimeout(0.2)
 		self.thread = threading.Thread(target=self._accept, daemon=True)
 		self.thread.start()
 
 	def stop(self):
 		self._stop = True
-		self.thread.join(5)
+		if self.thread is not None:
+			self.thread.join(5)
 		self.sock.close()
 
 	def snapshot(self):

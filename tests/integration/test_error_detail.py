@@ -22,7 +22,9 @@ def cases(res):
 		h._cleanups.append(s.stop)
 	p, sock, log, _ = h.start_hpoold(env, "nameserver = 127.0.0.1:%d\n"
 	    "connect_timeout = 3\n" % dns.port, "detail")
-	closed = h.closed_port()
+	refuser = FaultServer(refuse=True)
+	h._cleanups.append(refuser.stop)
+	closed = refuser.port
 
 	def run(args):
 		cp = env.hpool(["-sS"] + args, env={"HPOOL_SOCKET": sock},
