@@ -605,6 +605,24 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
  * promised to a waiter: whoever is first in line when one is ready gets
  * it.
  */
+/* A new connection c of p starts connecting, charged to uid (its place
+ * in quota.c's counts already taken) and counted: the one way any
+ * connection of a pool begins. */
+static void
+conn_open(struct pool *p, struct upconn *c, uid_t uid)
+{
+	c->charged = 1;
+	c->charged_uid = uid;
+	c->dest_counted = 1;
+	c->state = UP_CLOSED;
+	pool_set_state(c, UP_CONNECTING);
+	p->srv->stats.upstream_connects++;
+	if (p->row != NULL)
+		p->row->connects++;
+	/* Starts on the next loop turn: no callback re-enters here. */
+	up_connect(c);
+}
+
 static void
 pool_dispatch(struct pool *p)
 {
@@ -690,22 +708,13 @@ pool_dispatch(struct pool *p)
 			    -1, PROTO_SENT_NO, NULL);
 			continue;
 		}
-		c->charged = 1;
-		c->charged_uid = s->peer_uid;
-		c->dest_counted = 1;
-		c->state = UP_CLOSED;
-		pool_set_state(c, UP_CONNECTING);
-		p->srv->stats.upstream_connects++;
-		if (p->row != NULL)
-			p->row->connects++;
-		/* Starts on the next loop turn: no callback re-enters here. */
-		up_connect(c);
+		conn_open(p, c, s->peer_uid);
 	}
 	pool_maybe_free(p);
 }
 
 int
-pool_warm_connect(struct pool *p, uid_t uid, const struct policy_caller *who)
+pool_warm_connect(struct pool *p, uid_t uid)
 {
 	struct upconn *c;
 	char why[160];
@@ -722,14 +731,7 @@ pool_warm_connect(struct pool *p, uid_t uid, const struct policy_caller *who)
 		quota_dest_put(p->dest_key);
 		return -1;
 	}
-	p->warm_who = who;
-	c->charged = 1;
-	c->charged_uid = uid;
-	c->dest_counted = 1;
-	c->state = UP_CLOSED;
-	pool_set_state(c, UP_CONNECTING);
-	p->srv->stats.upstream_connects++;
-	up_connect(c);
+	conn_open(p, c, uid);
 	return 0;
 }
 

@@ -122,9 +122,9 @@ struct route;
 void		 pool_key_make(struct pool_key *, const struct proto_open *,
 		    const struct route *, uint32_t uid_part);
 /* warm.c: open one connection with no caller waiting, charged to uid,
- * its addresses judged by the rules for who. -1: at a limit. */
-int		 pool_warm_connect(struct pool *, uid_t,
-		    const struct policy_caller *who);
+ * its addresses judged by the rules for the pool's warm_who. -1: at a
+ * limit. */
+int		 pool_warm_connect(struct pool *, uid_t);
 struct pool	*pool_ref(struct server *, const struct pool_key *,
 		    const struct proto_open *, const struct policy_proxy *socks,
 		    int *code, char *err, size_t errlen);

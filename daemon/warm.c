@@ -75,8 +75,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		    ws->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 		    ws->backoff_ms * 2;
 		ws->next_ms = now + ws->backoff_ms - TICK_MS / 2;
-		while (have < ws->count && pool_warm_connect(p, geteuid(),
-		    &w->caller.who) == 0)
+		while (have < ws->count && pool_warm_connect(p, geteuid()) == 0)
 			have++;
 		log_debug("warm %s: %u of %u", p->name, have, ws->count);
 	}
