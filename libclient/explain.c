@@ -84,7 +84,6 @@ out:
 static int
 explain_read(struct link *l, char **text, struct hpool_error *err)
 {
-	struct proto_error pe;
 	struct proto_str s;
 	const uint8_t *p;
 	uint8_t type;
@@ -101,14 +100,8 @@ explain_read(struct link *l, char **text, struct hpool_error *err)
 	}
 	if ((rc = link_recv(l, &type, &p, &len, err)) != HPOOL_OK)
 		return rc;
-	if (type == PROTO_ERROR) {
-		if (proto_dec_error(p, len, &pe, l->version) == -1)
-			return link_protocol_error(l, err,
-			    "malformed ERROR frame from hpoold");
-		errfmt_from_frame(err, &pe);
-		link_close(l);
-		return err->code;
-	}
+	if (type == PROTO_ERROR)
+		return link_error_frame(l, p, len, err);
 	if (type != PROTO_EXPLAIN)
 		return link_protocol_error(l, err, "expected EXPLAIN from "
 		    "hpoold, got %s", proto_type_name(type));

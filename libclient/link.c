@@ -145,7 +145,6 @@ link_handshake_queue(struct link *l, const struct proto_open *open,
 static int
 link_handshake_finish(struct link *l, struct hpool_error *err)
 {
-	struct proto_error pe;
 	const uint8_t *p;
 	uint16_t version;
 	uint8_t type, want[2] = { PROTO_HELLO_OK, PROTO_OPEN_OK };
@@ -158,14 +157,8 @@ link_handshake_finish(struct link *l, struct hpool_error *err)
 	for (i = 0; i < n; i++) {
 		if ((rc = link_recv(l, &type, &p, &len, err)) != HPOOL_OK)
 			return rc;
-		if (type == PROTO_ERROR) {
-			if (proto_dec_error(p, len, &pe, l->version) == -1)
-				return link_protocol_error(l, err,
-				    "malformed ERROR frame from hpoold");
-			errfmt_from_frame(err, &pe);
-			link_close(l);
-			return err ? err->code : HPOOL_E_PROTOCOL;
-		}
+		if (type == PROTO_ERROR)
+			return link_error_frame(l, p, len, err);
 		if (type != want[i])
 			return link_protocol_error(l, err,
 			    "expected %s from hpoold, got %s",
@@ -223,6 +216,20 @@ int
 link_alive(const struct link *l)
 {
 	return l != NULL && l->fd != -1;
+}
+
+int
+link_error_frame(struct link *l, const uint8_t *p, size_t len,
+    struct hpool_error *err)
+{
+	struct proto_error pe;
+
+	if (proto_dec_error(p, len, &pe, l->version) == -1)
+		return link_protocol_error(l, err,
+		    "malformed ERROR frame from hpoold");
+	errfmt_from_frame(err, &pe);
+	link_close(l);
+	return err != NULL ? err->code : HPOOL_E_PROTOCOL;
 }
 
 int

@@ -59,6 +59,10 @@ int		 link_recv(struct link *, uint8_t *type, const uint8_t **payload,
 /* 1 when a whole frame is buffered: link_recv would not wait. */
 int		 link_has_frame(const struct link *);
 /* Close the link and report a malformed frame as HpoolProtocolError. */
+/* An ERROR frame (p, len) where a reply was due: its error in err and
+ * the session closed (hpoold ends it too); returns the error's code. */
+int		 link_error_frame(struct link *, const uint8_t *p, size_t len,
+		    struct hpool_error *err);
 int		 link_protocol_error(struct link *, struct hpool_error *err,
 		    const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));

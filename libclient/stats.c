@@ -18,7 +18,6 @@ hpool_stats(int format, const struct hpool_conn_opts *opts, char **text,
 {
 	static const struct hpool_conn_opts defaults = HPOOL_CONN_OPTS_INIT;
 	struct hpool_error e;
-	struct proto_error pe;
 	struct proto_str s;
 	struct link *l = NULL;
 	const uint8_t *p;
@@ -68,13 +67,7 @@ hpool_stats(int format, const struct hpool_conn_opts *opts, char **text,
 		goto out;
 	}
 	if (type == PROTO_ERROR) {
-		if (proto_dec_error(p, len, &pe, l->version) == -1)
-			rc = link_protocol_error(l, &e,
-			    "malformed ERROR frame from hpoold");
-		else {
-			errfmt_from_frame(&e, &pe);
-			rc = e.code;
-		}
+		rc = link_error_frame(l, p, len, &e);
 		goto out;
 	}
 	if (type != PROTO_STATS_OK) {

@@ -763,14 +763,22 @@ proto_enc_body(struct proto_wbuf *w, enum proto_type type, const void *p,
 	return proto_end(w);
 }
 
-int
-proto_enc_explain(struct proto_wbuf *w, const char *text, size_t len)
+/* A frame of one string (EXPLAIN, STATS_OK). */
+static int
+enc_text(struct proto_wbuf *w, enum proto_type type, const char *text,
+    size_t len)
 {
 	if (len > PROTO_MAX_STR)
 		return -1;
-	proto_begin(w, PROTO_EXPLAIN);
+	proto_begin(w, type);
 	proto_put_str(w, text, len);
 	return proto_end(w);
+}
+
+int
+proto_enc_explain(struct proto_wbuf *w, const char *text, size_t len)
+{
+	return enc_text(w, PROTO_EXPLAIN, text, len);
 }
 
 int
@@ -807,11 +815,7 @@ proto_dec_stats(const uint8_t *p, size_t len, uint8_t *format)
 int
 proto_enc_stats_ok(struct proto_wbuf *w, const char *text, size_t len)
 {
-	if (len > PROTO_MAX_STR)
-		return -1;
-	proto_begin(w, PROTO_STATS_OK);
-	proto_put_str(w, text, len);
-	return proto_end(w);
+	return enc_text(w, PROTO_STATS_OK, text, len);
 }
 
 int
